@@ -1,0 +1,48 @@
+"""The one `shoal` entry point: each subcommand delegates to its layer's `main(argv)`.
+
+Subcommands keep their own flag syntax (`shoal etcd` parses Go-style flags as etcd does), so this
+module only dispatches; it never parses a subcommand's arguments.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+
+from shoal import __version__
+
+# name -> (module, one-line help). Modules are imported lazily so `shoal --help` stays fast.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sim": ("shoal.sim.cli", "deterministic simulation of raft clusters"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: shoal <command> [args...]", "", "commands:"]
+    width = max(len(n) for n in COMMANDS)
+    for name, (_, text) in sorted(COMMANDS.items()):
+        lines.append(f"  {name:<{width}}  {text}")
+    lines += ["", "Run `shoal <command> --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0 if args else 1
+    if args[0] in ("--version", "version"):
+        print(f"shoal {__version__}")
+        return 0
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"shoal: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 1
+    module = importlib.import_module(COMMANDS[name][0])
+    entry: Callable[[list[str]], int] = module.main
+    return entry(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

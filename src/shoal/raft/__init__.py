@@ -1,0 +1,1 @@
+"""The raft consensus core: a pure, deterministic state machine (no I/O, clock or asyncio)."""
