@@ -1,0 +1,128 @@
+"""A local copy of fleet's keyspace, kept current by one etcd watch.
+
+fleet woke every fleetd on each change and each then re-read the whole registry with a recursive
+GET (the thundering herd its scaling notes describe). Here each fleetd reads the keyspace once,
+then applies the watch's events to its copy: a change costs etcd one event per watcher, and the
+engine and agent read their snapshot from memory. On a lost history (etcd error 401) or a broken
+connection the copy is re-read once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from shoal.fleet.etcdv2 import (
+    ERR_EVENT_INDEX_CLEARED,
+    ERR_KEY_NOT_FOUND,
+    EtcdError,
+    EtcdUnavailable,
+)
+from shoal.fleet.registry import KeysAPI, Keyspace, parse_keyspace
+
+log = logging.getLogger("shoal.fleet.mirror")
+
+_SET_ACTIONS = frozenset({"set", "create", "update", "compareAndSwap", "get"})
+_DELETE_ACTIONS = frozenset({"delete", "expire", "compareAndDelete"})
+# A watch with nothing to report is re-issued after this long, to notice a dead connection.
+WATCH_POLL = 30.0
+RETRY_DELAY = 0.5
+
+
+class Mirror:
+    def __init__(self, keys: KeysAPI, prefix: str) -> None:
+        self.keys = keys
+        self.prefix = "/" + prefix.strip("/")
+        self.flat: dict[str, str] = {}
+        self.index = 0  # etcd index the copy reflects
+        self.version = 0  # bumped on every applied change
+        self.ready = asyncio.Event()
+        self.healthy = False  # the last request to etcd succeeded
+        self._changed = asyncio.Event()
+        self._cache: tuple[int, Keyspace] | None = None
+
+    def keyspace(self) -> Keyspace:
+        if self._cache is None or self._cache[0] != self.version:
+            self._cache = (self.version, parse_keyspace(self.flat, self.prefix, self.index))
+        return self._cache[1]
+
+    async def wait_change(self, since: int, timeout: float) -> None:
+        """Return when version > since, or after timeout."""
+        if self.version > since:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
+
+    async def wait_index(self, index: int, timeout: float) -> bool:
+        """Wait until the copy includes etcd index `index` (our own writes, for instance)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.index < index:
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            await self.wait_change(self.version, left)
+        return True
+
+    def _bump(self) -> None:
+        self.version += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def _resync(self) -> None:
+        try:
+            resp = await self.keys.get(self.prefix, recursive=True, quorum=True)
+            flat = {n.key: n.value or "" for n in resp.node.leaves() if not n.dir}
+            index = resp.etcd_index
+        except EtcdError as e:
+            if e.code != ERR_KEY_NOT_FOUND:
+                raise
+            flat, index = {}, e.index
+        self.flat = flat
+        self.index = index
+        self._bump()
+
+    def apply(self, action: str, key: str, value: str | None, is_dir: bool, index: int) -> None:
+        if action in _SET_ACTIONS:
+            if not is_dir:
+                self.flat[key] = value or ""
+        elif action in _DELETE_ACTIONS:
+            self.flat.pop(key, None)
+            under = key.rstrip("/") + "/"
+            for k in [k for k in self.flat if k.startswith(under)]:
+                del self.flat[k]
+        self.index = max(self.index, index)
+        self._bump()
+
+    async def run(self) -> None:
+        """Forever: (re)read, then follow the watch. Cancel to stop."""
+        need_resync = True
+        while True:
+            try:
+                if need_resync:
+                    await self._resync()
+                    need_resync = False
+                    self.healthy = True
+                    self.ready.set()
+                try:
+                    resp = await self.keys.watch(self.prefix, self.index + 1, WATCH_POLL)
+                except TimeoutError:
+                    continue
+                self.healthy = True
+                n = resp.node
+                self.apply(resp.action, n.key, n.value, n.dir, n.modified_index)
+            except EtcdError as e:
+                if e.code == ERR_EVENT_INDEX_CLEARED:
+                    need_resync = True
+                    continue
+                log.warning("watch error: %s", e)
+                need_resync = True
+                await asyncio.sleep(RETRY_DELAY)
+            except EtcdUnavailable as e:
+                # A timed-out long poll looks the same as an unreachable etcd; a quick re-read
+                # tells them apart, and brings back anything missed while it was down.
+                self.healthy = False
+                log.debug("watch interrupted: %s", e)
+                need_resync = True
+                await asyncio.sleep(RETRY_DELAY)
