@@ -1,0 +1,127 @@
+"""A node of the key tree: a file (a value) or a directory (children), with its indexes and
+optional expire time. Mirrors etcd's v2store node; the tree operations live in `store.py`."""
+
+from __future__ import annotations
+
+from shoal.store.constants import NS_PER_SECOND
+from shoal.store.event import NodeView
+
+# Results of Node.compare (etcd's Compare* constants).
+COMPARE_MATCH = 0
+COMPARE_INDEX_NOT_MATCH = 1
+COMPARE_VALUE_NOT_MATCH = 2
+COMPARE_NOT_MATCH = 3
+
+TTLEntry = tuple[int, str, int, "Node"]
+"""A node's place in the TTL heap: (expire_ns, path, sequence, node)."""
+
+
+def ttl_of(expire_ns: int, now_ns: int) -> int:
+    """Remaining whole seconds, rounded up (etcd: ceil, so 1..n rather than 1..n+1); Go's
+    truncating division makes an already past expiry round toward zero."""
+    d = expire_ns - now_ns
+    if d >= 0:
+        q, r = divmod(d, NS_PER_SECOND)
+        return q + 1 if r else q
+    return -(-d // NS_PER_SECOND)
+
+
+class Node:
+    """`children` is None for a file and a dict (insertion ordered) for a directory.
+    `expire_ns` is None for a permanent node. `ttl_entry` is the node's live entry in the TTL
+    heap, None when it has none."""
+
+    __slots__ = (
+        "children",
+        "created_index",
+        "expire_ns",
+        "modified_index",
+        "name",
+        "parent",
+        "path",
+        "ttl_entry",
+        "value",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        name: str,
+        index: int,
+        parent: Node | None,
+        expire_ns: int | None,
+        value: str = "",
+        is_dir: bool = False,
+    ) -> None:
+        self.path = path
+        self.name = name
+        self.created_index = index
+        self.modified_index = index
+        self.parent = parent
+        self.expire_ns = expire_ns
+        self.value = value
+        self.children: dict[str, Node] | None = {} if is_dir else None
+        self.ttl_entry: TTLEntry | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return self.children is not None
+
+    def compare(self, prev_value: str, prev_index: int) -> int:
+        """etcd's Compare: an empty prev_value or a zero prev_index always matches."""
+        index_ok = prev_index == 0 or self.modified_index == prev_index
+        value_ok = prev_value == "" or self.value == prev_value
+        if index_ok:
+            return COMPARE_MATCH if value_ok else COMPARE_VALUE_NOT_MATCH
+        return COMPARE_INDEX_NOT_MATCH if value_ok else COMPARE_NOT_MATCH
+
+    def view(self, now_ns: int, recursive: bool = False, sort: bool = False) -> NodeView:
+        """etcd's Repr: the node alone, or with `recursive` its whole visible subtree."""
+        exp = self.expire_ns
+        ttl = 0 if exp is None else ttl_of(exp, now_ns)
+        children = self.children
+        if children is None:
+            return NodeView(
+                self.path, self.modified_index, self.created_index, self.value, False, exp, ttl
+            )
+        nodes = self._child_views(now_ns, recursive, sort) if recursive else None
+        return NodeView(
+            self.path, self.modified_index, self.created_index, None, True, exp, ttl, nodes
+        )
+
+    def listing(self, now_ns: int, recursive: bool, sort: bool) -> NodeView:
+        """What GET shows: a file, or a directory with its visible children (their own
+        children only when `recursive`)."""
+        children = self.children
+        if children is None:
+            return self.view(now_ns)
+        exp = self.expire_ns
+        ttl = 0 if exp is None else ttl_of(exp, now_ns)
+        return NodeView(
+            self.path,
+            self.modified_index,
+            self.created_index,
+            None,
+            True,
+            exp,
+            ttl,
+            self._child_views(now_ns, recursive, sort),
+        )
+
+    def _child_views(self, now_ns: int, recursive: bool, sort: bool) -> list[NodeView]:
+        assert self.children is not None
+        # Hidden children (name starting with `_`) never appear in a listing.
+        nodes = [
+            c.view(now_ns, recursive, sort) for name, c in self.children.items() if name[0] != "_"
+        ]
+        if sort:
+            nodes.sort(key=_view_key)
+        return nodes
+
+    def __repr__(self) -> str:
+        kind = "dir" if self.children is not None else f"value={self.value!r}"
+        return f"Node({self.path!r}, {kind}, {self.created_index}/{self.modified_index})"
+
+
+def _view_key(v: NodeView) -> str:
+    return v.key

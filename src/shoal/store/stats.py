@@ -1,0 +1,56 @@
+"""Operation counters served at `/v2/stats/store` (etcd's v2store Stats), in etcd's field
+order. Counted on every member as it applies, so only the member's own view."""
+
+from __future__ import annotations
+
+import json
+
+# JSON names in the order etcd's Stats struct declares them.
+FIELDS = (
+    "getsSuccess",
+    "getsFail",
+    "setsSuccess",
+    "setsFail",
+    "deleteSuccess",
+    "deleteFail",
+    "updateSuccess",
+    "updateFail",
+    "createSuccess",
+    "createFail",
+    "compareAndSwapSuccess",
+    "compareAndSwapFail",
+    "compareAndDeleteSuccess",
+    "compareAndDeleteFail",
+    "expireCount",
+)
+
+# Counter name per operation: (on success, on failure).
+GET = ("getsSuccess", "getsFail")
+SET = ("setsSuccess", "setsFail")
+DELETE = ("deleteSuccess", "deleteFail")
+UPDATE = ("updateSuccess", "updateFail")
+CREATE = ("createSuccess", "createFail")
+COMPARE_AND_SWAP = ("compareAndSwapSuccess", "compareAndSwapFail")
+COMPARE_AND_DELETE = ("compareAndDeleteSuccess", "compareAndDeleteFail")
+
+
+class Stats:
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = dict.fromkeys(FIELDS, 0)
+
+    def inc(self, name: str) -> None:
+        self.counts[name] += 1
+
+    def to_list(self) -> list[int]:
+        return [self.counts[f] for f in FIELDS]
+
+    def load_list(self, values: list[int]) -> None:
+        self.counts = dict(zip(FIELDS, values, strict=True))
+
+    def to_json(self, watchers: int) -> bytes:
+        """The `/v2/stats/store` body (no trailing newline, as etcd writes it)."""
+        body = dict(self.counts)
+        body["watchers"] = watchers
+        return json.dumps(body, separators=(",", ":")).encode()
