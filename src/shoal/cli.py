@@ -15,6 +15,7 @@ from shoal import __version__
 # name -> (module, one-line help). Modules are imported lazily so `shoal --help` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("shoal.sim.cli", "deterministic simulation of raft clusters"),
+    "etcdctl": ("shoal.etcdctl", "etcd v2 command line client (etcdctl 3.4, ETCDCTL_API=2)"),
 }
 
 

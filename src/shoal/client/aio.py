@@ -253,8 +253,9 @@ class AsyncClient:
                     async with asyncio.timeout(self.timeout):
                         resp = await ctx
                 except TimeoutError:
+                    # Not a "connection error" for etcdctl's exit code, as in the Go client.
                     text = f"client: endpoint {endpoint} exceeded header timeout"
-                    raise EndpointFailure(EndpointError(endpoint, text, connection=True)) from None
+                    raise EndpointFailure(EndpointError(endpoint, text, connection=False)) from None
             async with resp:
                 body = await resp.read()
                 return Reply(endpoint, resp.status, dict(resp.headers), body)

@@ -1,0 +1,149 @@
+"""What every etcdctl command gets: parsed flags, streams, and a client built the way etcdctl
+builds it (ctlv2/command/util.go: endpoints from flags or environment, TLS, credentials, --debug
+curl lines, and a sync of the endpoint list from /v2/members unless --no-sync)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import ssl
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from shoal.client import AsyncClient, ClientError, ClusterError, NoEndpointsError
+from shoal.client.protocol import DEFAULT_ENDPOINTS
+from shoal.etcdctl.flags import Parsed, go_quote
+from shoal.etcdctl.output import Exit, fail
+from shoal.etcdctl.spec import EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_SERVER_ERROR
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass
+class Context:
+    opts: Parsed  # global flags
+    flags: Parsed  # the command's flags and positional arguments
+    out: TextIO
+    err: TextIO
+    stdin: TextIO
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @property
+    def args(self) -> list[str]:
+        return self.flags.args
+
+    @property
+    def output(self) -> str:
+        return self.opts.get_str("output")
+
+    @property
+    def total_timeout(self) -> float:
+        return self.opts.get_seconds("total-timeout")
+
+    def fail(self, code: int, error: BaseException | str) -> Exit:
+        return fail(self.err, code, error)
+
+    def endpoints(self) -> list[str]:
+        """getEndpoints: --endpoints, ETCDCTL_ENDPOINTS, --endpoint, ETCDCTL_ENDPOINT, --peers,
+        ETCDCTL_PEERS, then the default; a missing scheme becomes http."""
+        raw = ""
+        for flag, var in (("endpoints", "ETCDCTL_ENDPOINTS"), ("endpoint", "ETCDCTL_ENDPOINT")):
+            raw = raw or self.opts.get_str(flag) or self.env.get(var, "")
+        raw = raw or self.opts.get_str("peers") or self.env.get("ETCDCTL_PEERS", "")
+        raw = raw or ",".join(DEFAULT_ENDPOINTS)
+        out = []
+        for ep in raw.split(","):
+            if not _SCHEME.match(ep):
+                first = ep.split("/", 1)[0]
+                if ":" in first:  # Go's url.Parse refuses "127.0.0.1:2379"
+                    self.err.write(
+                        f'parse "{ep}": first path segment in URL cannot contain colon\n'
+                    )
+                    raise Exit(EXIT_BAD_ARGS)
+                ep = "http://" + ep
+            out.append(ep)
+        return out
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        ca = self.opts.get_str("ca-file") or self.env.get("ETCDCTL_CA_FILE", "")
+        cert = self.opts.get_str("cert-file") or self.env.get("ETCDCTL_CERT_FILE", "")
+        key = self.opts.get_str("key-file") or self.env.get("ETCDCTL_KEY_FILE", "")
+        if not (ca or cert or key):
+            return None
+        try:
+            ctx = ssl.create_default_context(cafile=ca or None)
+            if cert:
+                ctx.load_cert_chain(cert, key or None)
+        except (OSError, ssl.SSLError) as exc:
+            self.err.write(f"{exc}\n")
+            raise Exit(EXIT_BAD_ARGS) from None
+        return ctx
+
+    def _credentials(self) -> tuple[str | None, str | None]:
+        flag = self.opts.get_str("username") or self.env.get("ETCDCTL_USERNAME", "")
+        if not flag:
+            return None, None
+        if ":" in flag:
+            user, password = flag.split(":", 1)
+            return user, password
+        try:
+            return flag, getpass.getpass("Password: ")
+        except (EOFError, OSError) as exc:
+            self.err.write(f"{exc}\n")
+            raise Exit(EXIT_BAD_ARGS) from None
+
+    def _curl(self, method: str, url: str, body: str) -> None:
+        command = f"curl -X {method} {url}"
+        if body:
+            command += f" -d {go_quote(body)}"
+        self.err.write(f"cURL Command: {command}\n")
+        self.err.flush()
+
+    def client(self, *, sync: bool = True) -> AsyncClient:
+        """A client without the sync step (mustNewClientNoSync); see `synced_client`."""
+        user, password = self._credentials()
+        debug = self.opts.get_bool("debug")
+        client = AsyncClient(
+            self.endpoints(),
+            timeout=self.opts.get_seconds("timeout") or None,
+            total_timeout=self.total_timeout or None,
+            username=user,
+            password=password,
+            ssl_context=self._ssl_context(),
+            on_request=self._curl if debug else None,
+        )
+        if debug and not sync:
+            self.err.write(f"Cluster-Endpoints: {', '.join(client.endpoints)}\n")
+        return client
+
+    async def synced_client(self) -> AsyncClient:
+        """mustNewClient: sync the endpoint list unless --no-sync. A failed sync stops the
+        command only when the cluster has no client URLs or no endpoint could be reached."""
+        client = self.client(sync=True)
+        debug = self.opts.get_bool("debug")
+        if not self.opts.get_bool("no-sync"):
+            if debug:
+                eps = ",".join(client.endpoints)
+                self.err.write(f"start to sync cluster using endpoints({eps})\n")
+            try:
+                await client.sync()
+            except NoEndpointsError as exc:
+                self.err.write("etcd cluster has no published client endpoints.\n")
+                self.err.write(
+                    "Try '--no-sync' if you want to access non-published client "
+                    f"endpoints({','.join(client.endpoints)}).\n"
+                )
+                await client.close()
+                raise self.fail(EXIT_SERVER_ERROR, exc) from None
+            except ClusterError as exc:
+                if exc.is_connection_error:
+                    await client.close()
+                    raise self.fail(EXIT_BAD_CONNECTION, exc) from None
+            except ClientError:  # etcdctl goes on with the given endpoints after other failures
+                pass
+            if debug:
+                self.err.write(f"got endpoints({','.join(client.endpoints)}) after sync\n")
+        if debug:
+            self.err.write(f"Cluster-Endpoints: {', '.join(client.endpoints)}\n")
+        return client

@@ -1,0 +1,123 @@
+"""Help screens laid out as urfave/cli v1.22 lays them out for etcdctl 3.4.
+
+Columns are aligned like Go's text/tabwriter (cell width = widest cell + 2). The four layouts:
+the app (`etcdctl --help`), a command (`etcdctl get --help`), a command group (`etcdctl member`),
+and a group's own app help (`etcdctl member help`).
+"""
+
+from __future__ import annotations
+
+from shoal.etcdctl.spec import (
+    APP_NAME,
+    APP_USAGE,
+    COMMANDS,
+    GLOBAL_FLAGS,
+    HELP_COMMAND,
+    HELP_FLAG,
+    VERSION,
+    Command,
+    Flag,
+    Kind,
+)
+
+
+def _table(rows: list[tuple[str, str]], indent: str = "   ") -> list[str]:
+    width = max(len(left) for left, _ in rows) + 2
+    return [f"{indent}{left:<{width}}{right}" for left, right in rows]
+
+
+def flag_row(flag: Flag) -> tuple[str, str]:
+    names = []
+    for n in flag.names:
+        dash = "-" if len(n) == 1 else "--"
+        names.append(dash + n + ("" if flag.kind is Kind.BOOL else f" {flag.placeholder}"))
+    usage = flag.usage
+    if flag.show_default:
+        shown = f'"{flag.default}"' if flag.kind is Kind.STRING else flag.default
+        usage += f" (default: {shown})"
+    return ", ".join(names), usage
+
+
+def _command_rows(commands: tuple[Command, ...]) -> list[tuple[str, str]]:
+    return [(", ".join((c.name, *c.aliases)), c.usage) for c in commands]
+
+
+def app_help() -> str:
+    lines = [
+        "NAME:",
+        f"   {APP_NAME} - {APP_USAGE}",
+        "",
+        "USAGE:",
+        f"   {APP_NAME} [global options] command [command options] [arguments...]",
+        "",
+        "VERSION:",
+        f"   {VERSION}",
+        "",
+        "COMMANDS:",
+        *_table(_command_rows((*COMMANDS, HELP_COMMAND))),
+        "",
+        "GLOBAL OPTIONS:",
+        *_table([flag_row(f) for f in GLOBAL_FLAGS]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def command_help(cmd: Command, parents: str = APP_NAME) -> str:
+    """Help of a leaf command (`etcdctl get --help`, `etcdctl help get`)."""
+    full = f"{parents} {cmd.name}"
+    if cmd.subcommands:  # `etcdctl help member`: the command template, no flags or args
+        usage = f"{full} [arguments...]"
+    else:
+        usage = full + (" [command options]" if cmd.flags else "") + f" {cmd.args_usage}"
+    lines = ["NAME:", f"   {full} - {cmd.usage}", "", "USAGE:", f"   {usage}"]
+    if cmd.description:
+        lines += ["", "DESCRIPTION:", f"   {cmd.description}"]
+    if cmd.flags:
+        lines += ["", "OPTIONS:", *_table([flag_row(f) for f in cmd.flags]), "   "]
+    return "\n".join(lines) + "\n"
+
+
+def group_help(cmd: Command) -> str:
+    """`etcdctl member` / `etcdctl member --help`: the group's subcommands."""
+    full = f"{APP_NAME} {cmd.name}"
+    lines = [
+        "NAME:",
+        f"   {full} - {cmd.usage}",
+        "",
+        "USAGE:",
+        f"   {full} command [command options] [arguments...]",
+        "",
+        "COMMANDS:",
+        *_table(_command_rows(cmd.subcommands)),
+        "",
+        "OPTIONS:",
+        *_table([flag_row(HELP_FLAG)]),
+        "   ",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def group_app_help(cmd: Command) -> str:
+    """`etcdctl member help`: the group rendered as an app of its own."""
+    full = f"{APP_NAME} {cmd.name}"
+    lines = [
+        "NAME:",
+        f"   {full} - {cmd.usage}",
+        "",
+        "USAGE:",
+        f"   {full} [global options] command [command options] [arguments...]",
+        "",
+        "VERSION:",
+        f"   {VERSION}",
+        "",
+        "COMMANDS:",
+        *_table(_command_rows(cmd.subcommands)),
+        "",
+        "GLOBAL OPTIONS:",
+        *_table([flag_row(HELP_FLAG)]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def version_text() -> str:
+    return f"{APP_NAME} version: {VERSION}\nAPI version: 2\n"
