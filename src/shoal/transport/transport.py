@@ -1,0 +1,460 @@
+"""`Transport`: a member's peer connections, as the member loop uses them.
+
+Outbound, one `PeerLink` per peer (own task, queue and TCP stream); inbound, one listener per
+listen URL accepting peer streams and plain HTTP (`inbound`). Messages flow one way on a
+stream: A's messages to B travel on the stream A dialled, B's answers on the one B dialled,
+as etcd's rafthttp does, so neither side ever waits for the other to write.
+
+Everything here runs on the event loop thread; callbacks are invoked on it and must not block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import weakref
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from typing import Any
+
+from shoal.raft.codec import decode_message, encode_message
+from shoal.raft.types import Message, MessageType
+from shoal.transport import facts
+from shoal.transport.delay import DelayLine
+from shoal.transport.faults import FaultGate, Faults
+from shoal.transport.frame import PROTOCOL_VERSION, Hello, Reject, RejectCode, Welcome
+from shoal.transport.http import HttpRequest, format_response
+from shoal.transport.inbound import InboundConnection
+from shoal.transport.peer import Backoff, LinkState, PeerLink
+from shoal.transport.stats import PeerStats
+from shoal.transport.urls import Address, parse_peer_url
+
+log = logging.getLogger("shoal.transport")
+
+FAULTS_PATH = "/_shoal/faults"
+"""shoal's own peer-port endpoint for fault injection (not an etcd endpoint)."""
+
+_JSON = "application/json"
+
+
+def _noop_snapshot_status(peer_id: int, ok: bool) -> None:
+    pass
+
+
+def _default_version() -> Mapping[str, str]:
+    return {"etcdserver": facts.ETCD_SERVER_VERSION, "etcdcluster": facts.ETCD_CLUSTER_VERSION}
+
+
+class Transport:
+    """Peer messaging for one member.
+
+    `on_message(m)` is called for every raft message received from a known peer, in the order
+    that peer sent them. `on_unreachable(peer_id)` is called when messages to a peer were
+    dropped because it could not be reached (dial failed, stream broke, queue full): the member
+    passes it on to raft (etcd's ReportUnreachable). `on_snapshot_status(peer_id, ok)` reports
+    each MsgSnap's fate: ok once it was written to the peer's socket, not ok if it was dropped
+    (etcd's ReportSnapshot). `on_removed(peer_id)` is called once if a peer refuses us because
+    this member was removed from the cluster; etcd then stops the member.
+    `members()` supplies the JSON for `GET /members` on the peer port; `version()` that of
+    `GET /version`.
+    """
+
+    def __init__(
+        self,
+        self_id: int,
+        cluster_id: int,
+        on_message: Callable[[Message], None],
+        on_unreachable: Callable[[int], None],
+        *,
+        on_snapshot_status: Callable[[int, bool], None] | None = None,
+        on_removed: Callable[[int], None] | None = None,
+        members: Callable[[], Any] | None = None,
+        version: Callable[[], Mapping[str, str]] | None = None,
+        queue_size: int = facts.STREAM_BUF_SIZE,
+        fault_endpoint: bool = True,
+        ping_interval: float = 1.0,
+        dial_timeout: float = 1.0,
+        backoff_min: float = 0.1,
+        backoff_max: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.self_id = self_id
+        self.cluster_id = cluster_id
+        """Settable: a member joining an existing cluster learns it from a peer's /members."""
+        self._on_message = on_message
+        self._on_unreachable = on_unreachable
+        self._on_snapshot_status = on_snapshot_status or _noop_snapshot_status
+        self._on_removed = on_removed
+        self._removed_reported = False
+        self._members = members or (lambda: [])
+        self._version = version or _default_version
+        self._queue_size = queue_size
+        self._fault_endpoint = fault_endpoint
+        self._ping_interval = ping_interval
+        self._dial_timeout = dial_timeout
+        self._backoff = (backoff_min, backoff_max)
+        self._rng = rng or random.Random()
+        self._gate = FaultGate(self._rng)
+        self._peers: dict[int, PeerLink] = {}
+        self._removed: set[int] = set()
+        self._inbound: dict[int, InboundConnection] = {}
+        self._connections: weakref.WeakSet[InboundConnection] = weakref.WeakSet()
+        self._servers: list[asyncio.Server] = []
+        self._out_delay: dict[int, DelayLine[tuple[bytes, bool]]] = {}
+        self._in_delay: dict[int, DelayLine[Message]] = {}
+        self._stopped = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self, listen_urls: list[str]) -> None:
+        """Listen on every URL (`http://host:port`; port 0 picks a free one, see
+        `listen_urls`). Raises ValueError for a malformed URL and OSError if a port is taken."""
+        addrs = [parse_peer_url(u) for u in listen_urls]
+        loop = asyncio.get_running_loop()
+        try:
+            for a in addrs:
+                server = await loop.create_server(self._new_connection, a.host, a.port)
+                self._servers.append(server)
+        except BaseException:
+            await self.stop()
+            raise
+
+    @property
+    def listen_urls(self) -> list[str]:
+        """The URLs actually listened on (with the real port when 0 was asked for)."""
+        out: list[str] = []
+        for s in self._servers:
+            for sock in s.sockets:
+                host, port = sock.getsockname()[:2]
+                out.append(Address(host, port).url())
+        return out
+
+    async def stop(self) -> None:
+        """Close the listeners, every connection and every peer link. Queued messages are lost."""
+        self._stopped = True
+        for s in self._servers:
+            s.close()
+        for conn in list(self._connections):
+            conn.close()
+        for out_line in self._out_delay.values():
+            out_line.close()
+        for in_line in self._in_delay.values():
+            in_line.close()
+        links = list(self._peers.values())
+        self._peers.clear()
+        await asyncio.gather(*(link.close() for link in links))
+        for s in self._servers:
+            await s.wait_closed()
+        self._servers.clear()
+
+    def _new_connection(self) -> InboundConnection:
+        conn = InboundConnection(self)
+        self._connections.add(conn)
+        return conn
+
+    # -- membership ----------------------------------------------------------------------
+
+    def add_peer(self, peer_id: int, urls: list[str]) -> None:
+        """Start a link to a peer (dialling at once). Adding a known peer updates its URLs;
+        adding a removed id makes it a peer again. Raises ValueError for bad URLs or own id."""
+        if peer_id == self.self_id:
+            raise ValueError(f"cannot add this member ({peer_id:x}) as its own peer")
+        addrs = self._parse_urls(peer_id, urls)
+        if peer_id in self._peers:
+            self._peers[peer_id].set_urls(addrs)
+            return
+        self._removed.discard(peer_id)
+        lo, hi = self._backoff
+        link = PeerLink(
+            self_id=self.self_id,
+            peer_id=peer_id,
+            urls=addrs,
+            cluster_id=lambda: self.cluster_id,
+            queue_size=self._queue_size,
+            on_unreachable=self._report_unreachable,
+            on_snapshot_status=self._on_snapshot_status,
+            on_removed=self._report_removed,
+            ping_interval=self._ping_interval,
+            dial_timeout=self._dial_timeout,
+            backoff=Backoff(lo, hi, self._rng),
+        )
+        self._peers[peer_id] = link
+
+    def update_peer(self, peer_id: int, urls: list[str]) -> None:
+        """New URLs for a peer; a stream to an address no longer listed is re-dialled."""
+        link = self._peers.get(peer_id)
+        if link is None:
+            raise KeyError(f"unknown peer {peer_id:x}")
+        link.set_urls(self._parse_urls(peer_id, urls))
+
+    def remove_peer(self, peer_id: int) -> None:
+        """Close the links to and from a peer and refuse it from now on (etcd keeps removed
+        ids forever: a removed member is told so and stops). Messages to it are dropped."""
+        self._removed.add(peer_id)
+        link = self._peers.pop(peer_id, None)
+        if link is not None:
+            # The link's task stops at its next await; closing it needs no waiting here.
+            asyncio.get_running_loop().create_task(link.close())
+        conn = self._inbound.pop(peer_id, None)
+        if conn is not None:
+            conn.close()
+        out_line = self._out_delay.pop(peer_id, None)
+        if out_line is not None:
+            out_line.close()
+        in_line = self._in_delay.pop(peer_id, None)
+        if in_line is not None:
+            in_line.close()
+
+    def peers(self) -> list[int]:
+        return sorted(self._peers)
+
+    def _parse_urls(self, peer_id: int, urls: list[str]) -> list[Address]:
+        if not urls:
+            raise ValueError(f"peer {peer_id:x} has no URLs")
+        return [parse_peer_url(u) for u in urls]
+
+    # -- sending -------------------------------------------------------------------------
+
+    def send(self, messages: list[Message]) -> None:
+        """Queue messages for their peers and return at once. Messages to unknown or removed
+        peers are dropped; a peer whose message was dropped is reported unreachable (once
+        per call). Per-peer order is kept."""
+        if self._stopped:
+            return
+        unreachable: set[int] | None = None
+        peers = self._peers
+        gate = self._gate
+        for m in messages:
+            to = m.to
+            link = peers.get(to)
+            if link is None:
+                log.debug("dropping %s to unknown peer %x", m.type.name, to)
+                continue
+            is_snap = m.type == MessageType.SNAP
+            payload = encode_message(m)
+            if (gate.active or to in self._out_delay) and not self._outbound_faults(
+                link, payload, is_snap
+            ):
+                continue
+            if not link.enqueue(payload, is_snap):
+                if unreachable is None:
+                    unreachable = set()
+                unreachable.add(to)
+        if unreachable:
+            for peer_id in unreachable:
+                self._report_unreachable(peer_id)
+
+    def _outbound_faults(self, link: PeerLink, payload: bytes, is_snap: bool) -> bool:
+        """True: enqueue now. False: dropped by a fault, or held in the peer's delay line."""
+        delay = self._gate.verdict(link.peer_id)
+        if delay is None:
+            link.stats.messages_dropped_by_faults += 1
+            if is_snap:
+                self._on_snapshot_status(link.peer_id, False)
+            return False
+        line = self._out_delay.get(link.peer_id)
+        if delay == 0.0 and line is None:
+            return True
+        if line is None:
+            peer_id = link.peer_id
+            line = DelayLine(asyncio.get_running_loop(), lambda item: self._release(peer_id, item))
+            self._out_delay[link.peer_id] = line
+        line.push((payload, is_snap), delay)
+        return False
+
+    def _release(self, peer_id: int, item: tuple[bytes, bool]) -> None:
+        link = self._peers.get(peer_id)
+        if link is None:
+            return
+        payload, is_snap = item
+        if peer_id in self._gate.faults.blocked:
+            link.stats.messages_dropped_by_faults += 1
+            if is_snap:
+                self._on_snapshot_status(peer_id, False)
+        elif not link.enqueue(payload, is_snap):
+            self._report_unreachable(peer_id)
+        self._retire_line(self._out_delay, peer_id)
+
+    def _retire_line(self, lines: MutableMapping[int, DelayLine[Any]], peer_id: int) -> None:
+        # Once a delay line has drained and no delay is set, messages may go direct again
+        # without overtaking anything.
+        line = lines.get(peer_id)
+        if line is not None and not len(line) and not self._gate.faults.delay_ms:
+            del lines[peer_id]
+
+    def _report_unreachable(self, peer_id: int) -> None:
+        try:
+            self._on_unreachable(peer_id)
+        except Exception:
+            log.exception("on_unreachable(%x) failed", peer_id)
+
+    def _report_removed(self, peer_id: int) -> None:
+        if self._removed_reported or self._on_removed is None:
+            return
+        self._removed_reported = True
+        self._on_removed(peer_id)
+
+    # -- receiving (InboundHost) ---------------------------------------------------------
+
+    def accept_stream(self, conn: InboundConnection, hello: Hello) -> Welcome | Reject:
+        """Decide on an inbound stream's handshake, in etcd's order: cluster first, then
+        removed members, then senders this member does not know (yet)."""
+        sender = hello.sender
+        if hello.version != PROTOCOL_VERSION:
+            return Reject(
+                RejectCode.BAD_VERSION,
+                f"peer protocol version {hello.version} unsupported (want {PROTOCOL_VERSION})",
+            )
+        if hello.cluster_id != self.cluster_id:
+            text = (
+                f"cluster ID mismatch: member {sender:x} is in cluster {hello.cluster_id:x}, "
+                f"member {self.self_id:x} is in cluster {self.cluster_id:x}"
+            )
+            log.error("refused peer stream: %s", text)
+            return Reject(RejectCode.CLUSTER_ID_MISMATCH, text)
+        if hello.target != self.self_id:
+            return Reject(
+                RejectCode.WRONG_TARGET,
+                f"this is member {self.self_id:x}, not {hello.target:x}",
+            )
+        if sender in self._removed:
+            log.warning("refused peer stream from removed member %x", sender)
+            return Reject(
+                RejectCode.REMOVED_MEMBER, f"member {sender:x} was removed from the cluster"
+            )
+        if sender not in self._peers:
+            # As etcd: a member we do not know yet (we may be behind on conf changes); the
+            # sender retries.
+            return Reject(RejectCode.UNKNOWN_SENDER, f"member {sender:x} is not a known peer")
+        old = self._inbound.get(sender)
+        self._inbound[sender] = conn
+        if old is not None and old is not conn:
+            old.close()  # the sender redialled: its old stream is dead to it
+        return Welcome(PROTOCOL_VERSION, self.self_id, self.cluster_id)
+
+    def stream_closed(self, conn: InboundConnection) -> None:
+        if conn.peer_id is not None and self._inbound.get(conn.peer_id) is conn:
+            del self._inbound[conn.peer_id]
+
+    def deliver(self, peer_id: int, payloads: list[bytes]) -> None:
+        link = self._peers.get(peer_id)
+        if link is None:
+            return  # removed while its bytes were in flight
+        stats = link.stats
+        stats.messages_received += len(payloads)
+        stats.bytes_received += sum(len(p) for p in payloads)
+        gate = self._gate
+        faulty = gate.active or peer_id in self._in_delay
+        on_message = self._on_message
+        for payload in payloads:
+            try:
+                m = decode_message(payload)
+            except Exception as e:
+                log.warning("peer %x sent an undecodable message: %s", peer_id, e)
+                continue
+            if faulty:
+                delay = gate.verdict(peer_id)
+                if delay is None:
+                    stats.messages_dropped_by_faults += 1
+                    continue
+                line = self._in_delay.get(peer_id)
+                if delay or line is not None:
+                    if line is None:
+                        line = DelayLine(asyncio.get_running_loop(), self._deliver_late)
+                        self._in_delay[peer_id] = line
+                    line.push(m, delay)
+                    continue
+            try:
+                on_message(m)
+            except Exception:
+                log.exception("on_message failed for %s from %x", m.type.name, peer_id)
+
+    def _deliver_late(self, m: Message) -> None:
+        if m.frm not in self._gate.faults.blocked and m.frm in self._peers:
+            try:
+                self._on_message(m)
+            except Exception:
+                log.exception("on_message failed for %s from %x", m.type.name, m.frm)
+        self._retire_line(self._in_delay, m.frm)
+
+    # -- HTTP on the peer port (InboundHost) ---------------------------------------------
+
+    def handle_http(self, req: HttpRequest) -> bytes:
+        head = req.method == "HEAD"
+        method = "GET" if head else req.method
+
+        def reply(
+            status: int, body: object, headers: dict[str, str] | None = None, nl: str = "\n"
+        ) -> bytes:
+            # etcd writes /members with a JSON encoder (trailing newline), /version without.
+            data = (json.dumps(body, separators=(",", ":")) + nl).encode()
+            return format_response(status, data, _JSON, headers, req.keep_alive, head)
+
+        def not_allowed(allow: str) -> bytes:
+            body = b"Method Not Allowed\n"
+            hdrs = {"Allow": allow}
+            return format_response(405, body, headers=hdrs, keep_alive=req.keep_alive)
+
+        if req.path == facts.MEMBERS_PATH:
+            if method != "GET":
+                return not_allowed("GET, HEAD")
+            cid = {facts.CLUSTER_ID_HEADER: format(self.cluster_id, "x")}
+            return reply(200, self._members(), cid)
+        if req.path == facts.VERSION_PATH:
+            if method != "GET":
+                return not_allowed("GET, HEAD")
+            return reply(200, dict(self._version()), nl="")
+        if req.path == FAULTS_PATH and self._fault_endpoint:
+            if method == "GET":
+                return reply(200, self._gate.faults.to_json())
+            if method in ("POST", "PUT"):
+                try:
+                    faults = Faults.from_json(json.loads(req.body or b"{}"))
+                except ValueError as e:  # json.JSONDecodeError is a ValueError
+                    return reply(400, {"message": f"bad faults: {e}"})
+                self.set_faults(faults)
+                return reply(200, self._gate.faults.to_json())
+            if method == "DELETE":
+                self.set_faults(Faults())
+                return reply(200, self._gate.faults.to_json())
+            return not_allowed("GET, HEAD, POST, PUT, DELETE")
+        return format_response(404, facts.NOT_FOUND_BODY, keep_alive=req.keep_alive, head_only=head)
+
+    # -- fault injection -----------------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        return self._gate.faults
+
+    def set_faults(self, faults: Faults) -> None:
+        """Replace every fault setting at once (`Faults()` clears them)."""
+        if faults != self._gate.faults:
+            log.warning("peer faults set: %s", json.dumps(faults.to_json()))
+        self._gate.set(faults)
+
+    def block(self, peer_ids: Iterable[int]) -> None:
+        """Partition this member from these peers, in both directions."""
+        self._gate.block(peer_ids)
+        log.warning("peer faults set: %s", json.dumps(self._gate.faults.to_json()))
+
+    def unblock(self, peer_ids: Iterable[int] | None = None) -> None:
+        """Lift the partition from these peers (from all when None)."""
+        self._gate.unblock(peer_ids)
+        log.warning("peer faults set: %s", json.dumps(self._gate.faults.to_json()))
+
+    # -- observation ---------------------------------------------------------------------
+
+    def stats(self) -> dict[int, PeerStats]:
+        """A copy of every peer's counters and latency."""
+        return {pid: link.stats.copy() for pid, link in self._peers.items()}
+
+    def is_active(self, peer_id: int) -> bool:
+        link = self._peers.get(peer_id)
+        return link is not None and link.state is LinkState.ACTIVE
+
+    def active_since(self, peer_id: int) -> float | None:
+        """time.monotonic() since which the stream to the peer has been up (None: it is not),
+        for etcd's --strict-reconfig-check ("not enough started members")."""
+        link = self._peers.get(peer_id)
+        return None if link is None else link.stats.active_since
