@@ -1,0 +1,140 @@
+"""Fault injection: partitions, loss and delay set by method or over the peer port's HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import aiohttp
+from transport_harness import Member, app, eventually, mesh, run, with_members
+
+from shoal.transport import FAULTS_PATH, Faults
+
+
+def test_blocked_peer_gets_nothing_either_way_and_unblock_resumes() -> None:
+    async def body(a: Member, b: Member, c: Member) -> None:
+        await mesh(a, b, c)
+        a.transport.block([2])
+        for i in range(10):
+            a.transport.send([app(1, 2, i), app(1, 3, i)])
+            b.transport.send([app(2, 1, i)])  # b does not know; a drops it on arrival
+        await eventually(lambda: len(c.got) == 10, what="the unblocked peer still hears a")
+        await eventually(
+            lambda: a.transport.stats()[2].messages_received == 10, what="b's messages at a"
+        )
+        a.transport.unblock([2])
+        a.transport.send([app(1, 2, 100)])
+        b.transport.send([app(2, 1, 100)])
+        await eventually(lambda: len(b.got) >= 1 and len(a.got) >= 1, what="after unblock")
+        # The first thing through is the marker: nothing sent during the partition leaked.
+        assert [m.index for m in b.got] == [100]
+        assert [m.index for m in a.got] == [100]
+        stats = a.transport.stats()[2]
+        assert stats.messages_dropped_by_faults == 20 and stats.messages_failed == 0
+        assert a.unreachable == []  # the stream stayed up, as in a real partition
+
+    run(with_members([1, 2, 3], body))
+
+
+def test_drop_probability_loses_about_that_share() -> None:
+    async def body(a: Member, b: Member) -> None:
+        await mesh(a, b)
+        a.transport.set_faults(Faults(drop=1.0))
+        a.transport.send([app(1, 2, i) for i in range(100)])
+        a.transport.set_faults(Faults(drop=0.5))
+        a.transport.send([app(1, 2, i) for i in range(100, 1100)])
+        a.transport.set_faults(Faults())
+        a.transport.send([app(1, 2, 9999)])
+        await eventually(lambda: b.got and b.got[-1].index == 9999, what="marker")
+        indexes = [m.index for m in b.got[:-1]]
+        assert all(100 <= i < 1100 for i in indexes)
+        assert indexes == sorted(indexes)  # losses never reorder
+        assert 400 < len(indexes) < 600
+
+    run(with_members([1, 2], body, rng=random.Random(7)))
+
+
+def test_delay_holds_messages_back_in_order() -> None:
+    async def body(a: Member, b: Member, c: Member) -> None:
+        await mesh(a, b, c)
+        a.transport.set_faults(Faults(delay_ms=150, peers=frozenset({2})))
+        start = time.monotonic()
+        a.transport.send([app(1, 2, i) for i in range(5)] + [app(1, 3, 0)])
+        await eventually(lambda: len(c.got) == 1, what="undelayed peer")
+        assert time.monotonic() - start < 0.15 and b.got == []
+        a.transport.set_faults(Faults())  # later messages must still queue behind held ones
+        a.transport.send([app(1, 2, 5)])
+        await eventually(lambda: len(b.got) == 6, what="delayed messages")
+        assert time.monotonic() - start >= 0.15
+        assert [m.index for m in b.got] == list(range(6))
+        # Inbound delay: b's message to a is held on a's side too.
+        a.transport.set_faults(Faults(delay_ms=150))
+        t0 = time.monotonic()
+        b.transport.send([app(2, 1, 0)])
+        await eventually(lambda: len(a.got) == 1, what="delayed inbound")
+        assert time.monotonic() - t0 >= 0.15
+
+    run(with_members([1, 2, 3], body))
+
+
+def test_fault_endpoint_partitions_a_running_member() -> None:
+    async def body(a: Member, b: Member) -> None:
+        await mesh(a, b)
+        url = a.url + FAULTS_PATH
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json={"blocked": ["2"], "delay_ms": 5}) as r:
+                assert r.status == 200
+                assert (await r.json())["blocked"] == ["2"]
+            assert a.transport.faults == Faults(blocked=frozenset({2}), delay_ms=5.0)
+            a.transport.send([app(1, 2, 0)])
+            async with http.get(url) as r:
+                assert await r.json() == {
+                    "blocked": ["2"],
+                    "drop": 0.0,
+                    "delay_ms": 5.0,
+                    "peers": None,
+                }
+            async with http.post(url, json={"blocked": [2], "drop": 2}) as r:
+                assert r.status == 400
+                assert "drop must be between 0 and 1" in (await r.json())["message"]
+            async with http.post(url, data=b"{not json") as r:
+                assert r.status == 400
+            assert a.transport.faults.blocked == {2}  # bad requests change nothing
+            async with http.delete(url) as r:
+                assert r.status == 200
+            assert a.transport.faults == Faults()
+        a.transport.send([app(1, 2, 1)])
+        await eventually(lambda: len(b.got) == 1, what="delivery after heal")
+        assert b.got[0].index == 1
+
+    run(with_members([1, 2], body))
+
+
+def test_fault_endpoint_can_be_turned_off() -> None:
+    async def body(a: Member) -> None:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(a.url + FAULTS_PATH, json={"blocked": [2]}) as r,
+        ):
+            assert r.status == 404
+        assert a.transport.faults == Faults()
+
+    run(with_members([1], body, fault_endpoint=False))
+
+
+def test_partition_heals_under_steady_traffic() -> None:
+    """The nemesis's pattern: traffic keeps flowing while a partition comes and goes."""
+
+    async def body(a: Member, b: Member) -> None:
+        await mesh(a, b)
+        for round_ in range(3):
+            a.transport.block([2])
+            a.transport.send([app(1, 2, round_ * 10 + i) for i in range(5)])
+            await asyncio.sleep(0)
+            a.transport.unblock()
+            a.transport.send([app(1, 2, round_ * 10 + 5)])
+        await eventually(lambda: len(b.got) == 3, what="one message per heal")
+        assert [m.index for m in b.got] == [5, 15, 25]
+
+    run(with_members([1, 2], body))
