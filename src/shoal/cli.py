@@ -15,6 +15,9 @@ from shoal import __version__
 # name -> (module, one-line help). Modules are imported lazily so `shoal --help` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("shoal.sim.cli", "deterministic simulation of raft clusters"),
+    "fleetd": ("shoal.fleet.fleetd", "fleet daemon: engine, agent and HTTP API v1"),
+    "fleetctl": ("shoal.fleet.fleetctl", "fleet command line client (fleetctl 1.0)"),
+    "cloudinit": ("shoal.node.cloudinit_cli", "validate or apply a cloud-config"),
     "etcdctl": ("shoal.etcdctl", "etcd v2 command line client (etcdctl 3.4, ETCDCTL_API=2)"),
 }
 
