@@ -153,8 +153,8 @@ class Event:
             body = '{"action":"' + self.action + '","node":' + self.node.to_json_str()
             if self.prev_node is not None:
                 body += ',"prevNode":' + self.prev_node.to_json_str()
-            if self.refresh:
-                body += ',"refresh":true'
+            # etcd 3.4 never writes `"refresh":true`: its keys handler copies the event with
+            # Event.Clone(), which leaves Refresh out, and watchers never get refresh events.
             self._json = (body + "}\n").encode()
         return self._json
 

@@ -373,7 +373,8 @@ class Store:
         if m in (rq.QGET, rq.GET, rq.HEAD):
             return self.get(req.path, req.recursive, req.sorted, now=now)
         if m == rq.SYNC:
-            self._expire(req.time, to_ns(now))
+            # Expired nodes are shown as of the SYNC time, the same on every member.
+            self._expire(req.time, req.time)
             return None
         # etcd answers an unknown method with its ErrUnknownMethod, wrapped as a 300.
         raise EtcdError(errors.RAFT_INTERNAL, "etcdserver: unknown method", 0)

@@ -1,0 +1,211 @@
+"""Helpers for the store tests: a real etcd 3.4 on loopback, and a twin that sends the same
+v2 request to it and to a shoal Store and compares what a client would see."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from shoal.store import EtcdError, Request, Store, expiration_for_ttl, keys_path
+
+ETCD = "/usr/bin/etcd"
+
+_RFC3339NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def real_etcd() -> Iterator[str]:
+    """A single-member etcd 3.4 with v2 on random loopback ports; yields host:port. The process
+    and its data dir are removed however the block ends."""
+    data = tempfile.mkdtemp(
+        prefix="shoal-store-etcd-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
+    )
+    cport, pport = free_port(), free_port()
+    curl, purl = f"http://127.0.0.1:{cport}", f"http://127.0.0.1:{pport}"
+    log = open(os.path.join(data, "etcd.log"), "wb")  # noqa: SIM115 (closed in finally)
+    proc = subprocess.Popen(
+        [
+            ETCD,
+            "--name",
+            "storetest",
+            "--enable-v2",
+            "--data-dir",
+            os.path.join(data, "d"),
+            "--listen-client-urls",
+            curl,
+            "--advertise-client-urls",
+            curl,
+            "--listen-peer-urls",
+            purl,
+            "--initial-advertise-peer-urls",
+            purl,
+            "--initial-cluster",
+            f"storetest={purl}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        addr = f"127.0.0.1:{cport}"
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                with open(log.name) as f:
+                    raise RuntimeError(f"etcd exited: {f.read()[-2000:]}")
+            try:
+                # Ready once the cluster version is decided: no more internal writes after it.
+                status, _, body = http_call(addr, "GET", "/version")
+                if status == 200 and b"not_decided" not in body:
+                    status, _, _ = http_call(addr, "GET", "/v2/keys/")
+                    if status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("etcd did not become ready in 30 s")
+            time.sleep(0.05)
+        yield addr
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        log.close()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def http_call(
+    addr: str, method: str, path: str, timeout: float = 10.0, lines: int = 0
+) -> tuple[int, dict[str, str], bytes]:
+    """One request; the whole body, or with `lines` only that many lines (a stream watch
+    stays open)."""
+    conn = http.client.HTTPConnection(addr, timeout=timeout)
+    try:
+        conn.request(method, path)
+        r = conn.getresponse()
+        headers = {k.lower(): v for k, v in r.getheaders()}
+        if lines:
+            return r.status, headers, b"".join(r.readline() for _ in range(lines))
+        return r.status, headers, r.read()
+    finally:
+        conn.close()
+
+
+def parse_bool(v: str) -> bool:
+    """Go's strconv.ParseBool (the test only sends valid values)."""
+    if v in ("1", "t", "T", "true", "TRUE", "True"):
+        return True
+    if v in ("0", "f", "F", "false", "FALSE", "False"):
+        return False
+    raise ValueError(v)
+
+
+def to_request(method: str, key: str, params: dict[str, str], now: float) -> Request:
+    """What the HTTP layer will build from a /v2/keys request (etcd's parseKeyRequest)."""
+    ttl = params.get("ttl", "")
+    pe = params.get("prevExist")
+    quorum = parse_bool(params.get("quorum", "false"))
+    if method == "GET" and quorum:
+        method = "QGET"
+    return Request(
+        method,
+        keys_path(key),
+        value=params.get("value", ""),
+        dir=parse_bool(params.get("dir", "false")),
+        prev_value=params.get("prevValue", ""),
+        prev_index=int(params.get("prevIndex", "0")),
+        prev_exist=None if pe is None else parse_bool(pe),
+        expiration=expiration_for_ttl(now, int(ttl)) if ttl else None,
+        refresh=parse_bool(params.get("refresh", "false")),
+        recursive=parse_bool(params.get("recursive", "false")),
+        sorted=parse_bool(params.get("sorted", "false")),
+        wait=parse_bool(params.get("wait", "false")),
+        wait_index=int(params.get("waitIndex", "0")),
+        stream=parse_bool(params.get("stream", "false")),
+        quorum=quorum,
+        no_value_on_success=parse_bool(params.get("noValueOnSuccess", "false")),
+    )
+
+
+@dataclass
+class Answer:
+    status: int
+    index: int | None
+    body: bytes
+
+    def normal(self, sort_nodes: bool) -> Any:
+        """The body with what legitimately differs made comparable: expiration values (checked
+        for Go's format) and, for unsorted listings, the order of nodes (Go map order)."""
+        return _normalise(json.loads(self.body, object_pairs_hook=list), sort_nodes)
+
+
+def _normalise(v: Any, sort_nodes: bool) -> Any:
+    if isinstance(v, list) and v and all(isinstance(p, tuple) and len(p) == 2 for p in v):
+        out = []
+        for k, x in v:
+            if k == "expiration":
+                assert isinstance(x, str) and _RFC3339NANO.match(x), x
+                x = "<expiration>"
+            elif k == "nodes" and sort_nodes:
+                x = sorted((_normalise(n, True) for n in x), key=repr)
+            else:
+                x = _normalise(x, sort_nodes)
+            out.append((k, x))
+        return out
+    if isinstance(v, list):
+        return [_normalise(x, sort_nodes) for x in v]
+    return v
+
+
+def ours(store: Store, method: str, key: str, params: dict[str, str]) -> Answer:
+    """The answer shoal's store gives, the way the HTTP layer will call it."""
+    now = time.time()
+    req = to_request(method, key, params, now)
+    try:
+        if req.method == "GET" and req.wait:
+            w = store.watch(req.path, req.recursive, req.stream, req.wait_index)
+            e = w.pop()
+            assert e is not None, "watch did not answer from history"
+            w.remove()
+            return Answer(200, w.start_index, e.to_json())
+        if req.method == "GET":
+            e = store.get(req.path, req.recursive, req.sorted, now=now)
+        else:
+            # Through the log codec, as every write will be.
+            got = store.apply(Request.decode(req.encode()), now)
+            assert got is not None
+            e = got
+    except EtcdError as err:
+        return Answer(err.status, err.index, err.to_json())
+    return Answer(e.status, e.etcd_index, e.to_json(req.no_value_on_success))
+
+
+def url(key: str, params: dict[str, str]) -> str:
+    q = urllib.parse.urlencode(params)
+    return "/v2/keys" + urllib.parse.quote(key) + ("?" + q if q else "")
+
+
+def theirs(addr: str, method: str, key: str, params: dict[str, str]) -> Answer:
+    stream = params.get("stream") == "true"
+    status, headers, body = http_call(addr, method, url(key, params), lines=1 if stream else 0)
+    idx = headers.get("x-etcd-index")
+    return Answer(status, None if idx is None else int(idx), body)

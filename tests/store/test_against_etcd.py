@@ -1,0 +1,341 @@
+"""The same v2 requests against a real etcd 3.4 and against shoal's Store, compared as a
+client sees them: status, X-Etcd-Index, and the JSON body (field order included).
+
+Only two things are normalised: expiration timestamps (format checked, value not: the clocks
+differ) and the order of nodes in unsorted listings (Go map order is random). Indexes are not
+normalised: the store is first brought to etcd's starting index with internal writes under
+`/0`, as etcd's own membership writes are, and from there every index must match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from store_harness import (
+    Answer,
+    http_call,
+    ours,
+    parse_bool,
+    real_etcd,
+    theirs,
+    url,
+)
+
+from shoal.store import Request, Store
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/etcd"), reason="needs /usr/bin/etcd")
+
+
+class Twin:
+    def __init__(self, addr: str) -> None:
+        self.addr = addr
+        self.store = Store()
+        self.diffs: list[str] = []
+        base = theirs(addr, "GET", "/", {}).index
+        assert base is not None
+        now = time.time()
+        for i in range(base):
+            self.store.set(f"/0/pad{i}", "x", now=now)
+        self.etcd_stats0 = self.etcd_stats()
+        self.our_stats0 = json.loads(self.store.stats_json())
+
+    def etcd_stats(self) -> dict[str, int]:
+        status, _, body = http_call(self.addr, "GET", "/v2/stats/store")
+        assert status == 200
+        return dict(json.loads(body))
+
+    def step(self, method: str, key: str, **params: str) -> Answer:
+        """Send one request to both; record any difference; return etcd's answer."""
+        t = theirs(self.addr, method, key, params)
+        o = ours(self.store, method, key, params)
+        self.compare(f"{method} {url(key, params)}", t, o, params)
+        return t
+
+    def compare(self, what: str, t: Answer, o: Answer, params: dict[str, str]) -> None:
+        sort_nodes = not parse_bool(params.get("sorted", "false"))
+        if (t.status, t.index) != (o.status, o.index):
+            self.diffs.append(
+                f"{what}: status/index etcd {t.status}/{t.index} ours {o.status}/{o.index}"
+            )
+        if t.normal(sort_nodes) != o.normal(sort_nodes) or t.body[-1:] != o.body[-1:]:
+            self.diffs.append(f"{what}:\n  etcd {t.body!r}\n  ours {o.body!r}")
+
+    def check(self) -> None:
+        diffs, self.diffs = self.diffs, []
+        assert not diffs, "\n".join(diffs)
+
+    def wait_etcd_watchers(self, n: int) -> None:
+        deadline = time.monotonic() + 10
+        while self.etcd_stats()["watchers"] != n:
+            assert time.monotonic() < deadline, f"etcd never had {n} watchers"
+            time.sleep(0.01)
+
+    def live_watch(self, key: str, trigger: Callable[[], None], **params: str) -> None:
+        """A watch that waits: registered on both sides before `trigger` writes; compares the
+        event each side delivers."""
+        params["wait"] = "true"
+        got: list[Answer] = []
+        th = threading.Thread(target=lambda: got.append(theirs(self.addr, "GET", key, params)))
+        th.start()
+        self.wait_etcd_watchers(1)
+        from store_harness import to_request
+
+        req = to_request("GET", key, params, time.time())
+        w = self.store.watch(req.path, req.recursive, req.stream, req.wait_index)
+        assert w.pending == 0
+        trigger()
+        th.join(15)
+        assert got, "etcd watch did not answer"
+        e = w.pop()
+        w.remove()
+        o = Answer(0, None, b"null\n") if e is None else Answer(200, w.start_index, e.to_json())
+        self.compare(f"watch {url(key, params)}", got[0], o, params)
+
+
+@pytest.fixture(scope="module")
+def twin() -> Iterator[Twin]:
+    with real_etcd() as addr:
+        yield Twin(addr)
+
+
+def test_files_set_get_create_update_cas(twin: Twin) -> None:
+    s = twin.step
+    s("GET", "/")
+    first = s("PUT", "/foo", value="one")
+    s("GET", "/foo")
+    s("PUT", "/foo", value="two")
+    s("PUT", "/foo", value="three", prevExist="false")
+    s("PUT", "/foo", value="four", prevExist="true")
+    s("PUT", "/foo", value="five", prevValue="four")
+    s("PUT", "/foo", value="six", prevValue="wrong")
+    s("PUT", "/foo", value="six", prevIndex="1")
+    s("PUT", "/foo", value="six", prevValue="two", prevIndex="1")
+    cur = s("GET", "/foo")
+    mod = json.loads(cur.body)["node"]["modifiedIndex"]
+    s("PUT", "/foo", value="six", prevIndex=str(mod), prevExist="true")
+    s("PUT", "/foo", value="seven", prevIndex="0", prevValue="six")
+    s("PUT", "/nokey", value="x", prevExist="true")
+    s("PUT", "/nokey", value="x", prevValue="x")
+    s("PUT", "/nokey", value="x", prevIndex="3")
+    s("PUT", "/foo/bar", value="x")
+    s("GET", "/foo/bar")
+    s("GET", "/missing/deeper/still")
+    s("PUT", "/foo/bar", value="x", prevExist="false")
+    s("POST", "/foo", value="x")
+    s("PUT", "/empty", value="")
+    s("GET", "/empty")
+    s("PUT", "/a/b/c/d", value="deep")
+    s("GET", "/a", recursive="true", sorted="true")
+    s("PUT", "/nv", value="1", noValueOnSuccess="true")
+    s("PUT", "/nv", value="2", prevValue="1", noValueOnSuccess="true")
+    s("DELETE", "/nv", noValueOnSuccess="true")
+    s("PUT", "/esc", value='<a&b> "q" \\ \b\f\x01\n\té\u2028\U0001f600')
+    s("GET", "/esc")
+    s("PUT", "/spécial key", value="v")
+    s("GET", "/spécial key")
+    s("GET", "/foo", quorum="true")
+    s("GET", "/nokey", quorum="true")
+    assert first.status == 201
+    twin.check()
+
+
+def test_directories_listing_hidden_delete(twin: Twin) -> None:
+    s = twin.step
+    s("PUT", "/dir", dir="true")
+    s("PUT", "/dir", dir="true")
+    s("PUT", "/dir", value="x")
+    s("PUT", "/dir/a", value="1")
+    s("PUT", "/dir/b", value="2")
+    s("PUT", "/dir/_hidden", value="h")
+    s("PUT", "/dir/sub/c", value="3")
+    s("PUT", "/dir/sub/_h/x", value="4")
+    s("PUT", "/dir/emptysub", dir="true")
+    s("GET", "/dir")
+    s("GET", "/dir", sorted="true")
+    s("GET", "/dir", recursive="true", sorted="true")
+    s("GET", "/dir", recursive="true")
+    s("GET", "/dir/_hidden")
+    s("GET", "/dir/sub/_h", recursive="true")
+    s("GET", "/dir/emptysub")
+    s("GET", "/", recursive="true", sorted="true")
+    s("PUT", "/dir", prevExist="true")
+    s("PUT", "/dir", value="x", prevExist="true")
+    s("PUT", "/dir", value="y", prevValue="x")
+    s("PUT", "/dir", dir="true", prevExist="false")
+    s("PUT", "/dir/a", dir="true")
+    s("GET", "/dir/a")
+    s("DELETE", "/dir")
+    s("DELETE", "/dir", dir="true")
+    s("DELETE", "/dir/emptysub")
+    s("DELETE", "/dir/emptysub", dir="true")
+    s("DELETE", "/dir/b", prevValue="wrong")
+    s("DELETE", "/dir/b", prevIndex="1")
+    s("DELETE", "/dir/b", prevValue="2")
+    s("DELETE", "/dir/sub", prevIndex="1")
+    s("DELETE", "/dir/sub", prevValue="x")
+    s("DELETE", "/dir/nothing", prevValue="x")
+    s("DELETE", "/dir", recursive="true")
+    s("DELETE", "/dir")
+    s("DELETE", "/dir", recursive="true")
+    twin.check()
+
+
+def test_root_is_read_only_but_takes_in_order_keys(twin: Twin) -> None:
+    s = twin.step
+    s("PUT", "/", value="x")
+    s("PUT", "/", dir="true")
+    s("PUT", "/", prevExist="true")
+    s("PUT", "/", prevExist="false")
+    s("PUT", "/", value="x", prevValue="y")
+    s("DELETE", "/")
+    s("DELETE", "/", recursive="true")
+    s("DELETE", "/", prevValue="x")
+    s("DELETE", "/", prevIndex="5")
+    s("POST", "/", value="at-root")
+    twin.check()
+
+
+def test_in_order_keys(twin: Twin) -> None:
+    s = twin.step
+    s("POST", "/queue", value="a")
+    s("POST", "/queue", value="b")
+    s("POST", "/queue", dir="true")
+    s("POST", "/queue/", value="c")
+    s("GET", "/queue", sorted="true")
+    s("GET", "/queue", recursive="true", sorted="true")
+    twin.check()
+
+
+def test_ttl_shape_refresh_and_removal(twin: Twin) -> None:
+    s = twin.step
+    s("PUT", "/ttl", value="x", ttl="1000")
+    s("GET", "/ttl")
+    s("PUT", "/ttl", value="y", prevExist="true")
+    s("GET", "/ttl")
+    s("PUT", "/ttl", value="z", ttl="900", prevValue="y")
+    s("PUT", "/ttl", value="w", prevValue="z")
+    s("GET", "/ttl")
+    s("PUT", "/ttl2", value="x", ttl="1000")
+    s("PUT", "/ttl2", ttl="2000", refresh="true", prevExist="true")
+    s("GET", "/ttl2")
+    s("PUT", "/ttl2", ttl="500", refresh="true")
+    s("PUT", "/ttl2", ttl="400", refresh="true", prevValue="x")
+    s("PUT", "/ttl2", ttl="300", refresh="true", prevValue="nope")
+    s("PUT", "/ttl-missing", ttl="300", refresh="true")
+    s("PUT", "/ttl-missing", ttl="300", refresh="true", prevExist="true")
+    s("PUT", "/ttl2", ttl="0", prevExist="true", value="zero")
+    s("GET", "/ttl2")
+    s("PUT", "/ttl2", value="p", prevExist="true")
+    s("PUT", "/tdir", dir="true", ttl="1000")
+    s("PUT", "/tdir/a", value="1", ttl="800")
+    s("GET", "/tdir", recursive="true")
+    s("PUT", "/tdir", prevExist="true", ttl="700", dir="true")
+    s("GET", "/tdir")
+    s("PUT", "/tdir", prevExist="true", dir="true")
+    s("GET", "/tdir", recursive="true")
+    s("POST", "/tq", value="x", ttl="1000")
+    twin.check()
+
+
+def test_watch_from_history(twin: Twin) -> None:
+    s = twin.step
+    a = s("PUT", "/w/a", value="1").index
+    s("PUT", "/w/_h", value="h")
+    s("PUT", "/w/b/c", value="2")
+    s("PUT", "/w/a", value="3")
+    s("PUT", "/w/r", value="r", ttl="1000")
+    s("PUT", "/w/r", ttl="1000", refresh="true", prevExist="true")
+    s("PUT", "/w/r", value="r2")
+    d = s("DELETE", "/w/b", recursive="true").index
+    assert a is not None and d is not None
+    s("GET", "/w/a", wait="true", waitIndex=str(a))
+    s("GET", "/w/a", wait="true", waitIndex=str(a + 1))
+    s("GET", "/w", wait="true", waitIndex=str(a + 1), recursive="true")
+    s("GET", "/w", wait="true", waitIndex=str(a), recursive="true")
+    s("GET", "/w/r", wait="true", waitIndex=str(a + 4))
+    s("GET", "/w/b/c", wait="true", waitIndex=str(a + 3))
+    s("GET", "/w/b/c/deeper", wait="true", waitIndex=str(a + 3))
+    s("GET", "/", wait="true", waitIndex=str(d), recursive="true")
+    s("GET", "/w/a", wait="true", waitIndex=str(a), stream="true")
+    twin.check()
+
+
+def test_live_watches(twin: Twin) -> None:
+    s = twin.step
+    s("PUT", "/lw/x", value="0")
+    twin.live_watch("/lw/x", lambda: s("PUT", "/lw/x", value="1"))
+    twin.live_watch("/lw", lambda: s("PUT", "/lw/y/z", value="1"), recursive="true")
+    twin.live_watch(
+        "/lw",
+        lambda: (s("PUT", "/lw/_hid", value="1"), s("PUT", "/lw/v", value="2")),
+        recursive="true",
+    )
+    twin.live_watch("/lw/y/z", lambda: s("DELETE", "/lw/y", recursive="true"))
+    twin.live_watch(
+        "/lw/x",
+        lambda: (
+            s("PUT", "/lw/x", ttl="100", refresh="true", prevExist="true"),
+            s("PUT", "/lw/x", value="after-refresh"),
+        ),
+    )
+    twin.check()
+
+
+def test_expiry_through_sync(twin: Twin) -> None:
+    s = twin.step
+    short = s("PUT", "/exp/short", value="x", ttl="1").index
+    s("PUT", "/exp/dir", dir="true", ttl="1")
+    s("PUT", "/exp/dir/child", value="c")
+    assert short is not None
+
+    def expire() -> None:
+        # etcd's leader expires with its own SYNC; ours needs the SYNC the leader would propose.
+        deadline = time.monotonic() + 15
+        while twin.store.has_ttl_keys():
+            nxt = twin.store.next_expiry()
+            assert nxt is not None
+            if nxt < time.time() + 300:
+                t = max(nxt, time.time())
+                twin.store.apply(Request.sync(t), t)
+                continue
+            break
+        while theirs(twin.addr, "GET", "/exp/dir", {}).status != 404:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    twin.live_watch("/exp/dir/child", expire)
+    s("GET", "/exp/short", wait="true", waitIndex=str(short + 1))
+    s("GET", "/exp", wait="true", waitIndex=str(short + 1), recursive="true")
+    s("GET", "/exp", recursive="true")
+    twin.check()
+
+
+def test_history_is_1000_events(twin: Twin) -> None:
+    start = twin.step("PUT", "/flood", value="0").index
+    assert start is not None
+    for i in range(1, 1001):
+        t = theirs(twin.addr, "PUT", "/flood", {"value": str(i)})
+        o = ours(twin.store, "PUT", "/flood", {"value": str(i)})
+        assert (t.status, t.index) == (o.status, o.index)
+    twin.step("GET", "/flood", wait="true", waitIndex=str(start))
+    twin.step("GET", "/flood", wait="true", waitIndex="1")
+    twin.step("GET", "/flood", wait="true", waitIndex=str(start + 1))
+    twin.step("GET", "/flood", wait="true", waitIndex=str(start + 2))
+    twin.check()
+
+
+def test_stats_count_as_etcd_does(twin: Twin) -> None:
+    theirs_now, ours_now = twin.etcd_stats(), json.loads(twin.store.stats_json())
+    delta_t = {k: v - twin.etcd_stats0.get(k, 0) for k, v in theirs_now.items()}
+    delta_o: dict[str, Any] = {k: v - twin.our_stats0.get(k, 0) for k, v in ours_now.items()}
+    # Our own polling of etcd and the stats reads are GETs etcd counted and we did not.
+    delta_t.pop("getsSuccess"), delta_o.pop("getsSuccess")
+    delta_t.pop("getsFail"), delta_o.pop("getsFail")
+    assert delta_t == delta_o
+    assert list(theirs_now) == list(ours_now)
