@@ -1,0 +1,619 @@
+"""The write-ahead log of a raft member: a directory of segment files, as etcd's `wal/` keeps it.
+
+Segments are named `%016x-%016x.wal` (sequence, first raft index the segment may hold). Each
+starts with a CRC record (the checksum chain carried over), the metadata record and, after the
+first, the latest hard state, so any segment can be read on its own once older ones are purged.
+
+What a caller can rely on:
+- `save` returns only after the records are on disk whenever they must be (new entries, or a new
+  term or vote; a commit-only change is written but not synced, as etcd does: raft recovers the
+  commit index from the leader). One write and at most one fdatasync per call: group commit is
+  the caller handing everything of a Ready batch to one `save`.
+- `open` returns the metadata, the last hard state and the entries after the given snapshot
+  marker, with entries replaced by later ones of the same index cut off as raft requires.
+- A torn write at the end of the last segment is cut off on `open` (`repair_note` says so);
+  damage anywhere else raises `CorruptWALError` naming the file and byte offset.
+- Each segment in use is flocked; a second `open` of the same WAL fails with `WALLockedError`.
+
+Not thread-safe: one caller at a time (the member runs `save` in a worker thread, in turn).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import shutil
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple, TypeVar
+
+from shoal.raft.codec import decode_entry, decode_hard_state, encode_entry, encode_hard_state
+from shoal.raft.types import Entry, HardState
+from shoal.wal.errors import (
+    CorruptWALError,
+    MetadataConflictError,
+    SnapshotMismatchError,
+    SnapshotNotFoundError,
+    WALClosedError,
+    WALError,
+    WALExistsError,
+    WALLockedError,
+    WALNotFoundError,
+)
+from shoal.wal.facts import (
+    PRIVATE_DIR_MODE,
+    PRIVATE_FILE_MODE,
+    SEGMENT_SIZE_BYTES,
+    RecordType,
+    parse_wal_name,
+    wal_name,
+)
+from shoal.wal.files import datasync, fsync_dir, preallocate, read_written, try_lock, write_all
+from shoal.wal.record import (
+    FLAG_SYNCED_BEFORE,
+    SegmentReader,
+    append_record,
+    classify_damage,
+    last_nonzero,
+)
+
+log = logging.getLogger("shoal.wal")
+
+# Snapshot marker record data: (index, term).
+_MARKER = struct.Struct("<QQ")
+_TMP_SUFFIX = ".tmp"
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Segment:
+    name: str
+    seq: int
+    index: int
+    fd: int
+
+
+class SegmentName(NamedTuple):
+    seq: int
+    first_index: int
+    name: str
+
+
+def segment_names(dirpath: str) -> list[SegmentName]:
+    """The well-formed segment files in `dirpath`, oldest first (other files are ignored)."""
+    try:
+        listing = os.listdir(dirpath)
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in listing:
+        parsed = parse_wal_name(name)
+        if parsed is not None:
+            out.append(SegmentName(parsed[0], parsed[1], name))
+    out.sort()
+    return out
+
+
+def exists(dirpath: str) -> bool:
+    """Whether `dirpath` holds a WAL (at least one segment), as etcd's wal.Exist."""
+    return bool(segment_names(dirpath))
+
+
+def _decode(fn: Callable[[bytes], T], data: bytes, path: str, offset: int, what: str) -> T:
+    try:
+        return fn(data)
+    except Exception as exc:  # a record that checksums but does not decode: written by a bug
+        raise CorruptWALError(path, offset, f"undecodable {what} record ({exc})") from exc
+
+
+def _marker(data: bytes, path: str, offset: int) -> tuple[int, int]:
+    if len(data) != _MARKER.size:
+        raise CorruptWALError(path, offset, "snapshot marker record of the wrong size")
+    index, term = _MARKER.unpack(data)
+    return index, term
+
+
+def _segment_header(metadata: bytes, state: HardState | None, crc: int) -> tuple[bytearray, int]:
+    """The records every segment starts with: crc carry-over, metadata, last hard state."""
+    buf = bytearray()
+    crc = append_record(buf, RecordType.CRC, b"", crc, FLAG_SYNCED_BEFORE)
+    crc = append_record(buf, RecordType.METADATA, metadata, crc)
+    if state is not None and not state.is_empty():
+        crc = append_record(buf, RecordType.STATE, encode_hard_state(state), crc)
+    return buf, crc
+
+
+class OpenResult(NamedTuple):
+    wal: WAL
+    metadata: bytes
+    hard_state: HardState
+    entries: list[Entry]
+
+
+class WAL:
+    """An open, locked WAL positioned for appending. Build it with `create` or `open`."""
+
+    def __init__(
+        self,
+        dirpath: str,
+        metadata: bytes,
+        segments: list[_Segment],
+        *,
+        offset: int,
+        crc: int,
+        last_index: int,
+        state: HardState,
+        segment_size: int,
+        preallocated: bool,
+        repair_note: str | None = None,
+    ) -> None:
+        self._dir = dirpath
+        self._metadata = metadata
+        self._segments = segments
+        self._offset = offset
+        self._crc = crc
+        self._enti = last_index
+        self._state = state
+        self._segment_size = segment_size
+        self._preallocate = preallocated
+        self._synced = True  # the next record written is the first after an fsync
+        self._closed = False
+        self._failed: str | None = None
+        self.repair_note = repair_note
+        """Set when `open` cut a torn write off the end of the log (also logged as a warning)."""
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        dirpath: str,
+        metadata: bytes,
+        *,
+        segment_size: int = SEGMENT_SIZE_BYTES,
+        preallocate_segments: bool = True,
+    ) -> WAL:
+        """Create a new WAL holding `metadata`. The directory appears whole or not at all: it is
+        built under `<dir>.tmp` and renamed into place (a crash leaves no half-made WAL)."""
+        dirpath = os.path.normpath(dirpath)
+        if exists(dirpath):
+            raise WALExistsError(f"wal: {dirpath} already holds a WAL; open it instead")
+        parent = os.path.dirname(dirpath) or "."
+        os.makedirs(parent, mode=PRIVATE_DIR_MODE, exist_ok=True)
+        tmpdir = dirpath + _TMP_SUFFIX
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        os.mkdir(tmpdir, PRIVATE_DIR_MODE)
+        name = wal_name(0, 0)
+        fd = os.open(os.path.join(tmpdir, name), os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+        try:
+            try_lock(fd)
+            prealloc = preallocate_segments and preallocate(fd, segment_size)
+            buf, crc = _segment_header(metadata, None, 0)
+            # The initial empty snapshot marker: opening with no snapshot looks for (0, 0).
+            crc = append_record(buf, RecordType.SNAPSHOT, _MARKER.pack(0, 0), crc)
+            write_all(fd, buf, 0)
+            os.fsync(fd)
+            fsync_dir(tmpdir)
+            if os.path.isdir(dirpath):
+                try:
+                    os.rmdir(dirpath)  # an empty directory made beforehand is fine
+                except OSError as exc:
+                    raise WALError(
+                        f"wal: {dirpath} exists and is not empty (it holds no WAL segments); "
+                        f"move its files away or choose another --wal-dir"
+                    ) from exc
+            os.rename(tmpdir, dirpath)
+            fsync_dir(parent)
+        except BaseException:
+            os.close(fd)
+            shutil.rmtree(tmpdir, ignore_errors=True)
+            raise
+        return cls(
+            dirpath,
+            metadata,
+            [_Segment(name, 0, 0, fd)],
+            offset=len(buf),
+            crc=crc,
+            last_index=0,
+            state=HardState(),
+            segment_size=segment_size,
+            preallocated=prealloc,
+        )
+
+    @classmethod
+    def open(
+        cls,
+        dirpath: str,
+        snap: tuple[int, int] | None = None,
+        *,
+        segment_size: int = SEGMENT_SIZE_BYTES,
+        preallocate_segments: bool = True,
+    ) -> OpenResult:
+        """Open the WAL for appending and read everything after snapshot marker `snap`
+        ((index, term); None for the start of the log). Returns (wal, metadata, hard state,
+        entries after the snapshot)."""
+        dirpath = os.path.normpath(dirpath)
+        names = segment_names(dirpath)
+        if not names:
+            raise WALNotFoundError(f"wal: no WAL segments in {dirpath}")
+        snap_index, snap_term = snap if snap is not None else (0, 0)
+        start = None
+        for i, n in enumerate(names):
+            if n.first_index <= snap_index:
+                start = i
+        if start is None:
+            raise SnapshotNotFoundError(
+                f"wal: no segment in {dirpath} can hold snapshot index {snap_index} (the oldest, "
+                f"{names[0].name}, starts at index {names[0].first_index}): the segments it needed "
+                f"were purged; restore from a backup or rebuild the member from its peers"
+            )
+        chosen = names[start:]
+        for a, b in itertools.pairwise(chosen):
+            if b.seq != a.seq + 1:
+                raise WALError(
+                    f"wal: segment {b.name} does not follow {a.name} in {dirpath}: a segment is "
+                    f"missing; restore from a backup or rebuild the member from its peers"
+                )
+
+        segments: list[_Segment] = []
+        try:
+            for i, n in enumerate(chosen):
+                path = os.path.join(dirpath, n.name)
+                fd = os.open(path, os.O_RDWR if i == len(chosen) - 1 else os.O_RDONLY)
+                segments.append(_Segment(n.name, n.seq, n.first_index, fd))
+                if not try_lock(fd):
+                    raise WALLockedError(
+                        f"wal: {path} is locked by another process: is another member running "
+                        f"on this data dir? Stop it first"
+                    )
+            # Holding the tail's lock, no one else is cutting: a .tmp is a cut that crashed
+            # before its rename and holds nothing that was acknowledged.
+            for leftover in os.listdir(dirpath):
+                if leftover.endswith(_TMP_SUFFIX):
+                    os.unlink(os.path.join(dirpath, leftover))
+            return cls._replay(
+                dirpath, segments, snap_index, snap_term, segment_size, preallocate_segments
+            )
+        except BaseException:
+            for s in segments:
+                os.close(s.fd)
+            raise
+
+    @classmethod
+    def _replay(
+        cls,
+        dirpath: str,
+        segments: list[_Segment],
+        snap_index: int,
+        snap_term: int,
+        segment_size: int,
+        prealloc: bool,
+    ) -> OpenResult:
+        metadata: bytes | None = None
+        state = HardState()
+        ents: list[Entry] = []
+        matched = False
+        max_marker = 0
+        crc: int | None = None
+        tail_buf = b""
+        tail_path = ""
+        tail_size = 0
+        stop = None
+        for i, seg in enumerate(segments):
+            path = os.path.join(dirpath, seg.name)
+            buf, size = read_written(path)
+            reader = SegmentReader(buf, crc)
+            for rec in reader:
+                t = rec.type
+                if t == RecordType.ENTRY:
+                    e = _decode(decode_entry, rec.data, path, rec.offset, "entry")
+                    if e.index > snap_index:
+                        pos = e.index - snap_index - 1
+                        if pos > len(ents):
+                            raise CorruptWALError(
+                                path,
+                                rec.offset,
+                                f"entry {e.index} does not follow entry "
+                                f"{snap_index + len(ents)} (a gap in the log)",
+                            )
+                        # A later entry at index i replaces i and everything after it.
+                        del ents[pos:]
+                        ents.append(e)
+                elif t == RecordType.STATE:
+                    state = _decode(decode_hard_state, rec.data, path, rec.offset, "hard state")
+                elif t == RecordType.METADATA:
+                    if metadata is not None and rec.data != metadata:
+                        raise MetadataConflictError(
+                            f"wal: metadata in {path} at byte offset {rec.offset} differs from "
+                            f"the metadata of earlier segments"
+                        )
+                    metadata = rec.data
+                elif t == RecordType.SNAPSHOT:
+                    m_index, m_term = _marker(rec.data, path, rec.offset)
+                    max_marker = max(max_marker, m_index)
+                    if m_index == snap_index:
+                        if m_term != snap_term:
+                            raise SnapshotMismatchError(
+                                f"wal: snapshot marker at index {snap_index} in {path} has term "
+                                f"{m_term}, not {snap_term}: the snapshot file does not belong "
+                                f"to this log"
+                            )
+                        matched = True
+            crc = reader.crc
+            stop = reader.stop
+            if stop.reason and (i < len(segments) - 1 or not classify_damage(buf, stop)):
+                raise CorruptWALError(path, stop.offset, stop.reason)
+            tail_buf, tail_path, tail_size = buf, path, size
+        assert stop is not None
+        if metadata is None:
+            raise WALError(f"wal: no metadata record in {dirpath}; the WAL is not shoal's")
+        if not matched:
+            raise SnapshotNotFoundError(
+                f"wal: no snapshot marker (index {snap_index}, term {snap_term}) in {dirpath}"
+            )
+
+        tail = segments[-1]
+        offset = stop.offset
+        note = None
+        dropped = last_nonzero(tail_buf) + 1 - offset
+        if dropped > 0:
+            note = (
+                f"wal: repaired a torn write at the end of {tail_path}: cut the log at byte "
+                f"offset {offset} ({stop.reason}), dropping {dropped} bytes that were written "
+                f"but never synced, so never acknowledged"
+            )
+            log.warning("%s", note)
+        if note is not None or (tail_size > offset and not prealloc):
+            os.ftruncate(tail.fd, offset)
+        prealloc = prealloc and preallocate(tail.fd, segment_size)
+        # Everything read must be durable before records flagged SYNCED_BEFORE follow it.
+        os.fsync(tail.fd)
+
+        last_index = max(snap_index, ents[-1].index if ents else 0, max_marker)
+        final_crc = crc if crc is not None else 0
+        wal = cls(
+            dirpath,
+            metadata,
+            segments,
+            offset=offset,
+            crc=final_crc,
+            last_index=last_index,
+            state=HardState(state.term, state.vote, state.commit),
+            segment_size=segment_size,
+            preallocated=prealloc,
+            repair_note=note,
+        )
+        if offset == 0:
+            # The whole tail segment was torn (its header never reached the disk): rewrite it.
+            header, header_crc = _segment_header(metadata, state, final_crc)
+            wal._append(header, header_crc, must_sync=True)
+        return OpenResult(wal, metadata, state, ents)
+
+    # -- appending ----------------------------------------------------------------------------
+
+    def save(self, hard_state: HardState | None, entries: Sequence[Entry]) -> None:
+        """Append `entries` then `hard_state` (None or empty: unchanged) with one write and at
+        most one fdatasync. Returns once they are durable (see the module docstring)."""
+        self._check_usable()
+        has_state = hard_state is not None and not hard_state.is_empty()
+        if not entries and not has_state:
+            return
+        buf = bytearray()
+        crc = self._crc
+        flags = FLAG_SYNCED_BEFORE if self._synced else 0
+        for e in entries:
+            crc = append_record(buf, RecordType.ENTRY, encode_entry(e), crc, flags)
+            flags = 0
+        must_sync = bool(entries)
+        if has_state:
+            assert hard_state is not None
+            crc = append_record(buf, RecordType.STATE, encode_hard_state(hard_state), crc, flags)
+            old = self._state
+            must_sync = must_sync or hard_state.term != old.term or hard_state.vote != old.vote
+        self._append(buf, crc, must_sync)
+        if entries:
+            self._enti = entries[-1].index
+        if hard_state is not None and has_state:
+            self._state = HardState(hard_state.term, hard_state.vote, hard_state.commit)
+        if self._offset >= self._segment_size:
+            self._cut()
+
+    def save_snapshot_marker(self, index: int, term: int) -> None:
+        """Record that a snapshot at (index, term) exists; synced. Write the snapshot file first."""
+        self._check_usable()
+        buf = bytearray()
+        flags = FLAG_SYNCED_BEFORE if self._synced else 0
+        crc = append_record(buf, RecordType.SNAPSHOT, _MARKER.pack(index, term), self._crc, flags)
+        self._append(buf, crc, must_sync=True)
+        # Segments cut from now on are named past the snapshot, so opening at it finds the marker.
+        self._enti = max(self._enti, index)
+        if self._offset >= self._segment_size:
+            self._cut()
+
+    def _append(self, buf: bytearray, crc: int, must_sync: bool) -> None:
+        tail = self._segments[-1]
+        try:
+            write_all(tail.fd, buf, self._offset)
+            if must_sync:
+                datasync(tail.fd)
+        except OSError as exc:
+            # After a failed write or fsync the file's contents are unknown (and a retried fsync
+            # can falsely succeed): refuse further use; the member must stop and reopen the WAL.
+            self._failed = f"wal: writing {self._path(tail)} failed: {exc}"
+            raise WALError(self._failed) from exc
+        self._offset += len(buf)
+        self._crc = crc
+        self._synced = must_sync
+
+    def _cut(self) -> None:
+        """Close the tail at its current size and start the next segment."""
+        tail = self._segments[-1]
+        try:
+            os.ftruncate(tail.fd, self._offset)  # give back the preallocated space
+            os.fsync(tail.fd)
+            seq, index = tail.seq + 1, self._enti + 1
+            name = wal_name(seq, index)
+            path = os.path.join(self._dir, name)
+            tmp = path + _TMP_SUFFIX
+            fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+            try:
+                try_lock(fd)
+                if self._preallocate:
+                    self._preallocate = preallocate(fd, self._segment_size)
+                buf, crc = _segment_header(self._metadata, self._state, self._crc)
+                write_all(fd, buf, 0)
+                os.fsync(fd)
+                # Renamed only once complete, so a segment never lacks its header records.
+                os.rename(tmp, path)
+                fsync_dir(self._dir)
+            except BaseException:
+                os.close(fd)
+                raise
+        except OSError as exc:
+            self._failed = f"wal: starting a new segment in {self._dir} failed: {exc}"
+            raise WALError(self._failed) from exc
+        self._segments.append(_Segment(name, seq, index, fd))
+        self._offset = len(buf)
+        self._crc = crc
+        self._synced = True
+
+    # -- releasing ----------------------------------------------------------------------------
+
+    def release_lock_to(self, index: int) -> None:
+        """Unlock the segments wholly before `index` (keeping the one that may hold `index`, as
+        etcd does) so `purge_segments` may delete them. Call it with a saved snapshot's index."""
+        segs = self._segments
+        keep_from = len(segs) - 1
+        for i, s in enumerate(segs):
+            if s.index >= index:
+                keep_from = i - 1
+                break
+        if keep_from <= 0:
+            return
+        for s in segs[:keep_from]:
+            os.close(s.fd)
+        self._segments = segs[keep_from:]
+
+    def purge(self, max_wals: int) -> list[str]:
+        """Delete the oldest unlocked segments beyond `max_wals`; see `purge_segments`."""
+        return purge_segments(self._dir, max_wals)
+
+    def close(self) -> None:
+        """Sync anything written but not yet synced, and release every lock. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if not self._synced and self._failed is None:
+                datasync(self._segments[-1].fd)
+        finally:
+            for s in self._segments:
+                os.close(s.fd)
+            self._segments = []
+
+    def __enter__(self) -> WAL:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def dir(self) -> str:
+        return self._dir
+
+    @property
+    def metadata(self) -> bytes:
+        return self._metadata
+
+    @property
+    def hard_state(self) -> HardState:
+        """The last hard state saved (a copy)."""
+        s = self._state
+        return HardState(s.term, s.vote, s.commit)
+
+    @property
+    def last_index(self) -> int:
+        """Index of the last entry saved (or of a later snapshot marker)."""
+        return self._enti
+
+    @property
+    def tail_offset(self) -> int:
+        """Byte offset in the last segment where the next record will be written."""
+        return self._offset
+
+    @property
+    def locked_segments(self) -> list[str]:
+        """Names of the segments this WAL holds locked (still needed), oldest first."""
+        return [s.name for s in self._segments]
+
+    def _path(self, seg: _Segment) -> str:
+        return os.path.join(self._dir, seg.name)
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise WALClosedError(f"wal: {self._dir} is closed")
+        if self._failed is not None:
+            raise WALError(f"{self._failed}; reopen the WAL")
+
+
+class MarkerScan(NamedTuple):
+    markers: list[tuple[int, int]]
+    hard_state: HardState
+
+
+def read_snapshot_markers(dirpath: str) -> MarkerScan:
+    """Every snapshot marker (index, term) in the WAL and its last hard state, without locking.
+
+    Lets the member pick the newest snapshot file the log knows about (etcd 3.5's
+    ValidSnapshotEntries). Reading stops quietly at damage: `WAL.open` is the one that judges it.
+    """
+    markers: list[tuple[int, int]] = []
+    state = HardState()
+    crc: int | None = None
+    for n in segment_names(dirpath):
+        path = os.path.join(dirpath, n.name)
+        try:
+            buf, _ = read_written(path)
+        except FileNotFoundError:  # purged meanwhile
+            crc = None
+            continue
+        reader = SegmentReader(buf, crc)
+        for rec in reader:
+            if rec.type == RecordType.SNAPSHOT:
+                markers.append(_marker(rec.data, path, rec.offset))
+            elif rec.type == RecordType.STATE:
+                state = _decode(decode_hard_state, rec.data, path, rec.offset, "hard state")
+        if reader.stop.reason:
+            break
+        crc = reader.crc
+    return MarkerScan(markers, state)
+
+
+def purge_segments(dirpath: str, max_wals: int) -> list[str]:
+    """Delete the oldest segments while more than `max_wals` remain, stopping at the first one
+    still locked by an open WAL (it is still needed), as etcd's purge does. 0 keeps everything.
+    Returns the paths deleted."""
+    if max_wals <= 0:
+        return []
+    names = segment_names(dirpath)
+    removed: list[str] = []
+    for n in names[: max(0, len(names) - max_wals)]:
+        path = os.path.join(dirpath, n.name)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            if not try_lock(fd):
+                break
+            os.unlink(path)
+        finally:
+            os.close(fd)
+        removed.append(path)
+        log.info("wal: purged %s", path)
+    return removed
