@@ -64,9 +64,9 @@ from shoal.client.protocol import (
     VERSION_PATH,
 )
 
-# Called before every attempt with (method, full URL, form/JSON body or ""): etcdctl --debug
-# prints these as curl commands.
-RequestHook = Callable[[str, str, str], None]
+# Called before every attempt with (method, full URL, form/JSON body or None when the request
+# has no body): etcdctl --debug prints these as curl commands.
+RequestHook = Callable[[str, str, str | None], None]
 
 _PATH_SAFE = "/!$&'()*+,;=:@~"
 
@@ -76,7 +76,7 @@ class _Request:
     method: str
     path: str
     query: Mapping[str, str] = field(default_factory=dict)
-    body: str = ""
+    body: str | None = None
     content_type: str = ""
     wait: bool = False  # long poll: no per-request or total timeout
 
@@ -92,11 +92,11 @@ class Reply:
 
 
 def normalize_endpoint(raw: str) -> str:
-    """Add the http scheme when missing, as etcdctl does (`127.0.0.1:2379` works)."""
+    """Add the http scheme when there is none (`127.0.0.1:2379` works); drop a trailing `/`."""
     raw = raw.strip()
     if "://" not in raw:
         raw = "http://" + raw
-    return raw.rstrip("/")
+    return raw[:-1] if raw.endswith("/") and not raw.endswith("://") else raw
 
 
 def key_path(key: str) -> str:
@@ -109,6 +109,16 @@ def key_path(key: str) -> str:
     if full.endswith("/") and not cleaned.endswith("/"):
         cleaned += "/"
     return cleaned
+
+
+def _unusable(endpoint: str) -> str:
+    """Why an endpoint cannot be dialled at all, worded as Go's net/http says it ("" if usable)."""
+    scheme, _, rest = endpoint.partition("://")
+    if scheme not in ("http", "https"):
+        return f'unsupported protocol scheme "{scheme}"'
+    if not rest.split("/", 1)[0]:
+        return "http: no Host in request URL"
+    return ""
 
 
 def _flag(value: bool) -> str:
@@ -129,7 +139,7 @@ class AsyncClient:
         ssl_context: ssl.SSLContext | None = None,
         on_request: RequestHook | None = None,
     ) -> None:
-        self._endpoints = [normalize_endpoint(e) for e in endpoints if e.strip()]
+        self._endpoints = [normalize_endpoint(e) for e in endpoints]
         self._pinned = 0
         self.timeout = timeout
         self.total_timeout = total_timeout
@@ -173,7 +183,7 @@ class AsyncClient:
         return list(self._endpoints)
 
     def set_endpoints(self, endpoints: Sequence[str]) -> None:
-        self._endpoints = [normalize_endpoint(e) for e in endpoints if e.strip()]
+        self._endpoints = [normalize_endpoint(e) for e in endpoints]
         self._pinned = 0
 
     async def sync(self) -> list[str]:
@@ -227,6 +237,9 @@ class AsyncClient:
         raise ClusterError(errors)
 
     async def _attempt(self, endpoint: str, req: _Request) -> Reply:
+        bad = _unusable(endpoint)
+        if bad:
+            raise EndpointFailure(EndpointError(endpoint, bad, connection=False))
         # Encoded by hand so the URL (and --debug's curl line) reads as the Go client's:
         # path escaped like url.URL.EscapedPath, query sorted and escaped like url.Values.
         full = endpoint + quote(req.path, safe=_PATH_SAFE)
@@ -241,7 +254,7 @@ class AsyncClient:
             ctx = session.request(
                 req.method,
                 url,
-                data=req.body.encode() if req.body else None,
+                data=req.body.encode() if req.body is not None else None,
                 headers=headers,
                 auth=self._auth,
                 allow_redirects=False,
@@ -292,13 +305,8 @@ class AsyncClient:
     async def get(
         self, key: str, *, recursive: bool = False, sorted: bool = False, quorum: bool = False
     ) -> Response:
-        query = {}
-        if quorum:
-            query["quorum"] = "true"
-        if recursive:
-            query["recursive"] = "true"
-        if sorted:
-            query["sorted"] = "true"
+        # Always explicit, as the Go client sends them (and --debug shows them).
+        query = {"quorum": _flag(quorum), "recursive": _flag(recursive), "sorted": _flag(sorted)}
         return await self._keys(_Request("GET", key_path(key), query))
 
     async def set(
@@ -397,11 +405,7 @@ class AsyncClient:
 
     async def watch(self, key: str, *, wait_index: int = 0, recursive: bool = False) -> Response:
         """Wait for the first event on `key` at or after `wait_index` (0: the next one)."""
-        query = {"wait": "true"}
-        if recursive:
-            query["recursive"] = "true"
-        if wait_index:
-            query["waitIndex"] = str(wait_index)
+        query = {"wait": "true", "waitIndex": str(wait_index), "recursive": _flag(recursive)}
         return await self._keys(_Request("GET", key_path(key), query, wait=True))
 
     async def watch_iter(

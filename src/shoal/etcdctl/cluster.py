@@ -13,12 +13,12 @@ import asyncio
 from shoal.client import AsyncClient, ClientError, ClusterError, DecodeError
 from shoal.etcdctl.context import Context
 from shoal.etcdctl.flags import go_quote
-from shoal.etcdctl.output import Exit
 from shoal.etcdctl.spec import (
     EXIT_BAD_ARGS,
     EXIT_CLUSTER_NOT_HEALTHY,
     EXIT_SERVER_ERROR,
     EXIT_SUCCESS,
+    Exit,
 )
 
 FOREVER_INTERVAL = 10.0  # seconds between checks with --forever, as etcdctl

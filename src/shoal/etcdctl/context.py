@@ -14,8 +14,8 @@ from typing import TextIO
 from shoal.client import AsyncClient, ClientError, ClusterError, NoEndpointsError
 from shoal.client.protocol import DEFAULT_ENDPOINTS
 from shoal.etcdctl.flags import Parsed, go_quote
-from shoal.etcdctl.output import Exit, fail
-from shoal.etcdctl.spec import EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_SERVER_ERROR
+from shoal.etcdctl.output import fail
+from shoal.etcdctl.spec import EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_SERVER_ERROR, Exit
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -93,9 +93,9 @@ class Context:
             self.err.write(f"{exc}\n")
             raise Exit(EXIT_BAD_ARGS) from None
 
-    def _curl(self, method: str, url: str, body: str) -> None:
+    def _curl(self, method: str, url: str, body: str | None) -> None:
         command = f"curl -X {method} {url}"
-        if body:
+        if body is not None:
             command += f" -d {go_quote(body)}"
         self.err.write(f"cURL Command: {command}\n")
         self.err.flush()

@@ -12,8 +12,8 @@ from typing import TypeVar
 
 from shoal.client import ClientError, Node, Response
 from shoal.etcdctl.context import Context
-from shoal.etcdctl.output import Exit, print_response
-from shoal.etcdctl.spec import EXIT_BAD_ARGS, EXIT_SERVER_ERROR
+from shoal.etcdctl.output import print_response
+from shoal.etcdctl.spec import EXIT_BAD_ARGS, EXIT_SERVER_ERROR, Exit
 
 T = TypeVar("T")
 

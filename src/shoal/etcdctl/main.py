@@ -9,15 +9,13 @@ print the same screens as etcdctl.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from shoal.etcdctl import auth, cluster, keys, watching
-from shoal.etcdctl.context import Context
 from shoal.etcdctl.flags import Parsed, UsageError, parse, parse_command
 from shoal.etcdctl.help import app_help, command_help, group_app_help, group_help, version_text
-from shoal.etcdctl.output import Exit
 from shoal.etcdctl.spec import (
     APP_NAME,
     COMMANDS,
@@ -27,31 +25,46 @@ from shoal.etcdctl.spec import (
     GLOBAL_FLAGS,
     HELP_FLAG,
     Command,
+    Exit,
     find,
 )
 
-Action = Callable[[Context], Coroutine[Any, Any, None]]
+if TYPE_CHECKING:
+    from shoal.etcdctl.context import Context
 
-ACTIONS: dict[str, Action] = {
-    "cluster-health": cluster.cluster_health,
-    "mk": keys.mk,
-    "mkdir": keys.mkdir,
-    "rm": keys.rm,
-    "rmdir": keys.rmdir,
-    "get": keys.get,
-    "ls": keys.ls,
-    "set": keys.set_,
-    "setdir": keys.setdir,
-    "update": keys.update,
-    "updatedir": keys.updatedir,
-    "watch": watching.watch,
-    "exec-watch": watching.exec_watch,
-    "member list": cluster.member_list,
-    "member add": cluster.member_add,
-    "member remove": cluster.member_remove,
-    "member update": cluster.member_update,
-    **auth.ACTIONS,
+Action = Callable[["Context"], Coroutine[Any, Any, None]]
+
+# command -> "module:function". Imported on use, so help and usage errors do not pay for
+# importing aiohttp.
+ACTIONS: dict[str, str] = {
+    "cluster-health": "cluster:cluster_health",
+    "mk": "keys:mk",
+    "mkdir": "keys:mkdir",
+    "rm": "keys:rm",
+    "rmdir": "keys:rmdir",
+    "get": "keys:get",
+    "ls": "keys:ls",
+    "set": "keys:set_",
+    "setdir": "keys:setdir",
+    "update": "keys:update",
+    "updatedir": "keys:updatedir",
+    "watch": "watching:watch",
+    "exec-watch": "watching:exec_watch",
+    "member list": "cluster:member_list",
+    "member add": "cluster:member_add",
+    "member remove": "cluster:member_remove",
+    "member update": "cluster:member_update",
 }
+
+
+def _action(key: str) -> Action | None:
+    target = ACTIONS.get(key)
+    if target is None:
+        return None
+    module, func = target.split(":")
+    action: Action = getattr(importlib.import_module(f"shoal.etcdctl.{module}"), func)
+    return action
+
 
 # Commands that etcdctl ends with exit 0 on Ctrl+C (they install a SIGINT handler).
 _INTERRUPT_OK = {"watch", "exec-watch", "cluster-health"}
@@ -157,10 +170,12 @@ def _run_leaf(
     if flags.get_bool("help"):
         out.write(command_help(cmd, parents))
         return EXIT_SUCCESS
-    action = ACTIONS.get(key)
+    action = _action(key)
     if action is None:
         err.write(f"shoal etcdctl: {key} is not supported (use etcd's own etcdctl for it)\n")
         return EXIT_BAD_ARGS
+    from shoal.etcdctl.context import Context  # imports aiohttp: only when a command runs
+
     ctx = Context(opts, flags, out, err, stdin)
     try:
         asyncio.run(action(ctx))

@@ -11,15 +11,7 @@ import json
 from typing import TextIO
 
 from shoal.client import ClusterError, Node, Response
-
-
-class Exit(Exception):
-    """Stop the command with this exit status (output already written)."""
-
-    def __init__(self, code: int) -> None:
-        self.code = code
-        super().__init__(code)
-
+from shoal.etcdctl.spec import Exit
 
 _GO_ESCAPES = {
     "<": "\\u003c",

@@ -26,6 +26,14 @@ EXIT_CLUSTER_NOT_HEALTHY: Final = 5
 EXIT_NO_HELP_TOPIC: Final = 3
 
 
+class Exit(Exception):
+    """Stop the command with this exit status (its output is already written)."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        super().__init__(code)
+
+
 class Kind(Enum):
     BOOL = "bool"
     STRING = "string"

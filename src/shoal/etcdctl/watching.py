@@ -13,8 +13,7 @@ import subprocess
 from shoal.client import ClientError, Response
 from shoal.etcdctl.context import Context
 from shoal.etcdctl.keys import key_arg, show
-from shoal.etcdctl.output import Exit
-from shoal.etcdctl.spec import EXIT_BAD_ARGS, EXIT_SERVER_ERROR
+from shoal.etcdctl.spec import EXIT_BAD_ARGS, EXIT_SERVER_ERROR, Exit
 
 
 async def watch(ctx: Context) -> None:

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from etcdctl_cluster import HAVE_ETCD, SKIP_REASON, Target, target_cluster
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Target]:
+    """A 3-member cluster for this module (real etcd unless SHOAL_TEST_TARGET says otherwise)."""
+    if not HAVE_ETCD:
+        pytest.skip(SKIP_REASON)
+    with target_cluster() as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def _need_etcdctl() -> None:
+    if not HAVE_ETCD:
+        pytest.skip(SKIP_REASON)
