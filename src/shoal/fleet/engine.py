@@ -1,0 +1,149 @@
+"""The engine: one fleetd at a time, elected through a lease in etcd, places units on machines.
+
+Lease (pkg/lease/etcd.go): `lease/engine-leader`, TTL = 5 x engine_reconcile_interval, taken with
+prevExist=false and renewed by compare-and-swap on its index; a round is only run while the lease
+is held. Rounds (engine/reconciler.go) run at start, every interval, and on every change the watch
+mirror sees; each round is `scheduler.plan` on the mirror's snapshot, written with fleet's
+conditional writes, so a stale snapshot can make a round useless but never wrong.
+
+shoal, against fleet's reschedule storms: after the engine (re)gains contact with etcd it does not
+act on absent machines for a settling period (agent_ttl / 2), so machines whose keys expired
+during an etcd outage can re-register before their units are moved; and the engine removes the
+unit states and job-states that vanished machines left behind (they carry no TTL here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from shoal.fleet import facts
+from shoal.fleet.etcdv2 import EtcdError, EtcdUnavailable
+from shoal.fleet.mirror import Mirror
+from shoal.fleet.registry import Keyspace, Registry
+from shoal.fleet.scheduler import Cluster, Job, Machine, Task, plan
+
+log = logging.getLogger("shoal.fleet.engine")
+
+
+def cluster_of(ks: Keyspace) -> Cluster:
+    """The scheduler's input from a registry snapshot."""
+    machines = [Machine(m.id, dict(m.metadata)) for m in ks.machines.values()]
+    jobs: list[Job] = []
+    globals_: list[Job] = []
+    for u in ks.units():
+        j = Job(u.name, u.requirements, u.target_state, ks.jobs[u.name].target)
+        (globals_ if u.requirements.is_global else jobs).append(j)
+    return Cluster(machines, jobs, globals_)
+
+
+class Engine:
+    def __init__(
+        self,
+        registry: Registry,
+        mirror: Mirror,
+        machine_id: str,
+        interval: float,
+        settle: float,
+    ) -> None:
+        self.registry = registry
+        self.mirror = mirror
+        self.machine_id = machine_id
+        self.interval = interval
+        self.settle = settle
+        self.lease_ttl = facts.ENGINE_LEASE_INTERVALS * interval
+        self.lease_index: int | None = None
+        self._renewed_at = 0.0
+        self._healthy_since: float | None = None
+        self.rounds = 0
+
+    @property
+    def leader(self) -> bool:
+        return self.lease_index is not None
+
+    async def _hold_lease(self, ks: Keyspace) -> None:
+        loop = asyncio.get_running_loop()
+        if self.lease_index is not None:
+            # Renewing at a third of the TTL leaves two chances before it lapses, and spares every
+            # watcher an event per interval.
+            if loop.time() - self._renewed_at < self.lease_ttl / 3:
+                return
+            self.lease_index = await self.registry.renew_lease(
+                self.machine_id, self.lease_ttl, self.lease_index
+            )
+            if self.lease_index is None:
+                log.info("engine lease lost")
+        elif ks.lease is None:
+            self.lease_index = await self.registry.acquire_lease(self.machine_id, self.lease_ttl)
+            if self.lease_index is not None:
+                log.info("engine lease acquired by %s", self.machine_id)
+        if self.lease_index is not None:
+            self._renewed_at = loop.time()
+
+    def _settling(self) -> bool:
+        loop = asyncio.get_running_loop()
+        return self._healthy_since is None or loop.time() - self._healthy_since < self.settle
+
+    async def round(self) -> list[Task]:
+        """One reconcile round (assumes the lease is held). Returns the tasks it carried out."""
+        ks = self.mirror.keyspace()
+        cluster = cluster_of(ks)
+        if self._settling() and any(j.target and j.target not in ks.machines for j in cluster.jobs):
+            return []  # a machine may be absent only because etcd was: give it time to return
+        tasks = plan(cluster)
+        last_index = 0
+        for t in tasks:
+            if t.kind == "unschedule":
+                await self.registry.unschedule_unit(t.job, t.machine)
+            elif not await self.registry.schedule_unit(t.job, t.machine):
+                log.info("scheduling %s lost a race; next round", t.job)
+                break
+            log.info("engine: %s %s on %s: %s", t.kind, t.job, t.machine, t.reason)
+        if tasks:
+            # Our own writes must be in the snapshot before the next round plans on it.
+            last_index = (await self.registry.keys.get(self.registry.prefix)).etcd_index
+            await self.mirror.wait_index(last_index, self.interval)
+        await self._collect_garbage(ks)
+        self.rounds += 1
+        return tasks
+
+    async def _collect_garbage(self, ks: Keyspace) -> None:
+        if self._settling():
+            return
+        for name, mid in list(ks.states):
+            if mid not in ks.machines or name not in ks.jobs:
+                await self.registry.remove_unit_state(name, mid)
+        for name, j in ks.jobs.items():
+            if j.heartbeat and j.heartbeat not in ks.machines:
+                await self.registry.clear_heartbeat(name, j.heartbeat)
+
+    async def run(self) -> None:
+        """Until cancelled: wait for a change or a tick, hold the lease, reconcile."""
+        loop = asyncio.get_running_loop()
+        await self.mirror.ready.wait()
+        seen = -1
+        while True:
+            await self.mirror.wait_change(seen, self.interval)
+            await asyncio.sleep(0.05)  # let a burst of events land in one round
+            seen = self.mirror.version
+            if not self.mirror.healthy:
+                self._healthy_since = None
+                await asyncio.sleep(0.5)
+                continue
+            if self._healthy_since is None:
+                self._healthy_since = loop.time()
+            try:
+                await self._hold_lease(self.mirror.keyspace())
+                if self.leader:
+                    await asyncio.wait_for(self.round(), self.lease_ttl)
+            except (EtcdUnavailable, EtcdError, TimeoutError) as e:
+                log.warning("engine round aborted: %s", e)
+                self._healthy_since = None
+                await asyncio.sleep(0.5)
+
+    async def release(self) -> None:
+        if self.lease_index is not None:
+            with contextlib.suppress(EtcdUnavailable, EtcdError):
+                await self.registry.release_lease(self.lease_index)
+            self.lease_index = None

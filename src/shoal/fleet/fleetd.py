@@ -1,0 +1,162 @@
+"""`shoal fleetd`: fleet's daemon on one machine (server/server.go): agent, engine, HTTP API.
+
+    shoal fleetd [--config=FILE] [--<option>=VALUE ...]
+
+Options are fleet.conf's (see config.py), also as FLEET_* variables. SIGTERM/SIGINT stop cleanly:
+units are stopped, this machine's states and key are removed (the engine moves its units at once)
+and the engine lease is released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from shoal.fleet import facts
+from shoal.fleet.agent import Agent
+from shoal.fleet.api import FleetAPI
+from shoal.fleet.config import ConfigError, FleetConfig, load_config, machine_id, split_flags
+from shoal.fleet.engine import Engine
+from shoal.fleet.etcdv2 import EtcdV2, TLSFiles
+from shoal.fleet.mirror import Mirror
+from shoal.fleet.registry import MachineState, Registry
+from shoal.fleet.runner import ProcessRunner, UnitRunner
+
+log = logging.getLogger("shoal.fleet.fleetd")
+
+DEFAULT_CONFIG = "/etc/fleet/fleet.conf"
+USAGE = """usage: shoal fleetd [--config=FILE] [--OPTION=VALUE ...]
+
+Options (also in FILE as option=value, or as FLEET_OPTION variables):
+  etcd_servers, etcd_key_prefix, etcd_request_timeout, etcd_username, etcd_password,
+  etcd_keyfile, etcd_certfile, etcd_cafile, public_ip, metadata, agent_ttl,
+  engine_reconcile_interval, disable_engine, token_limit, verbosity, units_directory,
+  api_socket, api_tcp, root_dir, machine_id, unit_runner"""
+
+
+def make_runner(cfg: FleetConfig) -> UnitRunner:
+    if cfg.unit_runner == "process":
+        return ProcessRunner(cfg.units_directory)
+    raise ConfigError(
+        f"unit_runner {cfg.unit_runner!r} is not available: only 'process' is implemented"
+    )
+
+
+class Fleetd:
+    def __init__(self, cfg: FleetConfig) -> None:
+        self.cfg = cfg
+        self.machine_id = machine_id(cfg)
+        self.keys = EtcdV2(
+            cfg.etcd_servers,
+            cfg.etcd_request_timeout,
+            TLSFiles(cfg.etcd_cafile, cfg.etcd_certfile, cfg.etcd_keyfile),
+            cfg.etcd_username,
+            cfg.etcd_password,
+        )
+        self.registry = Registry(self.keys, cfg.etcd_key_prefix)
+        self.mirror = Mirror(self.keys, cfg.etcd_key_prefix)
+        self.runner = make_runner(cfg)
+        ms = MachineState(self.machine_id, cfg.public_ip, dict(cfg.metadata))
+        self.agent = Agent(self.registry, self.mirror, self.runner, ms, cfg.agent_ttl)
+        self.engine: Engine | None = None
+        if not cfg.disable_engine:
+            self.engine = Engine(
+                self.registry,
+                self.mirror,
+                self.machine_id,
+                cfg.engine_reconcile_interval,
+                settle=cfg.agent_ttl / 2,
+            )
+        self.api = FleetAPI(self.registry, cfg.token_limit, self.available)
+        self._runner_web: web.AppRunner | None = None
+
+    def available(self) -> bool:
+        return self.agent.registered.is_set() and not self.agent.duplicate
+
+    async def _serve_api(self) -> None:
+        self._runner_web = web.AppRunner(self.api.app(), access_log=None)
+        await self._runner_web.setup()
+        sock = self.cfg.api_socket
+        if sock:
+            Path(sock).parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(sock)  # a socket left by a fleetd that died
+            await web.UnixSite(self._runner_web, sock).start()
+        if self.cfg.api_tcp:
+            host, _, port = self.cfg.api_tcp.rpartition(":")
+            await web.TCPSite(self._runner_web, host or "127.0.0.1", int(port)).start()
+
+    async def run(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: log.warning("SIGHUP: reloading is not supported; restart fleetd")
+        )
+        await self._serve_api()
+        log.info("fleetd %s starting as machine %s", facts.FLEET_VERSION, self.machine_id)
+        tasks = [
+            asyncio.create_task(self.mirror.run(), name="mirror"),
+            asyncio.create_task(self.agent.heart(), name="heart"),
+            asyncio.create_task(self.agent.run(), name="agent"),
+        ]
+        if self.engine is not None:
+            tasks.append(asyncio.create_task(self.engine.run(), name="engine"))
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for t in done:
+            if t is not stopper and t.exception() is not None:
+                log.error("%s failed: %r", t.get_name(), t.exception())
+        log.info("fleetd stopping")
+        for t in tasks:
+            if t.get_name() not in ("mirror",):
+                t.cancel()
+        await asyncio.gather(*tasks[1:], return_exceptions=True)
+        if self.engine is not None:
+            await self.engine.release()
+        await self.agent.shutdown()
+        tasks[0].cancel()
+        await asyncio.gather(tasks[0], return_exceptions=True)
+        stopper.cancel()
+        if self._runner_web is not None:
+            await self._runner_web.cleanup()
+        await self.runner.close()
+        await self.keys.close()
+
+
+def main(argv: list[str]) -> int:
+    flags, rest = split_flags(argv)
+    if "help" in flags or "h" in flags or rest:
+        print(USAGE, file=sys.stderr if rest else sys.stdout)
+        return 2 if rest else 0
+    if "version" in flags:
+        print(f"fleetd version {facts.FLEET_VERSION}")
+        return 0
+    conf = flags.pop("config", "")
+    if not conf and os.path.exists(DEFAULT_CONFIG):
+        conf = DEFAULT_CONFIG
+    try:
+        cfg = load_config(conf or None, os.environ, flags)
+    except ConfigError as e:
+        print(f"fleetd: {e}", file=sys.stderr)
+        return 1
+    logging.basicConfig(
+        level=logging.DEBUG if cfg.verbosity > 0 else logging.INFO,
+        format="fleetd %(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    try:
+        asyncio.run(Fleetd(cfg).run())
+    except ConfigError as e:
+        print(f"fleetd: {e}", file=sys.stderr)
+        return 1
+    return 0
