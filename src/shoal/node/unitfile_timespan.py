@@ -78,9 +78,8 @@ def parse_timespan(text: str, default_unit: str = "s") -> float:
             raise TimespanError(f"invalid time span {text!r}")
         unit = m.group("unit")
         if unit is None:
-            # systemd only allows a unit-less number as the last (or only) component.
-            if s[m.end() :].strip():
-                raise TimespanError(f"invalid time span {text!r}: number without a unit")
+            if m.end() < len(s) and not s[m.end()].isspace():
+                raise TimespanError(f"invalid time span {text!r}")
             unit = default_unit
         total += float(m.group("num")) * _UNITS[unit]
         pos = m.end()
