@@ -286,6 +286,16 @@ def test_ttl_shape_refresh_and_removal(twin: Twin) -> None:
     s("PUT", "/tdir", prevExist="true", dir="true")
     s("GET", "/tdir", recursive="true")
     s("POST", "/tq", value="x", ttl="1000")
+    s("PUT", "/tdir", ttl="100", refresh="true")
+    s("PUT", "/tdir", ttl="100", refresh="true", prevValue="x")
+    s("PUT", "/tdir", ttl="100", refresh="true", prevExist="true", dir="true")
+    s("GET", "/tdir")
+    s("DELETE", "/tq", recursive="true")
+    s("PUT", "/plain", value="p", ttl="100")
+    s("DELETE", "/plain", dir="true")
+    s("PUT", "/plain", value="p", prevExist="false", ttl="100", dir="true")
+    s("DELETE", "/plain", prevValue="x", prevIndex="2")
+    s("DELETE", "/plain", recursive="true", prevIndex="0")
     twin.check()
 
 
@@ -346,7 +356,7 @@ def test_expiry_through_sync(twin: Twin) -> None:
         while twin.store.has_ttl_keys():
             nxt = twin.store.next_expiry()
             assert nxt is not None
-            if nxt < time.time() + 300:
+            if nxt < time.time() + 5:
                 t = max(nxt, time.time())
                 twin.store.apply(Request.sync(t), t)
                 continue

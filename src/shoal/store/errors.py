@@ -6,8 +6,8 @@ clients such as etcdctl and python-etcd switch on the code, so none of them may 
 
 from __future__ import annotations
 
-from shoal.store.constants import KEYS_PREFIX
 from shoal.store.jsonenc import go_string
+from shoal.store.paths import user_key
 
 # Command related errors.
 KEY_NOT_FOUND = 100
@@ -123,8 +123,7 @@ class EtcdError(Exception):
     def user_cause(self) -> str:
         """The cause as a client sees it: store paths lose the `/1` user-key prefix, like
         etcd's keys handler does for every error it returns (a plain string prefix trim)."""
-        c = self.cause
-        return c[len(KEYS_PREFIX) :] if c.startswith(KEYS_PREFIX) else c
+        return user_key(self.cause)
 
     def to_json(self) -> bytes:
         """etcd's error body, newline included: errorCode, message, cause (left out when

@@ -9,8 +9,8 @@ can sit in the history and be handed to any number of watchers.
 
 from __future__ import annotations
 
-from shoal.store.constants import KEYS_PREFIX
 from shoal.store.jsonenc import go_string, rfc3339nano
+from shoal.store.paths import user_key
 
 # Actions (etcd v2store/event.go).
 GET = "get"
@@ -24,8 +24,6 @@ EXPIRE = "expire"
 
 # With noValueOnSuccess these actions answer with the action alone (v2http writeKeyEvent).
 _NO_VALUE_ACTIONS = frozenset((SET, COMPARE_AND_SWAP, CREATE, UPDATE))
-
-_PREFIX_LEN = len(KEYS_PREFIX)
 
 
 class NodeView:
@@ -67,9 +65,7 @@ class NodeView:
     def to_json_str(self) -> str:
         """Go's encoding of NodeExtern: fields in struct order, each left out when empty
         (except `value`, present for every file even when ""); keys lose the `/1` prefix."""
-        key = self.key
-        if key.startswith(KEYS_PREFIX):
-            key = key[_PREFIX_LEN:]
+        key = user_key(self.key)
         f = []
         if key:
             f.append('"key":' + go_string(key))

@@ -34,11 +34,6 @@ def user_key(store_path: str) -> str:
     return store_path[len(KEYS_PREFIX) :] if store_path.startswith(KEYS_PREFIX) else store_path
 
 
-def is_hidden_name(name: str) -> bool:
-    """A key whose last segment starts with `_` is left out of listings."""
-    return name.startswith("_")
-
-
 def hidden_below(watch_path: str, key_path: str) -> bool:
     """etcd's watcher-hub `isHidden`: whether `key_path` is hidden from a watcher at
     `watch_path`, i.e. some segment after the watched path starts with `_`. A deeper watch
