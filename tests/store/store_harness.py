@@ -200,8 +200,13 @@ def ours(store: Store, method: str, key: str, params: dict[str, str]) -> Answer:
 
 
 def url(key: str, params: dict[str, str]) -> str:
-    q = urllib.parse.urlencode(params)
-    return "/v2/keys" + urllib.parse.quote(key) + ("?" + q if q else "")
+    """The request URL; text may carry surrogate-escaped bytes that are not UTF-8."""
+
+    def raw(s: str) -> bytes:
+        return s.encode("utf-8", "surrogateescape")
+
+    q = urllib.parse.urlencode({k: raw(v) for k, v in params.items()})
+    return "/v2/keys" + urllib.parse.quote(raw(key)) + ("?" + q if q else "")
 
 
 def theirs(addr: str, method: str, key: str, params: dict[str, str]) -> Answer:

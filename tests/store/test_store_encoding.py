@@ -59,7 +59,7 @@ def test_strings_are_escaped_as_go_escapes_them() -> None:
     assert go_string('<a&b> "q" \\') == '"\\u003ca\\u0026b\\u003e \\"q\\" \\\\"'
     assert go_string("\b\f\n\r\t\x01\x1f") == '"\\u0008\\u000c\\n\\r\\t\\u0001\\u001f"'
     assert go_string("\u2028\u2029") == '"\\u2028\\u2029"'
-    assert go_string("bad\udcff") == '"bad\ufffd"'
+    assert go_string("bad\udcff\ufffd") == '"bad\\ufffd\ufffd"'
 
 
 def test_times_are_rfc3339nano_utc() -> None:
@@ -132,3 +132,17 @@ def test_hidden_below_follows_etcd() -> None:
     assert hidden_below("/", "/1/_h/x")
     assert not hidden_below("/1/d/_h", "/1/d/_h")
     assert not hidden_below("/1/d/x", "/1/d")
+
+
+def test_bytes_that_are_not_utf8_survive_log_and_snapshot() -> None:
+    from shoal.store import Store
+
+    raw = b"caf\xe9".decode("utf-8", "surrogateescape")
+    r = Request("PUT", keys_path("/k" + raw), raw)
+    assert Request.decode(r.encode()) == r
+    s = Store()
+    e = s.apply(r, 1_800_000_000.0)
+    assert e is not None and b'"value":"caf\\ufffd"' in e.to_json()
+    restored = Store.from_snapshot(s.save())
+    assert restored.get(keys_path("/k" + raw), now=0).node.value == raw
+    assert restored.hash() == s.hash()

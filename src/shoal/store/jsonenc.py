@@ -16,8 +16,8 @@ from shoal.store.constants import NS_PER_SECOND
 
 _encode_basestring = json.encoder.encode_basestring
 
-# Characters where Python's escaping differs from Go's; a lone surrogate (from undecodable
-# bytes) is written as U+FFFD, as Go does for invalid UTF-8.
+# Characters where Python's escaping differs from Go's; a lone surrogate (a surrogate-escaped
+# byte that is not UTF-8) is written as the escape \ufffd, as Go writes each invalid byte.
 _GO_DIFFERS = re.compile("[<>&\b\f\u2028\u2029\ud800-\udfff]")
 _GO_ESCAPES = {
     "<": "\\u003c",
@@ -44,7 +44,7 @@ def go_string(s: str) -> str:
         if esc is not None:
             out.append(esc)
         elif "\ud800" <= ch <= "\udfff":
-            out.append("\ufffd")
+            out.append("\\ufffd")
         elif ch < " ":
             out.append(f"\\u{ord(ch):04x}")
         else:

@@ -1,6 +1,9 @@
 """A v2 keys request as it travels through the raft log (etcd's etcdserverpb.Request), with
 its one encoder and decoder.
 
+Strings are Go strings, i.e. bytes: text that is not UTF-8 arrives surrogate-escaped
+(`bytes.decode("utf-8", "surrogateescape")`) and goes through the log byte for byte.
+
 Paths are store paths (`/1/...` for user keys, see `paths.keys_path`). Times are unix
 nanoseconds, as in etcd, so an expire time survives the log exactly: `expiration` is the
 absolute expire time the receiving member computed from `ttl` (None: no TTL); `time` is the
@@ -79,12 +82,13 @@ class Request:
                 self.no_value_on_success,
                 self.time,
                 self.id,
-            ]
+            ],
+            unicode_errors="surrogateescape",
         )
 
     @classmethod
     def decode(cls, data: bytes) -> Request:
-        t: Any = msgpack.unpackb(data)
+        t: Any = msgpack.unpackb(data, unicode_errors="surrogateescape")
         if not isinstance(t, list) or len(t) != 19 or t[0] != _FORMAT:
             raise ValueError(f"not a shoal v2 request (format {_FORMAT}): {data[:40]!r}")
         return cls(*t[1:])

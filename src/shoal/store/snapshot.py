@@ -1,5 +1,6 @@
 """The store's state as bytes (msgpack) and back, and a digest of the key space.
 
+Strings are kept byte for byte (surrogate-escaped text round-trips, see request.py).
 Canonical: children are written in key order, so equal states give equal bytes and equal
 hashes whatever order the keys were made in. Written without recursion, so any depth works.
 
@@ -73,13 +74,14 @@ def _event_from(r: list[Any]) -> Event:
 
 def save(root: Node, index: int, stats: Stats, history: EventHistory) -> bytes:
     return msgpack.packb(  # type: ignore[no-any-return]
-        [_FORMAT, index, _node_records(root), stats.to_list(), [_event_record(e) for e in history]]
+        [_FORMAT, index, _node_records(root), stats.to_list(), [_event_record(e) for e in history]],
+        unicode_errors="surrogateescape",
     )
 
 
 def load(data: bytes) -> tuple[Node, int, list[int], list[Event]]:
     """The tree, index, stats and history events saved in `data`."""
-    t: Any = msgpack.unpackb(data)
+    t: Any = msgpack.unpackb(data, unicode_errors="surrogateescape")
     if not isinstance(t, list) or len(t) != 5 or t[0] != _FORMAT:
         raise ValueError(f"not a shoal store snapshot (format {_FORMAT})")
     root = Node("/", "", 0, None, None, is_dir=True)
@@ -100,7 +102,7 @@ def load(data: bytes) -> tuple[Node, int, list[int], list[Event]]:
 def tree_hash(root: Node, index: int) -> int:
     h = hashlib.blake2b(digest_size=8)
     h.update(msgpack.packb(index))
-    packer = msgpack.Packer()
+    packer = msgpack.Packer(unicode_errors="surrogateescape")
     for rec in _node_records(root):
         h.update(packer.pack(rec))
     return int.from_bytes(h.digest(), "big")
