@@ -211,3 +211,14 @@ def test_applying_twice_gives_the_same_files(tmp_path: Path, fixed_seed: str) ->
     first = tree(tmp_path)
     apply(fixed_seed, tmp_path)
     assert tree(tmp_path) == first
+
+
+def test_wrong_type_warns_in_validation_but_is_refused_when_applying(tmp_path: Path) -> None:
+    # coreos-cloudinit's validator only warns, but its parser cannot read the value either.
+    text = "#cloud-config\nhostname: a\ncoreos:\n  etcd2:\n    heartbeat-interval: fast\n"
+    with pytest.raises(CloudConfigInvalid) as e:
+        apply(text, tmp_path)
+    assert [str(x) for x in e.value.report] == [
+        'line 5: error: incorrect type for "heartbeat-interval" (want int): cannot be applied'
+    ]
+    assert tree(tmp_path) == {}

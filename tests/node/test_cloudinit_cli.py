@@ -98,3 +98,18 @@ def test_substitution_from_flags(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_missing_file(capsys: pytest.CaptureFixture[str]) -> None:
     rc, _, err = run(capsys, "--from-file", "/nonexistent/cc.yml", "--validate")
     assert rc == 1 and "cannot read /nonexistent/cc.yml" in err
+
+
+def test_validate_substitutes_known_values_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "c.yml"
+    f.write_text(
+        "#cloud-config\ncoreos:\n  etcd2:\n    listen-client-urls: http://$private_ipv4:2379\n"
+        "    advertise-client-urls: http://$public_ipv4\n"
+    )
+    rc, _, err = run(capsys, "--from-file", str(f), "--validate")
+    assert rc == 1  # `http://$public_ipv4` has no port, with or without a value
+    assert "line 5: error: invalid value" in err
+    rc, _, err = run(capsys, "--from-file", str(f), "--validate", "--public-ipv4", "10.0.0.1")
+    assert 'invalid value "http://10.0.0.1" for advertise-client-urls' in err

@@ -140,7 +140,7 @@ def load(
     variable used without a value is an error. Raises CloudConfigInvalid on any error."""
     from shoal.node.cloudconfig_validate import validate_tree  # the validator imports this module
 
-    report, tree = validate_tree(text, substitutions or {}, known_units)
+    report, tree = validate_tree(text, substitutions or {}, known_units, for_apply=True)
     if report.has_errors:
         raise CloudConfigInvalid(report)
     return (from_tree(tree) if tree is not None else CloudConfig()), report

@@ -56,18 +56,26 @@ def validate(
     text: str,
     substitutions: Mapping[str, str] | None = None,
     known_units: frozenset[str] | None = None,
+    require_values: bool = True,
 ) -> Report:
     """Every finding about `text`. With `substitutions` (even empty), variables are substituted
-    first and any used without a value is an error; with None they are left as written."""
-    return validate_tree(text, substitutions, known_units)[0]
+    first and, if `require_values`, any used without a value is an error; with None they are all
+    left as written (validating a template before its machine exists)."""
+    return validate_tree(text, substitutions, known_units, require_values)[0]
 
 
 def validate_tree(
     text: str,
     substitutions: Mapping[str, str] | None = None,
     known_units: frozenset[str] | None = None,
+    require_values: bool = True,
+    for_apply: bool = False,
 ) -> tuple[Report, YNode | None]:
-    """The report and the (substituted) YAML tree, None when the YAML could not be read."""
+    """The report and the (substituted) YAML tree, None when the YAML could not be read.
+
+    `for_apply`: a value of the wrong type (other than empty) is an error, not a warning.
+    coreos-cloudinit's validator only warns, but its parser then fails to read the config, so
+    such a config was never applied; shoal says so before writing anything."""
     report = Report()
     if text == "":
         return report, None
@@ -84,7 +92,7 @@ def validate_tree(
         return report, None
     if substitutions is not None:
         text, missing = substitute(text, substitutions)
-        for m in missing:
+        for m in missing if require_values else []:
             var = schema.SUBSTITUTIONS[m.name]
             report.error(
                 m.line,
@@ -101,7 +109,7 @@ def validate_tree(
     if root.kind != "map":
         report.error(root.line, f"a cloud-config is a mapping of keys, not a {_human(root.kind)}")
         return report, None
-    _check_structure(root, schema.CLOUD_CONFIG, report, "")
+    _check_structure(root, schema.CLOUD_CONFIG, report, "", for_apply)
     _check_write_files(root, report)
     _check_users(root, report)
     coreos = root.get("coreos")
@@ -130,9 +138,15 @@ def _compatible(have: WeakKind, want: schema.Kind) -> bool:
     return have == want
 
 
-def _check_structure(node: YNode, f: schema.Field, report: Report, name: str) -> None:
+def _check_structure(
+    node: YNode, f: schema.Field, report: Report, name: str, for_apply: bool
+) -> None:
     if not _compatible(node.kind, f.kind):
-        report.warning(node.line, f'incorrect type for "{name}" (want {f.kind})')
+        message = f'incorrect type for "{name}" (want {f.kind})'
+        if for_apply and node.kind != "null":
+            report.error(node.line, f"{message}: cannot be applied")
+        else:
+            report.warning(node.line, message)
         return
     if f.kind == "struct":
         for key, line, child in node.entries:
@@ -142,7 +156,7 @@ def _check_structure(node: YNode, f: schema.Field, report: Report, name: str) ->
                 continue
             if cf.deprecated:
                 report.warning(line, f'deprecated key "{key}" ({cf.deprecated})')
-            _check_structure(child, cf, report, key)
+            _check_structure(child, cf, report, key, for_apply)
     elif f.kind in ("[]string", "[]struct"):
         elem = (
             schema.Field("struct", children=f.children)
@@ -150,7 +164,7 @@ def _check_structure(node: YNode, f: schema.Field, report: Report, name: str) ->
             else schema.Field("string")
         )
         for i, child in enumerate(node.elems):
-            _check_structure(child, elem, report, f"{name}[{i}]")
+            _check_structure(child, elem, report, f"{name}[{i}]", for_apply)
     elif f.valid and node.text and not re.search(f.valid, node.text):
         report.error(node.line, f"invalid value {node.text}")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from shoal.node import cloudconfig_schema as schema
 from shoal.node.cloudconfig_apply import ApplyError, apply
 from shoal.node.cloudconfig_report import CloudConfigInvalid, Report
-from shoal.node.cloudconfig_substitute import uses, values_from_environment
+from shoal.node.cloudconfig_substitute import values_from_environment
 from shoal.node.cloudconfig_validate import validate
 
 
@@ -84,10 +84,8 @@ def main(argv: list[str]) -> int:
     values = values_from_environment(given)
 
     if args.validate:
-        # Substitute only what is known: a template validated before its machine exists is fine.
-        known = {k: v for k, v in values.items()}
-        subst = known if known and not [m for m in uses(text) if m.name not in known] else None
-        report = validate(text, subst)
+        # Substitute what is known; a variable without a value is no error before applying.
+        report = validate(text, values, require_values=False)
         _print_report(report, args.json)
         return 1 if len(report) else 0
 
