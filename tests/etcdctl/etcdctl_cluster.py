@@ -171,7 +171,7 @@ class Run:
     code: int
 
 
-def _shoal_argv() -> list[str]:
+def shoal_argv() -> list[str]:
     exe = Path(sys.executable).with_name("shoal")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "shoal.cli"]
 
@@ -187,7 +187,7 @@ def run_real(args: Sequence[str], timeout: float = 30, stdin: str | None = None)
 
 
 def run_shoal(args: Sequence[str], timeout: float = 30, stdin: str | None = None) -> Run:
-    return _run([*_shoal_argv(), "etcdctl", *args], timeout, stdin)
+    return _run([*shoal_argv(), "etcdctl", *args], timeout, stdin)
 
 
 def _run(argv: list[str], timeout: float, stdin: str | None) -> Run:
