@@ -9,6 +9,9 @@ applies, plus an optional wake-up callback; the HTTP layer bridges that to async
     ...  if w.done: finish the response
     w.remove()                            # always, when the client goes away
 
+The callback runs inside the store's apply: it must be quick and must not call the store
+(set an asyncio.Event or a future; do the writing from the response's own task).
+
 Rules kept from etcd: a watcher wants an event at or after its since-index on its own key,
 below it when recursive, or any removal of its key by a directory delete/expire above it;
 watchers above a hidden (`_`) key hear nothing of it; a non-stream watcher is removed after
@@ -94,6 +97,9 @@ class Watcher:
             assert self._hub is not None
             self._hub._unregister(self)
             return
+        self._push(e)
+
+    def _push(self, e: Event) -> None:
         self._events.append(e)
         if self._wakeup is not None:
             self._wakeup()
@@ -164,9 +170,12 @@ class WatcherHub:
         index = e.index
         for w in list(ws):
             if w.registered and (w.recursive or original or deleted) and index >= w.since_index:
-                w._deliver(e)
-                if not w.stream:
+                if w.stream:
+                    w._deliver(e)
+                else:
+                    # Its one event: unregistered first, so `done` holds once it is read.
                     self._unregister(w)
+                    w._push(e)
 
     def _unregister(self, w: Watcher) -> None:
         if not w.registered:
