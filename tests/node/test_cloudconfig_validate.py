@@ -59,6 +59,10 @@ def test_unknown_keys_are_warnings_at_their_line() -> None:
 
 def test_dashes_and_underscores_are_the_same_key() -> None:
     text = cc("coreos:\n  update:\n    reboot_strategy: reboot\n    reboot-strategy: off\n")
+    assert findings(text) == [
+        'line 5: warning: duplicate key "reboot-strategy" (the last one wins)'
+    ]
+    text = cc("coreos:\n  etcd2:\n    heartbeat_interval: 100\n  fleet:\n    public-ip: a\n")
     assert findings(text) == []
 
 

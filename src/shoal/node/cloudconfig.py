@@ -19,7 +19,6 @@ import yaml
 from shoal.node import cloudconfig_schema as schema
 from shoal.node.cloudconfig_decode import decode_content, parse_permissions
 from shoal.node.cloudconfig_report import CloudConfigInvalid, Report
-from shoal.node.cloudconfig_substitute import substitute
 from shoal.node.cloudconfig_yaml import YNode
 
 
@@ -277,8 +276,3 @@ def from_tree(root: YNode) -> CloudConfig:
             units=tuple(units),
         ),
     )
-
-
-def substituted(text: str, substitutions: Mapping[str, str]) -> str:
-    """The text after substitution (variables without a value left as written)."""
-    return substitute(text, substitutions)[0]

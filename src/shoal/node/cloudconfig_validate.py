@@ -149,8 +149,14 @@ def _check_structure(
             report.warning(node.line, message)
         return
     if f.kind == "struct":
+        seen: dict[str, str] = {}
         for key, line, child in node.entries:
-            cf = f.children.get(schema.normalize_key(key))
+            norm = schema.normalize_key(key)
+            if norm in seen:
+                # YAML keeps only the last; `reboot-strategy` and `reboot_strategy` collide too.
+                report.warning(line, f'duplicate key "{key}" (the last one wins)')
+            seen[norm] = key
+            cf = f.children.get(norm)
             if cf is None:
                 report.warning(line, f'unrecognized key "{key}"')
                 continue
