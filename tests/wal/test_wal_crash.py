@@ -117,7 +117,7 @@ def test_unwritten_sectors_of_the_last_write_are_a_torn_write(tmp_path: Path) ->
 
 
 def _record_starts(path: str) -> list[int]:
-    return [r.offset for r in SegmentReader(read_bytes(path), None)]
+    return [r[0] for r in SegmentReader(read_bytes(path), None)]
 
 
 @pytest.mark.parametrize("which", ["older batch", "same batch as later records"])

@@ -52,7 +52,11 @@ from shoal.wal.facts import (
 )
 from shoal.wal.files import datasync, fsync_dir, preallocate, read_written, try_lock, write_all
 from shoal.wal.record import (
+    ENTRY,
     FLAG_SYNCED_BEFORE,
+    METADATA,
+    SNAPSHOT,
+    STATE,
     SegmentReader,
     append_record,
     classify_damage,
@@ -306,33 +310,33 @@ class WAL:
             path = os.path.join(dirpath, seg.name)
             buf, size = read_written(path)
             reader = SegmentReader(buf, crc)
-            for rec in reader:
-                t = rec.type
-                if t == RecordType.ENTRY:
-                    e = _decode(decode_entry, rec.data, path, rec.offset, "entry")
+            for offset, t, _, data in reader:
+                if t == ENTRY:
+                    e = _decode(decode_entry, data, path, offset, "entry")
                     if e.index > snap_index:
                         pos = e.index - snap_index - 1
                         if pos > len(ents):
                             raise CorruptWALError(
                                 path,
-                                rec.offset,
+                                offset,
                                 f"entry {e.index} does not follow entry "
                                 f"{snap_index + len(ents)} (a gap in the log)",
                             )
                         # A later entry at index i replaces i and everything after it.
-                        del ents[pos:]
+                        if pos < len(ents):
+                            del ents[pos:]
                         ents.append(e)
-                elif t == RecordType.STATE:
-                    state = _decode(decode_hard_state, rec.data, path, rec.offset, "hard state")
-                elif t == RecordType.METADATA:
-                    if metadata is not None and rec.data != metadata:
+                elif t == STATE:
+                    state = _decode(decode_hard_state, data, path, offset, "hard state")
+                elif t == METADATA:
+                    if metadata is not None and data != metadata:
                         raise MetadataConflictError(
-                            f"wal: metadata in {path} at byte offset {rec.offset} differs from "
+                            f"wal: metadata in {path} at byte offset {offset} differs from "
                             f"the metadata of earlier segments"
                         )
-                    metadata = rec.data
-                elif t == RecordType.SNAPSHOT:
-                    m_index, m_term = _marker(rec.data, path, rec.offset)
+                    metadata = data
+                elif t == SNAPSHOT:
+                    m_index, m_term = _marker(data, path, offset)
                     max_marker = max(max_marker, m_index)
                     if m_index == snap_index:
                         if m_term != snap_term:
@@ -583,11 +587,11 @@ def read_snapshot_markers(dirpath: str) -> MarkerScan:
             crc = None
             continue
         reader = SegmentReader(buf, crc)
-        for rec in reader:
-            if rec.type == RecordType.SNAPSHOT:
-                markers.append(_marker(rec.data, path, rec.offset))
-            elif rec.type == RecordType.STATE:
-                state = _decode(decode_hard_state, rec.data, path, rec.offset, "hard state")
+        for offset, t, _, data in reader:
+            if t == SNAPSHOT:
+                markers.append(_marker(data, path, offset))
+            elif t == STATE:
+                state = _decode(decode_hard_state, data, path, offset, "hard state")
         if reader.stop.reason:
             break
         crc = reader.crc
