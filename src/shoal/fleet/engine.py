@@ -56,6 +56,7 @@ class Engine:
         self.lease_index: int | None = None
         self._renewed_at = 0.0
         self._healthy_since: float | None = None
+        self._lost_contact = False
         self.rounds = 0
 
     @property
@@ -129,10 +130,13 @@ class Engine:
             seen = self.mirror.version
             if not self.mirror.healthy:
                 self._healthy_since = None
+                self._lost_contact = True
                 await asyncio.sleep(0.5)
                 continue
             if self._healthy_since is None:
-                self._healthy_since = loop.time()
+                # Settle only after a loss of contact; at first start absent machines are gone.
+                start = loop.time()
+                self._healthy_since = start if self._lost_contact else start - self.settle
             try:
                 await self._hold_lease(self.mirror.keyspace())
                 if self.leader:
@@ -140,6 +144,7 @@ class Engine:
             except (EtcdUnavailable, EtcdError, TimeoutError) as e:
                 log.warning("engine round aborted: %s", e)
                 self._healthy_since = None
+                self._lost_contact = True
                 await asyncio.sleep(0.5)
 
     async def release(self) -> None:
