@@ -6,7 +6,8 @@ import asyncio
 import json
 
 import aiohttp
-from transport_harness import CLUSTER, app, eventually, mesh, run, start_member, stop_all
+import pytest
+from transport_harness import CLUSTER, LOOPS, app, eventually, mesh, run, start_member, stop_all
 
 MEMBERS = [{"id": 1, "name": "coreos-01", "peerURLs": ["http://127.0.0.10:2380"], "clientURLs": []}]
 
@@ -35,7 +36,8 @@ def test_members_and_version_answer_plain_get() -> None:
     run(body())
 
 
-def test_http_and_peer_streams_share_the_port() -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_http_and_peer_streams_share_the_port(loop: str) -> None:
     async def body() -> None:
         a = await start_member(1)
         b = await start_member(2)
@@ -60,7 +62,7 @@ def test_http_and_peer_streams_share_the_port() -> None:
         finally:
             await stop_all(a, b)
 
-    run(body())
+    run(body(), loop=loop)
 
 
 def test_garbage_on_the_peer_port_is_dropped() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from transport_harness import (
     CLUSTER,
+    LOOPS,
     Member,
     app,
     eventually,
@@ -20,7 +21,8 @@ from transport_harness import (
 from shoal.raft.types import Message, MessageType, Snapshot, SnapshotMeta
 
 
-def test_two_members_exchange_messages_in_order_both_ways() -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_two_members_exchange_messages_in_order_both_ways(loop: str) -> None:
     async def body(a: Member, b: Member) -> None:
         await mesh(a, b)
         for i in range(2000):
@@ -38,7 +40,7 @@ def test_two_members_exchange_messages_in_order_both_ways() -> None:
         assert stats.messages_sent == 2000 and stats.messages_received == 2000
         assert stats.messages_failed == 0 and stats.active and stats.connects == 1
 
-    run(with_members([1, 2], body))
+    run(with_members([1, 2], body), loop=loop)
 
 
 def test_three_members_keep_per_peer_order() -> None:
@@ -66,7 +68,8 @@ def test_round_trip_latency_is_measured() -> None:
     run(with_members([1, 2], body))
 
 
-def test_link_reconnects_after_the_peer_restarts_on_the_same_port() -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_link_reconnects_after_the_peer_restarts_on_the_same_port(loop: str) -> None:
     async def body() -> None:
         a = await start_member(1)
         b = await start_member(2)
@@ -91,7 +94,7 @@ def test_link_reconnects_after_the_peer_restarts_on_the_same_port() -> None:
         finally:
             await stop_all(a, b, *([b2] if b2 else []))
 
-    run(body())
+    run(body(), loop=loop)
 
 
 def test_update_peer_redials_the_new_url() -> None:

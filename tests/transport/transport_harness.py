@@ -14,14 +14,23 @@ from shoal.transport import Transport
 CLUSTER = 0x1C2D
 
 
-def run(coro: Coroutine[Any, Any, None], timeout: float = 30.0) -> None:
-    """Run one async test body with a hard bound on its run time."""
+LOOPS = ["asyncio", "uvloop"]
+
+
+def run(coro: Coroutine[Any, Any, None], timeout: float = 30.0, loop: str = "asyncio") -> None:
+    """Run one async test body with a hard bound on its run time, on asyncio's loop or uvloop
+    (the member runs on uvloop when present, and uvloop's transports differ in details)."""
 
     async def bounded() -> None:
         async with asyncio.timeout(timeout):
             await coro
 
-    asyncio.run(bounded())
+    if loop == "uvloop":
+        import uvloop
+
+        uvloop.run(bounded())
+    else:
+        asyncio.run(bounded())
 
 
 async def eventually(cond: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:

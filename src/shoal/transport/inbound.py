@@ -18,7 +18,7 @@ import asyncio
 import enum
 import logging
 import socket
-from typing import Protocol
+from typing import Protocol, cast
 
 from shoal.transport.frame import (
     MAGIC,
@@ -67,8 +67,8 @@ class InboundConnection(asyncio.Protocol):
         """The sender, once its handshake was accepted."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's TCPTransport is not an asyncio.Transport subclass, but has its methods.
+        self._transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

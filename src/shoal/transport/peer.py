@@ -41,6 +41,9 @@ from shoal.transport.urls import Address
 
 log = logging.getLogger("shoal.transport")
 
+_pack_header = HEADER.pack
+_MSG = int(Kind.MSG)
+
 
 @enum.unique
 class LinkState(enum.Enum):
@@ -48,9 +51,6 @@ class LinkState(enum.Enum):
     ACTIVE = "active"  # stream accepted: queue and write
     INACTIVE = "inactive"  # last dial failed or stream broke: drop and report
     CLOSED = "closed"  # peer removed or transport stopped
-
-
-_DROPPING = frozenset({LinkState.INACTIVE, LinkState.CLOSED})
 
 
 class Backoff:
@@ -113,7 +113,8 @@ class PeerLink:
         self._dial_timeout = dial_timeout
         self._backoff = backoff
         self.stats = PeerStats(peer_id)
-        self.state = LinkState.CONNECTING
+        self._state = LinkState.CONNECTING
+        self._accepting = True  # state is CONNECTING or ACTIVE: the hot path tests this bool
         self._parts: list[bytes | _SnapMark] = []
         self._count = 0  # messages in _parts
         self._snaps = 0  # _SnapMarks in _parts
@@ -127,24 +128,33 @@ class PeerLink:
             self._run(), name=f"shoal-transport-peer-{peer_id:x}"
         )
 
+    @property
+    def state(self) -> LinkState:
+        return self._state
+
+    @state.setter
+    def state(self, state: LinkState) -> None:
+        self._state = state
+        self._accepting = state is LinkState.CONNECTING or state is LinkState.ACTIVE
+
     # -- called by Transport -------------------------------------------------------------
 
     def enqueue(self, payload: bytes, is_snap: bool) -> bool:
         """Queue one encoded message. False: dropped (the caller reports the peer unreachable)."""
-        state = self.state
-        if self._count >= self._queue_size or state in _DROPPING:
+        if not self._accepting or self._count >= self._queue_size:
             self.stats.messages_failed += 1
             if is_snap:
                 self._on_snapshot_status(self.peer_id, False)
             return False
         parts = self._parts
-        parts.append(HEADER.pack(len(payload), Kind.MSG))
+        parts.append(_pack_header(len(payload), _MSG))
         parts.append(payload)
         if is_snap:
             parts.append(_SnapMark())
             self._snaps += 1
+        if not self._count:
+            self._wakeup.set()
         self._count += 1
-        self._wakeup.set()
         return True
 
     def queued(self) -> int:
