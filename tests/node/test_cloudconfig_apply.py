@@ -222,3 +222,21 @@ def test_wrong_type_warns_in_validation_but_is_refused_when_applying(tmp_path: P
         'line 5: error: incorrect type for "heartbeat-interval" (want int): cannot be applied'
     ]
     assert tree(tmp_path) == {}
+
+
+def test_raw_gzip_as_yaml_binary(tmp_path: Path) -> None:
+    raw = base64.b64encode(gzip.compress(b"from gzip\n")).decode()
+    text = (
+        "#cloud-config\nwrite_files:\n"
+        f"- path: /etc/g\n  encoding: gzip\n  content: !!binary {raw}\n"
+        f"- path: /etc/b\n  content: !!binary {base64.b64encode(b'raw bytes').decode()}\n"
+    )
+    apply(text, tmp_path)
+    assert (tmp_path / "etc/g").read_bytes() == b"from gzip\n"
+    assert (tmp_path / "etc/b").read_bytes() == b"raw bytes"
+
+
+def test_gzip_of_plain_text_cannot_be_decoded(tmp_path: Path) -> None:
+    text = "#cloud-config\nwrite_files:\n- path: /etc/g\n  encoding: gz\n  content: plain\n"
+    with pytest.raises(CloudConfigInvalid, match='content cannot be decoded as "gz"'):
+        apply(text, tmp_path)

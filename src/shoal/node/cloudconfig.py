@@ -188,6 +188,13 @@ def _str(node: YNode | None, key: str) -> str:
     return v.text if v is not None and v.kind not in ("map", "slice", "null") else ""
 
 
+def _content(f: YNode) -> str | bytes:
+    c = f.get("content")
+    if c is not None and c.binary is not None:
+        return c.binary
+    return _str(f, "content")
+
+
 def _bool(node: YNode | None, key: str) -> bool:
     v = node.get(key) if node is not None else None
     return v is not None and v.as_bool()
@@ -215,7 +222,7 @@ def from_tree(root: YNode) -> CloudConfig:
         files.append(
             WriteFile(
                 path=_str(f, "path"),
-                content=decode_content(_str(f, "content"), encoding),
+                content=decode_content(_content(f), encoding),
                 permissions=parse_permissions(_str(f, "permissions")),
                 owner=_str(f, "owner"),
                 encoding=encoding,

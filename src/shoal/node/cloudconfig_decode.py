@@ -37,21 +37,18 @@ def _gunzip(data: bytes) -> bytes:
         raise DecodeError(f"invalid gzip: {e}") from None
 
 
-def decode_content(content: str, encoding: str) -> bytes:
-    """The bytes a write_files entry puts on disk; raises DecodeError."""
+def decode_content(content: str | bytes, encoding: str) -> bytes:
+    """The bytes a write_files entry puts on disk; raises DecodeError. `content` is the YAML
+    text, or the bytes of a `!!binary` value (how raw gzip can be written in YAML)."""
+    raw = content if isinstance(content, bytes) else content.encode("utf-8")
     if encoding == "":
-        return content.encode("utf-8")
+        return raw
     if encoding in ("b64", "base64"):
-        return _b64(content)
+        return _b64(raw.decode("ascii", errors="replace"))
     if encoding in ("gz", "gzip"):
-        # The YAML text carries the raw gzip bytes; only latin-1 maps them back one to one.
-        try:
-            raw = content.encode("latin-1")
-        except UnicodeEncodeError:
-            raise DecodeError("gzip content is not binary text") from None
         return _gunzip(raw)
     if encoding in ("gz+base64", "gzip+base64", "gz+b64", "gzip+b64"):
-        return _gunzip(_b64(content))
+        return _gunzip(_b64(raw.decode("ascii", errors="replace")))
     raise DecodeError(f"unsupported encoding {encoding!r}")
 
 

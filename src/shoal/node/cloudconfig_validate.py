@@ -216,7 +216,12 @@ def _check_write_files(root: YNode, report: Report) -> None:
         content = f.get("content")
         if encoding and re.search(schema.WRITE_FILE["encoding"].valid or "", encoding):
             try:
-                decode_content(_text(f, "content"), encoding)
+                decode_content(
+                    content.binary
+                    if content is not None and content.binary is not None
+                    else _text(f, "content"),
+                    encoding,
+                )
             except DecodeError:
                 line = content.line if content is not None else f.line
                 report.error(line, f'content cannot be decoded as "{encoding}"')

@@ -10,6 +10,8 @@ resolves like go-yaml v1 did.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,6 +33,7 @@ class YNode:
     line: int  # 1-based line where the node starts
     text: str = ""  # a scalar's text as written (after YAML unquoting/folding)
     style: str | None = None  # '|' or '>' for block scalars, quote character, or None
+    binary: bytes | None = None  # the bytes of a `!!binary` scalar (its text is the base64)
     # map entries: (key as written, the key's line, value); seq elements in order
     entries: list[tuple[str, int, YNode]] = field(default_factory=list)
     elems: list[YNode] = field(default_factory=list)
@@ -105,4 +108,10 @@ def _convert(n: yaml.Node, seen: set[int]) -> YNode:
         return YNode("slice", line, elems=[_convert(e, seen) for e in n.value])
     assert isinstance(n, yaml.ScalarNode)
     kind: WeakKind = _TAG_KIND.get(n.tag, "string")
-    return YNode(kind, line, text=str(n.value), style=n.style)
+    binary = None
+    if n.tag == "tag:yaml.org,2002:binary":
+        try:
+            binary = base64.decodebytes(str(n.value).encode("ascii"))
+        except (binascii.Error, UnicodeEncodeError):
+            raise YamlError(line, "!!binary value is not base64") from None
+    return YNode(kind, line, text=str(n.value), style=n.style, binary=binary)
