@@ -10,7 +10,7 @@ coreos-cloudinit's validator (config/validate) decides the kinds, and shoal keep
 shoal adds what would otherwise fail only once the machine runs: etcd2 settings etcd refuses
 (`cloudconfig_etcd`), unit contents systemd would misread (bad lines; a `#` after a value, which
 systemd keeps as part of the value), units that have no content and are not provided by the machine,
-a `$public_ipv4` with no value, and paths that leave the machine's root.
+a `$public_ipv4` with no value, duplicate keys, and paths that leave the machine's root.
 """
 
 from __future__ import annotations
