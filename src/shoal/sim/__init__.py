@@ -1,0 +1,1 @@
+"""Deterministic simulation of shoal's components over a simulated network and clock."""
