@@ -119,10 +119,16 @@ def test_hash_sees_any_difference_in_the_key_space() -> None:
     assert a.hash() == b.hash()
 
 
-def test_snapshot_of_deep_tree_needs_no_recursion() -> None:
+def test_deep_trees_snapshot_list_and_delete_without_recursion() -> None:
     s = Store()
     deep = "/x" * 3000
     s.set(keys_path(deep), "v", now=T0)
     r = Store.from_snapshot(s.save())
     assert r.get(keys_path(deep), now=T0).node.value == "v"
+    listing = r.get(keys_path("/"), recursive=True, sort=True, now=T0).to_json()
+    assert listing.count(b'"dir":true') == 3000  # /1 and 2999 levels of /x above the file
+    assert listing.count(b"[") == listing.count(b"]") == 3000
     r.delete(keys_path("/x"), recursive=True, now=T0)
+    assert r.get(keys_path("/"), recursive=True, now=T0).to_json() == (
+        b'{"action":"get","node":{"dir":true}}\n'
+    )

@@ -64,26 +64,52 @@ class NodeView:
 
     def to_json_str(self) -> str:
         """Go's encoding of NodeExtern: fields in struct order, each left out when empty
-        (except `value`, present for every file even when ""); keys lose the `/1` prefix."""
+        (except `value`, present for every file even when ""); keys lose the `/1` prefix.
+        Nested listings are written without recursion, so any depth works."""
+        if not self.nodes:
+            pre, post = self._fields()
+            return "{" + ",".join(pre + post) + "}"
+        out: list[str] = []
+        stack: list[NodeView | str] = [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                out.append(item)
+                continue
+            pre, post = item._fields()
+            nodes = item.nodes
+            if not nodes:
+                out.append("{" + ",".join(pre + post) + "}")
+                continue
+            pre.append('"nodes":[')
+            out.append("{" + ",".join(pre))
+            stack.append("]" + "".join("," + f for f in post) + "}")
+            for i in range(len(nodes) - 1, -1, -1):
+                stack.append(nodes[i])
+                if i:
+                    stack.append(",")
+        return "".join(out)
+
+    def _fields(self) -> tuple[list[str], list[str]]:
+        """The JSON fields that come before `nodes`, and those after it."""
+        pre = []
         key = user_key(self.key)
-        f = []
         if key:
-            f.append('"key":' + go_string(key))
+            pre.append('"key":' + go_string(key))
         if self.value is not None:
-            f.append('"value":' + go_string(self.value))
+            pre.append('"value":' + go_string(self.value))
         if self.dir:
-            f.append('"dir":true')
+            pre.append('"dir":true')
         if self.expiration is not None:
-            f.append('"expiration":"' + rfc3339nano(self.expiration) + '"')
+            pre.append('"expiration":"' + rfc3339nano(self.expiration) + '"')
         if self.ttl:
-            f.append(f'"ttl":{self.ttl}')
-        if self.nodes:
-            f.append('"nodes":[' + ",".join([n.to_json_str() for n in self.nodes]) + "]")
+            pre.append(f'"ttl":{self.ttl}')
+        post = []
         if self.modified_index:
-            f.append(f'"modifiedIndex":{self.modified_index}')
+            post.append(f'"modifiedIndex":{self.modified_index}')
         if self.created_index:
-            f.append(f'"createdIndex":{self.created_index}')
-        return "{" + ",".join(f) + "}"
+            post.append(f'"createdIndex":{self.created_index}')
+        return pre, post
 
     def to_dict(self) -> dict[str, object]:
         """The same fields as a dict (for tests and tools), keys still in store form."""

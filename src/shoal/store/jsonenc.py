@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+import time
+from functools import lru_cache
 
 from shoal.store.constants import NS_PER_SECOND
 
@@ -57,7 +58,16 @@ def rfc3339nano(ns: int) -> str:
     """Unix nanoseconds as Go's time.RFC3339Nano in UTC: fraction without trailing zeros,
     left out entirely when zero; `Z` for the zone."""
     sec, frac = divmod(ns, NS_PER_SECOND)
-    base = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     if frac:
-        return f"{base}.{frac:09d}".rstrip("0") + "Z"
-    return base + "Z"
+        return f"{_date_time(sec)}.{frac:09d}".rstrip("0") + "Z"
+    return _date_time(sec) + "Z"
+
+
+@lru_cache(maxsize=1024)
+def _date_time(sec: int) -> str:
+    # Cached: expire times cluster around "now", and formatting is most of the cost.
+    t = time.gmtime(sec)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    )

@@ -76,47 +76,47 @@ class Node:
         return COMPARE_INDEX_NOT_MATCH if value_ok else COMPARE_NOT_MATCH
 
     def view(self, now_ns: int, recursive: bool = False, sort: bool = False) -> NodeView:
-        """etcd's Repr: the node alone, or with `recursive` its whole visible subtree."""
-        exp = self.expire_ns
-        ttl = 0 if exp is None else ttl_of(exp, now_ns)
-        children = self.children
-        if children is None:
-            return NodeView(
-                self.path, self.modified_index, self.created_index, self.value, False, exp, ttl
-            )
-        nodes = self._child_views(now_ns, recursive, sort) if recursive else None
-        return NodeView(
-            self.path, self.modified_index, self.created_index, None, True, exp, ttl, nodes
-        )
+        """etcd's Repr: the node alone, or with `recursive` its whole visible subtree (built
+        without recursion, so any depth can be listed)."""
+        top = self._alone(now_ns)
+        if recursive and self.children is not None:
+            self._fill(top, now_ns, True, sort)
+        return top
 
     def listing(self, now_ns: int, recursive: bool, sort: bool) -> NodeView:
         """What GET shows: a file, or a directory with its visible children (their own
         children only when `recursive`)."""
-        children = self.children
-        if children is None:
-            return self.view(now_ns)
+        top = self._alone(now_ns)
+        if self.children is not None:
+            self._fill(top, now_ns, recursive, sort)
+        return top
+
+    def _alone(self, now_ns: int) -> NodeView:
         exp = self.expire_ns
         ttl = 0 if exp is None else ttl_of(exp, now_ns)
-        return NodeView(
-            self.path,
-            self.modified_index,
-            self.created_index,
-            None,
-            True,
-            exp,
-            ttl,
-            self._child_views(now_ns, recursive, sort),
-        )
+        if self.children is None:
+            return NodeView(
+                self.path, self.modified_index, self.created_index, self.value, False, exp, ttl
+            )
+        return NodeView(self.path, self.modified_index, self.created_index, None, True, exp, ttl)
 
-    def _child_views(self, now_ns: int, recursive: bool, sort: bool) -> list[NodeView]:
-        assert self.children is not None
-        # Hidden children (name starting with `_`) never appear in a listing.
-        nodes = [
-            c.view(now_ns, recursive, sort) for name, c in self.children.items() if name[0] != "_"
-        ]
-        if sort:
-            nodes.sort(key=_view_key)
-        return nodes
+    def _fill(self, top: NodeView, now_ns: int, deep: bool, sort: bool) -> None:
+        """Give `top` (this directory's view) the views of its visible children, and with
+        `deep` theirs too, all the way down. Hidden children (`_` names) never appear."""
+        stack: list[tuple[Node, NodeView]] = [(self, top)]
+        while stack:
+            node, v = stack.pop()
+            assert node.children is not None
+            views = v.nodes = []
+            for name, c in node.children.items():
+                if name[0] == "_":
+                    continue
+                cv = c._alone(now_ns)
+                views.append(cv)
+                if deep and c.children is not None:
+                    stack.append((c, cv))
+            if sort:
+                views.sort(key=_view_key)
 
     def __repr__(self) -> str:
         kind = "dir" if self.children is not None else f"value={self.value!r}"
