@@ -7,9 +7,10 @@ import random
 import time
 
 import aiohttp
+import pytest
 from transport_harness import Member, app, eventually, mesh, run, with_members
 
-from shoal.transport import FAULTS_PATH, Faults
+from shoal.transport import FAULTS_PATH, Faults, control
 
 
 def test_blocked_peer_gets_nothing_either_way_and_unblock_resumes() -> None:
@@ -138,3 +139,27 @@ def test_partition_heals_under_steady_traffic() -> None:
         assert [m.index for m in b.got] == [5, 15, 25]
 
     run(with_members([1, 2], body))
+
+
+def test_control_client_partitions_and_heals_a_member_from_outside() -> None:
+    async def body(a: Member, b: Member) -> None:
+        await mesh(a, b)
+        f = Faults(blocked=frozenset({2}), drop=0.1, peers=frozenset({2}))
+        assert await asyncio.to_thread(control.set_faults, a.url, f) == f
+        assert a.transport.faults == f
+        assert await asyncio.to_thread(control.get_faults, a.url) == f
+        assert await asyncio.to_thread(control.clear_faults, a.url) == Faults()
+        assert a.transport.faults == Faults()
+
+    run(with_members([1, 2], body))
+
+
+def test_control_client_errors_say_what_went_wrong() -> None:
+    with pytest.raises(control.FaultControlError, match="cannot reach the member"):
+        control.get_faults("http://127.0.0.1:1", timeout=2)
+
+    async def body(a: Member) -> None:
+        with pytest.raises(control.FaultControlError, match="HTTP 404"):
+            await asyncio.to_thread(control.get_faults, a.url)
+
+    run(with_members([1], body, fault_endpoint=False))

@@ -19,6 +19,7 @@ from transport_harness import (
 )
 
 from shoal.raft.types import Message, MessageType, Snapshot, SnapshotMeta
+from shoal.transport.frame import FrameParser, Hello, Welcome
 
 
 @pytest.mark.parametrize("loop", LOOPS)
@@ -240,3 +241,35 @@ def test_listen_urls_are_checked() -> None:
             await start_member(5, listen=a.url)  # port taken
 
     run(with_members([1], body))
+
+
+def test_a_peer_that_stops_answering_is_declared_unreachable() -> None:
+    """A stopped process (SIGSTOP) keeps its sockets open but reads nothing and answers no
+    PING: the link must give up on it, even with a writer stuck behind a full socket."""
+
+    thaw = asyncio.Event()
+
+    async def frozen_peer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(4)
+        (_, payload), *_ = FrameParser().feed(await reader.read(1024))
+        hello = Hello.decode(payload)
+        writer.write(Welcome(1, hello.target, hello.cluster_id).encode())
+        await thaw.wait()  # never read again until the test ends
+        writer.close()
+
+    async def body(a: Member) -> None:
+        server = await asyncio.start_server(frozen_peer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            a.transport.add_peer(9, [f"http://127.0.0.1:{port}"])
+            await eventually(lambda: a.transport.is_active(9), what="handshake")
+            big = Message(MessageType.APP, to=9, frm=1, context=b"z" * (1 << 20))
+            a.transport.send([big] * 64)  # far more than the socket buffers hold
+            await eventually(lambda: not a.transport.is_active(9), what="declared dead")
+            assert "no answer" in a.transport.stats()[9].last_error
+            assert 9 in a.unreachable
+        finally:
+            thaw.set()
+            server.close()
+
+    run(with_members([1], body, ping_interval=0.1))

@@ -164,14 +164,15 @@ class PeerLink:
         self.urls = list(urls)
         if self._addr is not None and self._addr not in self.urls and self._writer is not None:
             # The member moved: drop the stream to the old address; the task redials.
-            self._lost = f"peer URLs changed to {', '.join(a.url() for a in urls)}"
-            self._wakeup.set()
+            self._abort(f"peer URLs changed to {', '.join(a.url() for a in urls)}")
 
-    def drop_stream(self, reason: str) -> None:
-        """Abandon the current stream (the peer will be redialled after a backoff)."""
+    def _abort(self, reason: str) -> None:
+        """Abandon the current stream; the task redials after a backoff. The socket is aborted
+        too, so a writer stuck in drain() (a peer that stopped reading) wakes up at once."""
+        self._lost = reason
+        self._wakeup.set()
         if self._writer is not None:
-            self._lost = reason
-            self._wakeup.set()
+            self._writer.transport.abort()
 
     async def close(self) -> None:
         self.state = LinkState.CLOSED
@@ -301,7 +302,8 @@ class PeerLink:
                     self.stats.latency.add((time.monotonic_ns() - token) / 1e6)
         except (OSError, FrameError) as e:
             reason = f"read from {self.stats.url}: {_describe(e)}"
-        self._lost = reason
+        if self._lost is None:  # an abort() already said why it ended
+            self._lost = reason
         self._wakeup.set()
 
     def _ping(self) -> None:
@@ -310,11 +312,11 @@ class PeerLink:
             return
         loop = asyncio.get_running_loop()
         if loop.time() - self._last_pong > 5 * self._ping_interval:
-            self._lost = f"no answer from {self.stats.url} for {5 * self._ping_interval:.1f}s"
-        else:
-            token = PING_TOKEN.pack(time.monotonic_ns())
-            self._parts.append(encode_frame(Kind.PING, token))
-            self._ping_handle = loop.call_later(self._ping_interval, self._ping)
+            self._abort(f"no answer from {self.stats.url} for {5 * self._ping_interval:.1f}s")
+            return
+        token = PING_TOKEN.pack(time.monotonic_ns())
+        self._parts.append(encode_frame(Kind.PING, token))
+        self._ping_handle = loop.call_later(self._ping_interval, self._ping)
         self._wakeup.set()
 
     # -- state changes -------------------------------------------------------------------

@@ -103,6 +103,7 @@ class Transport:
         self._servers: list[asyncio.Server] = []
         self._out_delay: dict[int, DelayLine[tuple[bytes, bool]]] = {}
         self._in_delay: dict[int, DelayLine[Message]] = {}
+        self._closing: set[asyncio.Task[None]] = set()  # links of removed peers, closing
         self._stopped = False
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -143,7 +144,7 @@ class Transport:
             in_line.close()
         links = list(self._peers.values())
         self._peers.clear()
-        await asyncio.gather(*(link.close() for link in links))
+        await asyncio.gather(*(link.close() for link in links), *self._closing)
         for s in self._servers:
             await s.wait_closed()
         self._servers.clear()
@@ -194,8 +195,10 @@ class Transport:
         self._removed.add(peer_id)
         link = self._peers.pop(peer_id, None)
         if link is not None:
-            # The link's task stops at its next await; closing it needs no waiting here.
-            asyncio.get_running_loop().create_task(link.close())
+            # The link's task stops at its next await; nothing here needs to wait for it.
+            task = asyncio.get_running_loop().create_task(link.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         conn = self._inbound.pop(peer_id, None)
         if conn is not None:
             conn.close()
