@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
-from wal_helpers import SMALL_SEGMENT, entries, wal_files
+from wal_helpers import SMALL_SEGMENT, entries, read_bytes, wal_files
 
+from shoal.raft.codec import decode_hard_state
 from shoal.raft.types import Entry, HardState
 from shoal.wal import (
     WAL,
@@ -22,6 +23,7 @@ from shoal.wal import (
     purge_segments,
     read_snapshot_markers,
 )
+from shoal.wal.record import CRC, METADATA, STATE, SegmentReader
 
 
 def test_create_then_open_returns_metadata_and_nothing_else(tmp_path: Path) -> None:
@@ -133,13 +135,19 @@ def test_each_segment_starts_with_the_latest_hard_state(tmp_path: Path) -> None:
     w = WAL.create(d, b"meta", segment_size=SMALL_SEGMENT)
     w.save(HardState(3, 2, 1), entries(1, 100))  # cut: segment 1 starts at index 101
     w.save(None, entries(101, 160))  # cut: segment 2 starts at index 161
+    w.save(HardState(3, 2, 150), [])
     w.save_snapshot_marker(150, 3)
     w.close()
     assert len(wal_files(d)) == 3
+    for name in wal_files(d)[1:]:
+        head = list(SegmentReader(read_bytes(os.path.join(d, name)), None))[:3]
+        assert [r[1] for r in head] == [CRC, METADATA, STATE]
+        assert head[1][3] == b"meta"
+        assert decode_hard_state(head[2][3]) == HardState(3, 2, 1)
     os.unlink(os.path.join(d, wal_files(d)[0]))
     w, meta, hs, ents = WAL.open(d, (150, 3))
     w.close()
-    assert (meta, hs, ents) == (b"meta", HardState(3, 2, 1), entries(151, 160))
+    assert (meta, hs, ents) == (b"meta", HardState(3, 2, 150), entries(151, 160))
 
 
 def test_marker_before_a_cut_is_found_when_opening_at_it(tmp_path: Path) -> None:

@@ -91,6 +91,24 @@ def test_purge_bounds_files_and_keeps_what_a_restart_needs(tmp_path: Path) -> No
     assert firsts[0] <= snapshot.meta.index < firsts[1]
 
 
+def test_installed_snapshot_survives_a_crash_before_the_next_hard_state(tmp_path: Path) -> None:
+    """A follower installs the leader's snapshot far past its own commit index and crashes
+    before saving the Ready's hard state: it restarts from that snapshot, with old segments
+    purged (only 1 kept), not from a log that no longer exists."""
+    st = storage(tmp_path, max_wals=1, max_snapshots=1)
+    st.bootstrap(b"m")
+    st.save(HardState(1, 1, 10), entries(1, 100))  # several segments, commit only 10
+    st.save_snapshot(snap(5000, 3))
+    st.close()  # crash: the Ready's HardState(3, 0, 5000) was never saved
+    assert wal_files(st.wal_dir)[0] != "0000000000000000-0000000000000000.wal"  # purged
+    st = storage(tmp_path, max_wals=1, max_snapshots=1)
+    _, snapshot, hs, ents = st.load()
+    st.close()
+    assert snapshot == snap(5000, 3)
+    assert hs.commit == 5000
+    assert ents == []
+
+
 def test_snapshot_file_without_its_wal_marker_is_not_used(tmp_path: Path) -> None:
     """A crash between writing a snapshot file and its WAL marker: the file is ignored."""
     st = storage(tmp_path)

@@ -426,12 +426,23 @@ class WAL:
             self._cut()
 
     def save_snapshot_marker(self, index: int, term: int) -> None:
-        """Record that a snapshot at (index, term) exists; synced. Write the snapshot file first."""
+        """Record that a snapshot at (index, term) exists; synced. Write the snapshot file first.
+
+        A snapshot holds only committed entries, so when the log's commit index is behind it
+        (a follower installing the leader's snapshot) a hard state with commit = `index` goes in
+        the same synced write. Otherwise a crash before the next hard state would leave a marker
+        past the durable commit, which a restart must ignore (etcd 3.5 syncs for the same reason)
+        while the segments before it may already be purged."""
         self._check_usable()
         buf = bytearray()
         flags = FLAG_SYNCED_BEFORE if self._synced else 0
         crc = append_record(buf, RecordType.SNAPSHOT, _MARKER.pack(index, term), self._crc, flags)
+        state = self._state
+        if state.commit < index:
+            state = HardState(state.term, state.vote, index)
+            crc = append_record(buf, RecordType.STATE, encode_hard_state(state), crc)
         self._append(buf, crc, must_sync=True)
+        self._state = state
         # Segments cut from now on are named past the snapshot, so opening at it finds the marker.
         self._enti = max(self._enti, index)
         if self._offset >= self._segment_size:
