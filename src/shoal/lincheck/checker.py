@@ -1,0 +1,262 @@
+"""Is a history linearizable? The Wing-Gong search with Lowe's memoisation, as porcupine does it.
+
+The history becomes a list of call and return entries in time order. The search walks the list
+from the front: at a call entry it tries to linearize that operation next (the model must accept
+its output in the current state); at a return entry of an operation not yet linearized it is stuck
+(that operation had to take effect before it returned) and backtracks. Linearizing an operation
+unlinks its two entries from the doubly linked list (and backtracking links them back, in reverse
+order), so the front of the list is always the earliest operation not yet placed.
+
+Lowe's memoisation: the pair (set of operations linearized, model state) fully determines what can
+follow, so a pair seen before is not explored again. The set is a Python int used as a bitset.
+
+Unknown outcomes: such an operation's return is at +infinity, so it never blocks anything; the
+search may place it anywhere after its call, and placing it last (after every operation whose
+outcome is known) is the same as it never taking effect, so a write that never happened cannot
+make a history illegal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Hashable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from shoal.lincheck.history import Operation
+from shoal.lincheck.model import Model
+
+S = TypeVar("S", bound=Hashable)
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+_HEAD = 0
+# Search steps between pauses (to read the clock, or to let another partition's search run).
+_SLICE = 4096
+
+
+class CheckResult(StrEnum):
+    OK = "ok"  # linearizable
+    ILLEGAL = "illegal"  # not linearizable
+    UNKNOWN = "unknown"  # the search ran out of time before deciding
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionResult(Generic[S, In, Out]):
+    """The verdict on one sub-history and what the search learned about it.
+
+    `longest` is the longest sequence of operations (indices into `operations`) the search could
+    linearize: the whole linearization when OK. When ILLEGAL, `state` is the model state after
+    `longest`, `blocked` is the operation whose return the search could not get past (it had to be
+    linearized before it returned but could not be), and `pending` are the operations that had
+    been called but not yet placed at that point (the candidates for the next place, `blocked`
+    among them).
+    """
+
+    label: str
+    operations: tuple[Operation[In, Out], ...]
+    result: CheckResult
+    longest: tuple[int, ...]
+    state: S
+    blocked: int | None
+    pending: tuple[int, ...]
+    explored: int  # distinct (linearized set, state) pairs visited
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Result(Generic[S, In, Out]):
+    result: CheckResult
+    partitions: tuple[PartitionResult[S, In, Out], ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.result is CheckResult.OK
+
+    @property
+    def failures(self) -> tuple[PartitionResult[S, In, Out], ...]:
+        return tuple(p for p in self.partitions if p.result is CheckResult.ILLEGAL)
+
+
+def check(
+    model: Model[S, In, Out],
+    history: Sequence[Operation[In, Out]],
+    timeout: float | None = None,
+    all_failures: bool = False,
+) -> Result[S, In, Out]:
+    """Check `history` against `model`, each partition on its own.
+
+    ILLEGAL if a partition is not linearizable, UNKNOWN if time ran out before an answer was
+    found, else OK. `timeout` is in seconds for the whole check.
+
+    Partitions are searched side by side, a slice at a time (as porcupine runs one goroutine per
+    partition): one key that fails quickly is found even when another key's search is
+    exponential. The first failure ends the check, and the partitions not yet decided are UNKNOWN,
+    unless `all_failures` asks to search them all (which may then take much longer).
+    """
+    start = time.monotonic()
+    deadline = None if timeout is None else start + timeout
+    parts = model.partition(history)
+    searches = [_search(model, part, model.describe_partition(part)) for part in parts]
+    for search in searches:
+        next(search)  # to the first pause, so that send() may follow
+    done: dict[int, PartitionResult[S, In, Out]] = {}
+    spent = [0.0] * len(parts)
+    stop = False
+    while len(done) < len(parts):
+        for idx, search in enumerate(searches):
+            if idx in done:
+                continue
+            t = time.monotonic()
+            stop = stop or (deadline is not None and t > deadline)
+            try:
+                # Sending True asks the search to give up and return what it found so far.
+                search.send(stop)
+            except StopIteration as finished:
+                spent[idx] += time.monotonic() - t
+                done[idx] = replace(finished.value, seconds=spent[idx])
+                if done[idx].result is CheckResult.ILLEGAL and not all_failures:
+                    stop = True
+                continue
+            spent[idx] += time.monotonic() - t
+    results = tuple(done[i] for i in range(len(parts)))
+    if any(p.result is CheckResult.ILLEGAL for p in results):
+        verdict = CheckResult.ILLEGAL
+    elif any(p.result is CheckResult.UNKNOWN for p in results):
+        verdict = CheckResult.UNKNOWN
+    else:
+        verdict = CheckResult.OK
+    return Result(verdict, results, time.monotonic() - start)
+
+
+def check_partition(
+    model: Model[S, In, Out],
+    history: Sequence[Operation[In, Out]],
+    timeout: float | None = None,
+    label: str = "",
+) -> PartitionResult[S, In, Out]:
+    """The search on one sub-history as it stands (no partitioning)."""
+    start = time.monotonic()
+    deadline = None if timeout is None else start + timeout
+    search = _search(model, history, label)
+    try:
+        next(search)
+        while True:
+            search.send(deadline is not None and time.monotonic() > deadline)
+    except StopIteration as finished:
+        result: PartitionResult[S, In, Out] = finished.value
+        return replace(result, seconds=time.monotonic() - start)
+
+
+def _search(
+    model: Model[S, In, Out], history: Sequence[Operation[In, Out]], label: str
+) -> Generator[None, bool, PartitionResult[S, In, Out]]:
+    """The search, pausing every `_SLICE` steps; send it True to make it give up (UNKNOWN).
+
+    It pauses once before starting, so that every later resumption can be a send().
+    """
+    if (yield):
+        return PartitionResult(
+            label, tuple(history), CheckResult.UNKNOWN, (), model.init(), None, (), 0, 0.0
+        )
+    ops = tuple(history)
+    n = len(ops)
+
+    # Entries in time order: 1..2n; 0 is the head sentinel and 2n+1 the tail. At equal times
+    # calls come first, so operations that merely touch count as concurrent.
+    order = sorted(
+        [(op.call, 0, i) for i, op in enumerate(ops)] + [(op.end, 1, i) for i, op in enumerate(ops)]
+    )
+    tail = 2 * n + 1
+    nxt = list(range(1, tail + 2))
+    prv = list(range(-1, tail))
+    op_at = [-1] * (tail + 1)
+    ret_of = [-1] * (tail + 1)  # for a call entry: its return entry; -1 for return entries
+    call_entry = [0] * n
+    for pos, (_, is_return, i) in enumerate(order, 1):
+        op_at[pos] = i
+        if is_return:
+            ret_of[call_entry[i]] = pos
+        else:
+            call_entry[i] = pos
+
+    step = model.step
+    inputs = [op.input for op in ops]
+    outputs = [op.output for op in ops]
+    bits = [1 << i for i in range(n)]
+
+    state = model.init()
+    linearized = 0
+    stack: list[tuple[int, S]] = []  # (call entry linearized, state before it)
+    seen: set[tuple[int, S]] = set()
+    best: tuple[tuple[int, ...], S, int, tuple[int, ...]] | None = None
+    result = CheckResult.OK
+    budget = _SLICE
+
+    e = nxt[_HEAD]
+    while nxt[_HEAD] != tail:
+        budget -= 1
+        if not budget:
+            budget = _SLICE
+            if (yield):
+                result = CheckResult.UNKNOWN
+                break
+        r = ret_of[e]
+        if r >= 0:
+            i = op_at[e]
+            ok, after = step(state, inputs[i], outputs[i])
+            if ok:
+                key = (linearized | bits[i], after)
+                if key not in seen:
+                    seen.add(key)
+                    stack.append((e, state))
+                    state = after
+                    linearized = key[0]
+                    # Unlink the call and its return.
+                    p, q = prv[e], nxt[e]
+                    nxt[p] = q
+                    prv[q] = p
+                    p, q = prv[r], nxt[r]
+                    nxt[p] = q
+                    prv[q] = p
+                    e = nxt[_HEAD]
+                    continue
+            e = nxt[e]
+            continue
+        # A return entry whose operation is not linearized: this branch is dead.
+        if best is None or len(stack) > len(best[0]):
+            pending = _calls_before(nxt, ret_of, op_at, e)
+            best = (tuple(op_at[c] for c, _ in stack), state, op_at[e], pending)
+        if not stack:
+            result = CheckResult.ILLEGAL
+            break
+        e, state = stack.pop()
+        linearized ^= bits[op_at[e]]
+        r = ret_of[e]
+        # Relink in the reverse order of unlinking.
+        nxt[prv[r]] = r
+        prv[nxt[r]] = r
+        nxt[prv[e]] = e
+        prv[nxt[e]] = e
+        e = nxt[e]
+
+    if result is CheckResult.OK:
+        done = tuple(op_at[c] for c, _ in stack)
+        return PartitionResult(label, ops, result, done, state, None, (), len(seen), 0.0)
+    if best is None:  # gave up before the first dead end
+        return PartitionResult(label, ops, result, (), model.init(), None, (), len(seen), 0.0)
+    prefix, at, blocked, pending = best
+    return PartitionResult(label, ops, result, prefix, at, blocked, pending, len(seen), 0.0)
+
+
+def _calls_before(nxt: list[int], ret_of: list[int], op_at: list[int], end: int) -> tuple[int, ...]:
+    """Operations whose call entry is still linked before entry `end` (called, not yet placed)."""
+    found = []
+    x = nxt[_HEAD]
+    while x != end:
+        if ret_of[x] >= 0:
+            found.append(op_at[x])
+        x = nxt[x]
+    return tuple(found)
