@@ -161,6 +161,8 @@ def test_torn_tail_is_repaired_on_load_and_reported(tmp_path: Path) -> None:
 def test_a_second_process_cannot_open_the_same_data_dir(tmp_path: Path) -> None:
     st = storage(tmp_path)
     st.bootstrap(b"m")
+    bad = os.path.join(st.snap_dir, "0000000000000001-0000000000000009.snap")
+    write_bytes(bad, b"not a snapshot")
     code = (
         "import sys\n"
         "from shoal.wal import DiskStorage, WALLockedError\n"
@@ -174,6 +176,7 @@ def test_a_second_process_cannot_open_the_same_data_dir(tmp_path: Path) -> None:
     )
     assert out.returncode == 3, out.stderr
     assert "locked by another process" in out.stdout
+    assert os.path.exists(bad)  # the refused process touched nothing
     st.close()
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False

@@ -78,6 +78,8 @@ class DiskStorage:
         """Open an existing member: the newest snapshot the log has a marker for (and whose index
         the log's commit reached, as etcd 3.5 checks), then the log after it."""
         os.makedirs(self.snap_dir, mode=PRIVATE_DIR_MODE, exist_ok=True)
+        # Fail before renaming any snapshot file if another member runs on this data dir.
+        walmod.check_unlocked(self.wal_dir)
         scan = walmod.read_snapshot_markers(self.wal_dir)
         valid = {(i, t) for i, t in scan.markers if i <= scan.hard_state.commit}
         snapshot = self.snapshotter.load_newest(valid)

@@ -106,6 +106,28 @@ def exists(dirpath: str) -> bool:
     return bool(segment_names(dirpath))
 
 
+def _locked(path: str) -> str:
+    return (
+        f"wal: {path} is locked by another process: is another member running on this data "
+        f"dir? Stop it first"
+    )
+
+
+def check_unlocked(dirpath: str) -> None:
+    """Raise WALLockedError if an open WAL (in any process) holds `dirpath`: lets a caller find
+    out before it touches anything else in the data dir."""
+    names = segment_names(dirpath)
+    if not names:
+        return
+    path = os.path.join(dirpath, names[-1].name)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if not try_lock(fd):
+            raise WALLockedError(_locked(path))
+    finally:
+        os.close(fd)  # closing the probe releases its lock
+
+
 def _decode(fn: Callable[[bytes], T], data: bytes, path: str, offset: int, what: str) -> T:
     try:
         return fn(data)
@@ -269,10 +291,7 @@ class WAL:
                 fd = os.open(path, os.O_RDWR if i == len(chosen) - 1 else os.O_RDONLY)
                 segments.append(_Segment(n.name, n.seq, n.first_index, fd))
                 if not try_lock(fd):
-                    raise WALLockedError(
-                        f"wal: {path} is locked by another process: is another member running "
-                        f"on this data dir? Stop it first"
-                    )
+                    raise WALLockedError(_locked(path))
             # Holding the tail's lock, no one else is cutting: a .tmp is a cut that crashed
             # before its rename and holds nothing that was acknowledged.
             for leftover in os.listdir(dirpath):
