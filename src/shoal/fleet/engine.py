@@ -7,7 +7,7 @@ mirror sees; each round is `scheduler.plan` on the mirror's snapshot, written wi
 conditional writes, so a stale snapshot can make a round useless but never wrong.
 
 shoal, against fleet's reschedule storms: after the engine (re)gains contact with etcd it does not
-act on absent machines for a settling period (agent_ttl / 2), so machines whose keys expired
+act on absent machines for a settling period (agent_ttl), so machines whose keys expired
 during an etcd outage can re-register before their units are moved; and the engine removes the
 unit states and job-states that vanished machines left behind (they carry no TTL here).
 """

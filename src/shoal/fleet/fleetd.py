@@ -72,7 +72,7 @@ class Fleetd:
                 self.mirror,
                 self.machine_id,
                 cfg.engine_reconcile_interval,
-                settle=cfg.agent_ttl / 2,
+                settle=cfg.agent_ttl,
             )
         self.api = FleetAPI(self.registry, cfg.token_limit, self.available)
         self._runner_web: web.AppRunner | None = None
