@@ -146,3 +146,17 @@ def test_bytes_that_are_not_utf8_survive_log_and_snapshot() -> None:
     restored = Store.from_snapshot(s.save())
     assert restored.get(keys_path("/k" + raw), now=0).node.value == raw
     assert restored.hash() == s.hash()
+
+
+def test_huge_ttls_wrap_like_go_int64_and_still_encode() -> None:
+    from shoal.store import Store, expiration_for_ttl
+
+    assert expiration_for_ttl(1_800_000_000.0, 10) == 1_800_000_010 * 10**9
+    for ttl in (2**63 // 10**9 + 1, 2**64 - 1, 10**15):
+        exp = expiration_for_ttl(1_800_000_000.0, ttl)
+        assert -(2**63) <= exp < 2**63
+        r = Request("PUT", keys_path("/k"), "v", expiration=exp)
+        assert Request.decode(r.encode()) == r
+        s = Store()
+        e = s.apply(r, 1_800_000_000.0)
+        assert e is not None and e.to_json().startswith(b'{"action":"set"')

@@ -101,5 +101,13 @@ def to_ns(t: float) -> int:
 
 def expiration_for_ttl(now: float, ttl: int) -> int:
     """The absolute expire time for `ttl` seconds from `now`, computed where the request is
-    received (as etcd does) so every member applies the same instant."""
-    return to_ns(now) + ttl * NS_PER_SECOND
+    received (as etcd does) so every member applies the same instant.
+
+    Computed in Go's int64 arithmetic, wrapping as etcd's does, so any uint64 ttl a client
+    sends gives an instant that fits the log (a wrapped, past instant means "no TTL" to a
+    create or set, and "expire at the next SYNC" to an update, as on etcd)."""
+    return _int64(to_ns(now) + _int64(ttl * NS_PER_SECOND))
+
+
+def _int64(x: int) -> int:
+    return (x + 2**63) % 2**64 - 2**63
