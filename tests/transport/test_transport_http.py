@@ -82,3 +82,21 @@ def test_garbage_on_the_peer_port_is_dropped() -> None:
             await stop_all(a)
 
     run(body())
+
+
+def test_a_failing_members_callback_answers_500_not_a_dead_port() -> None:
+    def broken() -> object:
+        raise RuntimeError("membership not loaded")
+
+    async def body() -> None:
+        a = await start_member(1, members=broken)
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(a.url + "/members") as r:
+                    assert r.status == 500
+                async with http.get(a.url + "/version") as r:  # same connection, still served
+                    assert r.status == 200
+        finally:
+            await stop_all(a)
+
+    run(body())

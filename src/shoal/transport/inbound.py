@@ -169,7 +169,12 @@ class InboundConnection(asyncio.Protocol):
             self._mode_closed()
             return
         for req in requests:
-            self._transport.write(self._host.handle_http(req))
+            try:
+                answer = self._host.handle_http(req)
+            except Exception:  # e.g. the member's /members callback failed
+                log.exception("peer port: %s %s failed", req.method, req.path)
+                answer = format_response(500, b"internal error\n", keep_alive=req.keep_alive)
+            self._transport.write(answer)
             if not req.keep_alive:
                 self._mode_closed()
                 return

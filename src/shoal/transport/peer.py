@@ -19,6 +19,7 @@ import enum
 import logging
 import random
 import socket
+import struct
 import time
 from collections.abc import Callable
 
@@ -198,6 +199,10 @@ class PeerLink:
             except (OSError, TimeoutError, FrameError, EOFError) as e:
                 attempt += 1
                 self._go_inactive(f"dial {addr.url()}: {_describe(e)}")
+            except Exception as e:  # a bug, not the network: say so loudly, keep the link alive
+                attempt += 1
+                log.exception("peer %x: unexpected error dialling %s", self.peer_id, addr.url())
+                self._go_inactive(f"dial {addr.url()}: {_describe(e)}")
             else:
                 self._backoff.reset()
                 reason = await self._stream(reader, writer, parser)
@@ -300,7 +305,7 @@ class PeerLink:
                     (token,) = PING_TOKEN.unpack(payload)
                     self._last_pong = loop.time()
                     self.stats.latency.add((time.monotonic_ns() - token) / 1e6)
-        except (OSError, FrameError) as e:
+        except (OSError, FrameError, struct.error) as e:
             reason = f"read from {self.stats.url}: {_describe(e)}"
         if self._lost is None:  # an abort() already said why it ended
             self._lost = reason

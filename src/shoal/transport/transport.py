@@ -58,6 +58,13 @@ class Transport:
     this member was removed from the cluster; etcd then stops the member.
     `members()` supplies the JSON for `GET /members` on the peer port; `version()` that of
     `GET /version`.
+
+    Messages from one peer arrive in the order it sent them; some may be missing (a broken
+    stream, a fault), none are duplicated or reordered. Tuning keywords: `queue_size` (messages
+    per peer before drops, etcd's 4096), `fault_endpoint` (serve /_shoal/faults), `ping_interval`
+    (seconds between PINGs; a stream with no PONG for 5 intervals is abandoned), `dial_timeout`
+    (connect + handshake), `backoff_min`/`backoff_max` (redial delays, jittered), `rng` (for
+    reproducible drop faults and jitter).
     """
 
     def __init__(
@@ -84,7 +91,7 @@ class Transport:
         """Settable: a member joining an existing cluster learns it from a peer's /members."""
         self._on_message = on_message
         self._on_unreachable = on_unreachable
-        self._on_snapshot_status = on_snapshot_status or _noop_snapshot_status
+        self._user_snapshot_status = on_snapshot_status or _noop_snapshot_status
         self._on_removed = on_removed
         self._removed_reported = False
         self._members = members or (lambda: [])
@@ -286,6 +293,12 @@ class Transport:
         if line is not None and not len(line) and not self._gate.faults.delay_ms:
             del lines[peer_id]
 
+    def _on_snapshot_status(self, peer_id: int, ok: bool) -> None:
+        try:
+            self._user_snapshot_status(peer_id, ok)
+        except Exception:
+            log.exception("on_snapshot_status(%x, %s) failed", peer_id, ok)
+
     def _report_unreachable(self, peer_id: int) -> None:
         try:
             self._on_unreachable(peer_id)
@@ -296,7 +309,10 @@ class Transport:
         if self._removed_reported or self._on_removed is None:
             return
         self._removed_reported = True
-        self._on_removed(peer_id)
+        try:
+            self._on_removed(peer_id)
+        except Exception:
+            log.exception("on_removed(%x) failed", peer_id)
 
     # -- receiving (InboundHost) ---------------------------------------------------------
 
