@@ -186,7 +186,9 @@ def kv_operation(
         if inp.kind is OpKind.CAS:
             return Operation(client, call, ret, inp, KvOutput(ok=False))
         return None
-    return Operation(client, call, ret, inp, KvOutput(ok=True, value=result))
+    # Only a read's result is an observation; other kinds may echo their value, which means nothing.
+    seen = result if inp.kind is OpKind.READ else None
+    return Operation(client, call, ret, inp, KvOutput(ok=True, value=seen))
 
 
 # --- harness records -----------------------------------------------------------------------------

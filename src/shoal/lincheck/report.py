@@ -101,16 +101,13 @@ def explain_failure(
     if part.blocked is None:
         lines.append("  (the search found no operation that could be placed first)")
         return "\n".join(lines)
-    blocked = ops[part.blocked]
     if at is not None:
         lines.append(
-            f"  No order explains what clients saw by {clock.show(at)}; the violation is certain "
-            f"once this operation returns ({len(ops)} operations called by then, the rest "
-            "left out):"
+            f"  By {clock.show(at)} no order explains what clients saw "
+            f"({len(ops)} operations called by then; later ones left out)."
         )
-    else:
-        lines.append("  The search could not get past the return of this operation:")
-    lines.append("    " + describe(model, blocked, clock))
+    lines.append("  The search could not place this operation before it returned:")
+    lines.append("    " + describe(model, ops[part.blocked], clock))
     shown = part.longest[-_SHOW_PREFIX:]
     lines.append(
         f"  Longest linearizable order found: {len(part.longest)} operations"
