@@ -32,10 +32,40 @@ def test_blocked_peer_gets_nothing_either_way_and_unblock_resumes() -> None:
         assert [m.index for m in b.got] == [100]
         assert [m.index for m in a.got] == [100]
         stats = a.transport.stats()[2]
-        assert stats.messages_dropped_by_faults == 20 and stats.messages_failed == 0
-        assert a.unreachable == []  # the stream stayed up, as in a real partition
+        assert stats.messages_dropped_by_faults == 20
 
     run(with_members([1, 2, 3], body))
+
+
+def test_a_lasting_partition_takes_both_links_down_and_heals() -> None:
+    """As with a real blackhole: silence first, then both sides give the link up (sends fail
+    fast and raft hears "unreachable"), and the link returns promptly once healed."""
+
+    async def body(a: Member, b: Member) -> None:
+        await mesh(a, b)
+        a.transport.block([2])  # set on one side only
+        await eventually(
+            lambda: not a.transport.is_active(2) and not b.transport.is_active(1),
+            what="both links declared dead",
+        )
+        a.transport.send([app(1, 2, 0)])
+        b.transport.send([app(2, 1, 0)])
+        assert 2 in a.unreachable and 1 in b.unreachable
+        assert "no answer" in b.transport.stats()[1].last_error or (
+            "closed during handshake" in b.transport.stats()[1].last_error
+        )
+        await eventually(
+            lambda: "blocked by fault injection" in a.transport.stats()[2].last_error,
+            what="redial refused locally",
+        )
+        a.transport.unblock()
+        await mesh(a, b)  # waits for both links to be up again
+        a.transport.send([app(1, 2, 1)])
+        b.transport.send([app(2, 1, 1)])
+        await eventually(lambda: len(a.got) == 1 and len(b.got) == 1, what="traffic after heal")
+        assert a.got[0].index == 1 and b.got[0].index == 1
+
+    run(with_members([1, 2], body, ping_interval=0.05))
 
 
 def test_drop_probability_loses_about_that_share() -> None:

@@ -98,14 +98,18 @@ def test_faults_json_accepts_hex_and_integer_ids_and_names_bad_fields() -> None:
 def test_fault_gate_verdicts() -> None:
     gate = FaultGate(random.Random(1))
     assert not gate.active and gate.verdict(2) == 0.0
-    gate.block([2, 3])
+    gate.set(Faults().block([2, 3]))
     assert gate.active and gate.verdict(2) is None and gate.verdict(4) == 0.0
-    gate.unblock([2])
+    assert gate.is_blocked(3) and not gate.is_blocked(4)
+    gate.set(gate.faults.unblock([2]))
     assert gate.verdict(2) == 0.0 and gate.verdict(3) is None
     gate.set(Faults(delay_ms=20, peers=frozenset({5})))
     assert gate.verdict(5) == 0.02 and gate.verdict(6) == 0.0
-    gate.unblock()
+    gate.set(gate.faults.unblock())
     assert gate.faults.delay_ms == 20  # unblocking leaves other faults alone
+    gate.set(Faults(drop=0.5))
+    lost = sum(gate.verdict(2) is None for _ in range(1000))
+    assert 400 < lost < 600
 
 
 def test_delay_line_releases_in_order_even_when_the_delay_shrinks() -> None:

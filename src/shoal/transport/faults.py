@@ -1,10 +1,14 @@
 """Fault injection on one member's peer links: partition, message loss, added latency.
 
-A member's faults act on both directions of its own links: a blocked peer's outbound messages
-are dropped before they are queued and its inbound messages are dropped on arrival; `drop` and
-`delay_ms` likewise apply to messages sent and received. Connections stay open (as in a real
-partition, where the sockets do not learn of it); only raft messages are affected, never the
-HTTP endpoints of the peer port, so the tool that set a partition can always lift it.
+A member's faults act on both directions of its own links. A blocked peer is blackholed, as
+etcd's functional tester does with BLACKHOLE_PEER_PORT_TX_RX: messages to it are dropped before
+they are queued and messages from it on arrival, at once; the connections themselves are not
+told, so, as with a real partition, each side's link is declared dead only when its PINGs go
+unanswered for 5 intervals (etcd's streams time out the same way), and redials fail until the
+block is lifted. From then on sends to the peer fail fast and raft hears "unreachable".
+`drop` and `delay_ms` apply to raft messages sent and received (not to PINGs). Only the peer
+links are affected, never the HTTP endpoints of the peer port, so the tool that set a partition
+can always lift it.
 
 Setting faults on one side of a link is enough to cut it both ways; `shoal partition` and the
 torture nemesis set them through the peer port's `/_shoal/faults` endpoint (see `inbound`).
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -33,6 +37,15 @@ class Faults:
 
     def is_clear(self) -> bool:
         return not self.blocked and self.drop == 0.0 and self.delay_ms == 0.0
+
+    def block(self, peer_ids: Iterable[int]) -> Faults:
+        """These settings with `peer_ids` blocked too."""
+        return replace(self, blocked=self.blocked | frozenset(peer_ids))
+
+    def unblock(self, peer_ids: Iterable[int] | None = None) -> Faults:
+        """These settings with `peer_ids` (all when None) no longer blocked."""
+        blocked = frozenset() if peer_ids is None else self.blocked - frozenset(peer_ids)
+        return replace(self, blocked=blocked)
 
     def to_json(self) -> dict[str, Any]:
         """JSON form, member ids as lowercase hex strings (as etcd prints member ids)."""
@@ -112,14 +125,8 @@ class FaultGate:
         self._faults = faults
         self.active = not faults.is_clear()
 
-    def block(self, peer_ids: Iterable[int]) -> None:
-        f = self._faults
-        self.set(Faults(f.blocked | frozenset(peer_ids), f.drop, f.delay_ms, f.peers))
-
-    def unblock(self, peer_ids: Iterable[int] | None = None) -> None:
-        f = self._faults
-        blocked = frozenset() if peer_ids is None else f.blocked - frozenset(peer_ids)
-        self.set(Faults(blocked, f.drop, f.delay_ms, f.peers))
+    def is_blocked(self, peer: int) -> bool:
+        return peer in self._faults.blocked
 
     def verdict(self, peer: int) -> float | None:
         """None: drop the message. Otherwise the delay in seconds (0.0: pass now)."""

@@ -38,7 +38,11 @@ HTTP_PREFIXES = frozenset({b"GET ", b"HEAD", b"POST", b"PUT ", b"DELE", b"OPTI",
 
 
 class InboundHost(Protocol):
-    def accept_stream(self, conn: InboundConnection, hello: Hello) -> Welcome | Reject: ...
+    def accept_stream(self, conn: InboundConnection, hello: Hello) -> Welcome | Reject | None:
+        """None: close without an answer (the sender is blackholed by fault injection)."""
+        ...
+
+    def answers_pings(self, peer_id: int) -> bool: ...
 
     def deliver(self, peer_id: int, payloads: list[bytes]) -> None: ...
 
@@ -121,8 +125,9 @@ class InboundConnection(asyncio.Protocol):
             if kind == Kind.MSG:
                 payloads.append(payload)
             elif kind == Kind.PING:
-                assert self._transport is not None
-                self._transport.write(encode_frame(Kind.PONG, payload))
+                assert self._transport is not None and self.peer_id is not None
+                if self._host.answers_pings(self.peer_id):
+                    self._transport.write(encode_frame(Kind.PONG, payload))
             else:
                 log.warning("peer %x: unexpected frame kind %d", self.peer_id or 0, kind)
                 self._mode_closed()
@@ -150,8 +155,9 @@ class InboundConnection(asyncio.Protocol):
             self._mode_closed()
             return
         answer = self._host.accept_stream(self, hello)
-        self._transport.write(answer.encode())
-        if isinstance(answer, Reject):
+        if answer is not None:
+            self._transport.write(answer.encode())
+        if not isinstance(answer, Welcome):
             self._mode_closed()
             return
         self.peer_id = hello.sender

@@ -98,6 +98,7 @@ class PeerLink:
         on_unreachable: Callable[[int], None],
         on_snapshot_status: Callable[[int, bool], None],
         on_removed: Callable[[int], None],
+        blocked: Callable[[int], bool],
         ping_interval: float,
         dial_timeout: float,
         backoff: Backoff,
@@ -110,6 +111,7 @@ class PeerLink:
         self._on_unreachable = on_unreachable
         self._on_snapshot_status = on_snapshot_status
         self._on_removed = on_removed
+        self._blocked = blocked
         self._ping_interval = ping_interval
         self._dial_timeout = dial_timeout
         self._backoff = backoff
@@ -120,6 +122,7 @@ class PeerLink:
         self._count = 0  # messages in _parts
         self._snaps = 0  # _SnapMarks in _parts
         self._wakeup = asyncio.Event()
+        self._poke = asyncio.Event()  # cuts a backoff pause short (a partition was lifted)
         self._lost: str | None = None  # set by the reader when the stream ends
         self._writer: asyncio.StreamWriter | None = None
         self._addr: Address | None = None
@@ -175,6 +178,10 @@ class PeerLink:
         if self._writer is not None:
             self._writer.transport.abort()
 
+    def poke(self) -> None:
+        """Redial now if waiting to redial (the network changed)."""
+        self._poke.set()
+
     async def close(self) -> None:
         self.state = LinkState.CLOSED
         self._task.cancel()
@@ -190,6 +197,10 @@ class PeerLink:
             addr = self.urls[attempt % len(self.urls)]
             self._addr = addr
             self.stats.url = addr.url()
+            if self._blocked(self.peer_id):
+                self._go_inactive(f"dial {addr.url()}: blocked by fault injection")
+                await self._pause(self._backoff.next())
+                continue
             try:
                 reader, writer, parser = await self._dial(addr)
             except Rejected as r:
@@ -207,7 +218,13 @@ class PeerLink:
                 self._backoff.reset()
                 reason = await self._stream(reader, writer, parser)
                 self._go_inactive(reason)
-            await asyncio.sleep(self._backoff.next())
+            await self._pause(self._backoff.next())
+
+    async def _pause(self, seconds: float) -> None:
+        self._poke.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._poke.wait()
 
     async def _dial(
         self, addr: Address
@@ -303,8 +320,9 @@ class PeerLink:
                     if kind != Kind.PONG:
                         raise FrameError(f"unexpected frame kind {kind} on outbound stream")
                     (token,) = PING_TOKEN.unpack(payload)
-                    self._last_pong = loop.time()
-                    self.stats.latency.add((time.monotonic_ns() - token) / 1e6)
+                    if not self._blocked(self.peer_id):  # a blackholed peer's PONGs are lost
+                        self._last_pong = loop.time()
+                        self.stats.latency.add((time.monotonic_ns() - token) / 1e6)
         except (OSError, FrameError, struct.error) as e:
             reason = f"read from {self.stats.url}: {_describe(e)}"
         if self._lost is None:  # an abort() already said why it ended

@@ -183,6 +183,7 @@ class Transport:
             on_unreachable=self._report_unreachable,
             on_snapshot_status=self._on_snapshot_status,
             on_removed=self._report_removed,
+            blocked=self._gate.is_blocked,
             ping_interval=self._ping_interval,
             dial_timeout=self._dial_timeout,
             backoff=Backoff(lo, hi, self._rng),
@@ -316,7 +317,10 @@ class Transport:
 
     # -- receiving (InboundHost) ---------------------------------------------------------
 
-    def accept_stream(self, conn: InboundConnection, hello: Hello) -> Welcome | Reject:
+    def answers_pings(self, peer_id: int) -> bool:
+        return not self._gate.is_blocked(peer_id)
+
+    def accept_stream(self, conn: InboundConnection, hello: Hello) -> Welcome | Reject | None:
         """Decide on an inbound stream's handshake, in etcd's order: cluster first, then
         removed members, then senders this member does not know (yet)."""
         sender = hello.sender
@@ -342,6 +346,8 @@ class Transport:
             return Reject(
                 RejectCode.REMOVED_MEMBER, f"member {sender:x} was removed from the cluster"
             )
+        if self._gate.is_blocked(sender):
+            return None  # blackholed: the handshake is lost, the sender's dial fails
         if sender not in self._peers:
             # As etcd: a member we do not know yet (we may be behind on conf changes); the
             # sender retries.
@@ -448,19 +454,26 @@ class Transport:
 
     def set_faults(self, faults: Faults) -> None:
         """Replace every fault setting at once (`Faults()` clears them)."""
-        if faults != self._gate.faults:
-            log.warning("peer faults set: %s", json.dumps(faults.to_json()))
-        self._gate.set(faults)
+        self._apply_faults(faults)
 
     def block(self, peer_ids: Iterable[int]) -> None:
-        """Partition this member from these peers, in both directions."""
-        self._gate.block(peer_ids)
-        log.warning("peer faults set: %s", json.dumps(self._gate.faults.to_json()))
+        """Partition this member from these peers, in both directions (see `faults`)."""
+        self._apply_faults(self._gate.faults.block(peer_ids))
 
     def unblock(self, peer_ids: Iterable[int] | None = None) -> None:
         """Lift the partition from these peers (from all when None)."""
-        self._gate.unblock(peer_ids)
-        log.warning("peer faults set: %s", json.dumps(self._gate.faults.to_json()))
+        self._apply_faults(self._gate.faults.unblock(peer_ids))
+
+    def _apply_faults(self, faults: Faults) -> None:
+        before = self._gate.faults
+        if faults == before:
+            return
+        log.warning("peer faults set: %s", json.dumps(faults.to_json()))
+        self._gate.set(faults)
+        for peer_id in before.blocked - faults.blocked:
+            link = self._peers.get(peer_id)
+            if link is not None:
+                link.poke()  # a healed link comes back at once, not after a backoff
 
     # -- observation ---------------------------------------------------------------------
 
