@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from wal_helpers import SMALL_SEGMENT, entries, read_bytes, wal_files
+from wal_helpers import SMALL_SEGMENT, entries, read_bytes, tail_path, wal_files, write_bytes
 
 from shoal.raft.codec import decode_hard_state
 from shoal.raft.types import Entry, HardState
@@ -21,6 +21,7 @@ from shoal.wal import (
     WALLockedError,
     WALNotFoundError,
     purge_segments,
+    read_all,
     read_snapshot_markers,
 )
 from shoal.wal.record import CRC, METADATA, STATE, SegmentReader
@@ -264,3 +265,19 @@ def test_marker_scan_lists_every_snapshot_marker(tmp_path: Path) -> None:
     scan = read_snapshot_markers(d)
     assert scan.markers == [(0, 0), (50, 1), (100, 1)]
     assert scan.hard_state == HardState(1, 1, 100)
+
+
+def test_read_all_looks_without_locking_or_repairing(tmp_path: Path) -> None:
+    d = str(tmp_path / "wal")
+    w = WAL.create(d, b"m", segment_size=SMALL_SEGMENT)
+    w.save(HardState(1, 1, 50), entries(1, 60))
+    w.save_snapshot_marker(50, 1)
+    # The writer is running: a reader still sees everything it saved.
+    assert read_all(d, (50, 1)) == (b"m", HardState(1, 1, 50), entries(51, 60))
+    w.close()
+    path = tail_path(d)
+    raw = read_bytes(path).rstrip(b"\0")
+    write_bytes(path, raw[:-5])  # torn: skipped, and the file is left as it is
+    _, hs, ents = read_all(d)
+    assert ents == entries(1, 60) and hs == HardState(1, 1, 50)
+    assert read_bytes(path) == raw[:-5]

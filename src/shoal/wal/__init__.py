@@ -18,7 +18,14 @@ from shoal.wal.errors import (
 )
 from shoal.wal.snap import Snapshotter
 from shoal.wal.storage import DiskStorage, LoadedState
-from shoal.wal.wal import WAL, OpenResult, purge_segments, read_snapshot_markers
+from shoal.wal.wal import (
+    WAL,
+    OpenResult,
+    ReadResult,
+    purge_segments,
+    read_all,
+    read_snapshot_markers,
+)
 
 __all__ = [
     "WAL",
@@ -27,6 +34,7 @@ __all__ = [
     "LoadedState",
     "MetadataConflictError",
     "OpenResult",
+    "ReadResult",
     "SnapshotMismatchError",
     "SnapshotNotFoundError",
     "Snapshotter",
@@ -36,5 +44,6 @@ __all__ = [
     "WALLockedError",
     "WALNotFoundError",
     "purge_segments",
+    "read_all",
     "read_snapshot_markers",
 ]

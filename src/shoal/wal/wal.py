@@ -58,6 +58,7 @@ from shoal.wal.record import (
     SNAPSHOT,
     STATE,
     SegmentReader,
+    Stop,
     append_record,
     classify_damage,
     last_nonzero,
@@ -150,6 +151,137 @@ def _segment_header(metadata: bytes, state: HardState | None, crc: int) -> tuple
     if state is not None and not state.is_empty():
         crc = append_record(buf, RecordType.STATE, encode_hard_state(state), crc)
     return buf, crc
+
+
+def _segments_for(dirpath: str, snap: tuple[int, int] | None) -> list[SegmentName]:
+    """The segments to read to replay the log after `snap`: from the newest one whose first
+    index is at or before the snapshot's, to the end (etcd's searchIndex), checked contiguous."""
+    names = segment_names(dirpath)
+    if not names:
+        raise WALNotFoundError(f"wal: no WAL segments in {dirpath}")
+    snap_index = snap[0] if snap is not None else 0
+    start = None
+    for i, n in enumerate(names):
+        if n.first_index <= snap_index:
+            start = i
+    if start is None:
+        raise SnapshotNotFoundError(
+            f"wal: no segment in {dirpath} can hold snapshot index {snap_index} (the oldest, "
+            f"{names[0].name}, starts at index {names[0].first_index}): the segments it needed "
+            f"were purged; restore from a backup or rebuild the member from its peers"
+        )
+    chosen = names[start:]
+    for a, b in itertools.pairwise(chosen):
+        if b.seq != a.seq + 1:
+            raise WALError(
+                f"wal: segment {b.name} does not follow {a.name} in {dirpath}: a segment is "
+                f"missing; restore from a backup or rebuild the member from its peers"
+            )
+    return chosen
+
+
+@dataclass(slots=True)
+class _Replayed:
+    metadata: bytes
+    state: HardState
+    entries: list[Entry]
+    crc: int  # the checksum chain after the last good record
+    last_index: int  # what names the next segment (see save_snapshot_marker)
+    stop: Stop  # where the last segment's good records end, and why
+    tail_path: str
+    tail_buf: bytes
+    tail_size: int
+
+
+def _replay(dirpath: str, chosen: list[SegmentName], snap: tuple[int, int] | None) -> _Replayed:
+    """Read the log after `snap` from `chosen` segments. Pure reading: raises on corruption and
+    leaves a torn tail for the caller (`Stop`) to cut off or ignore."""
+    snap_index, snap_term = snap if snap is not None else (0, 0)
+    metadata: bytes | None = None
+    state = HardState()
+    ents: list[Entry] = []
+    matched = False
+    max_marker = 0
+    crc: int | None = None
+    buf, size, path = b"", 0, ""
+    stop = Stop(0, "")
+    for i, n in enumerate(chosen):
+        path = os.path.join(dirpath, n.name)
+        buf, size = read_written(path)
+        reader = SegmentReader(buf, crc)
+        for offset, t, _, data in reader:
+            if t == ENTRY:
+                e = _decode(decode_entry, data, path, offset, "entry")
+                if e.index > snap_index:
+                    pos = e.index - snap_index - 1
+                    if pos > len(ents):
+                        raise CorruptWALError(
+                            path,
+                            offset,
+                            f"entry {e.index} does not follow entry {snap_index + len(ents)} "
+                            f"(a gap in the log)",
+                        )
+                    # A later entry at index i replaces i and everything after it.
+                    if pos < len(ents):
+                        del ents[pos:]
+                    ents.append(e)
+            elif t == STATE:
+                state = _decode(decode_hard_state, data, path, offset, "hard state")
+            elif t == METADATA:
+                if metadata is not None and data != metadata:
+                    raise MetadataConflictError(
+                        f"wal: metadata in {path} at byte offset {offset} differs from the "
+                        f"metadata of earlier segments"
+                    )
+                metadata = data
+            elif t == SNAPSHOT:
+                m_index, m_term = _marker(data, path, offset)
+                max_marker = max(max_marker, m_index)
+                if m_index == snap_index:
+                    if m_term != snap_term:
+                        raise SnapshotMismatchError(
+                            f"wal: snapshot marker at index {snap_index} in {path} has term "
+                            f"{m_term}, not {snap_term}: the snapshot file does not belong to "
+                            f"this log"
+                        )
+                    matched = True
+        crc = reader.crc
+        stop = reader.stop
+        if stop.reason and (i < len(chosen) - 1 or not classify_damage(buf, stop)):
+            raise CorruptWALError(path, stop.offset, stop.reason)
+    if metadata is None:
+        raise WALError(f"wal: no metadata record in {dirpath}; the WAL is not shoal's")
+    if not matched:
+        raise SnapshotNotFoundError(
+            f"wal: no snapshot marker (index {snap_index}, term {snap_term}) in {dirpath}"
+        )
+    last_index = max(snap_index, ents[-1].index if ents else 0, max_marker)
+    return _Replayed(
+        metadata,
+        state,
+        ents,
+        crc if crc is not None else 0,
+        last_index,
+        stop,
+        path,
+        buf,
+        size,
+    )
+
+
+class ReadResult(NamedTuple):
+    metadata: bytes
+    hard_state: HardState
+    entries: list[Entry]
+
+
+def read_all(dirpath: str, snap: tuple[int, int] | None = None) -> ReadResult:
+    """Read the log after `snap` without locking or repairing anything (etcd's OpenForRead):
+    for tools and tests looking at a member's WAL, even while the member runs. A torn tail is
+    skipped; damage elsewhere raises `CorruptWALError` as `WAL.open` does."""
+    dirpath = os.path.normpath(dirpath)
+    r = _replay(dirpath, _segments_for(dirpath, snap), snap)
+    return ReadResult(r.metadata, r.state, r.entries)
 
 
 class OpenResult(NamedTuple):
@@ -262,28 +394,7 @@ class WAL:
         ((index, term); None for the start of the log). Returns (wal, metadata, hard state,
         entries after the snapshot)."""
         dirpath = os.path.normpath(dirpath)
-        names = segment_names(dirpath)
-        if not names:
-            raise WALNotFoundError(f"wal: no WAL segments in {dirpath}")
-        snap_index, snap_term = snap if snap is not None else (0, 0)
-        start = None
-        for i, n in enumerate(names):
-            if n.first_index <= snap_index:
-                start = i
-        if start is None:
-            raise SnapshotNotFoundError(
-                f"wal: no segment in {dirpath} can hold snapshot index {snap_index} (the oldest, "
-                f"{names[0].name}, starts at index {names[0].first_index}): the segments it needed "
-                f"were purged; restore from a backup or rebuild the member from its peers"
-            )
-        chosen = names[start:]
-        for a, b in itertools.pairwise(chosen):
-            if b.seq != a.seq + 1:
-                raise WALError(
-                    f"wal: segment {b.name} does not follow {a.name} in {dirpath}: a segment is "
-                    f"missing; restore from a backup or rebuild the member from its peers"
-                )
-
+        chosen = _segments_for(dirpath, snap)
         segments: list[_Segment] = []
         try:
             for i, n in enumerate(chosen):
@@ -297,123 +408,47 @@ class WAL:
             for leftover in os.listdir(dirpath):
                 if leftover.endswith(_TMP_SUFFIX):
                     os.unlink(os.path.join(dirpath, leftover))
-            return cls._replay(
-                dirpath, segments, snap_index, snap_term, segment_size, preallocate_segments
+            r = _replay(dirpath, chosen, snap)
+            wal = cls(
+                dirpath,
+                r.metadata,
+                segments,
+                offset=r.stop.offset,
+                crc=r.crc,
+                last_index=r.last_index,
+                state=HardState(r.state.term, r.state.vote, r.state.commit),
+                segment_size=segment_size,
+                preallocated=preallocate_segments,
             )
+            wal._repair_tail(r)
+            return OpenResult(wal, r.metadata, r.state, r.entries)
         except BaseException:
             for s in segments:
                 os.close(s.fd)
             raise
 
-    @classmethod
-    def _replay(
-        cls,
-        dirpath: str,
-        segments: list[_Segment],
-        snap_index: int,
-        snap_term: int,
-        segment_size: int,
-        prealloc: bool,
-    ) -> OpenResult:
-        metadata: bytes | None = None
-        state = HardState()
-        ents: list[Entry] = []
-        matched = False
-        max_marker = 0
-        crc: int | None = None
-        tail_buf = b""
-        tail_path = ""
-        tail_size = 0
-        stop = None
-        for i, seg in enumerate(segments):
-            path = os.path.join(dirpath, seg.name)
-            buf, size = read_written(path)
-            reader = SegmentReader(buf, crc)
-            for offset, t, _, data in reader:
-                if t == ENTRY:
-                    e = _decode(decode_entry, data, path, offset, "entry")
-                    if e.index > snap_index:
-                        pos = e.index - snap_index - 1
-                        if pos > len(ents):
-                            raise CorruptWALError(
-                                path,
-                                offset,
-                                f"entry {e.index} does not follow entry "
-                                f"{snap_index + len(ents)} (a gap in the log)",
-                            )
-                        # A later entry at index i replaces i and everything after it.
-                        if pos < len(ents):
-                            del ents[pos:]
-                        ents.append(e)
-                elif t == STATE:
-                    state = _decode(decode_hard_state, data, path, offset, "hard state")
-                elif t == METADATA:
-                    if metadata is not None and data != metadata:
-                        raise MetadataConflictError(
-                            f"wal: metadata in {path} at byte offset {offset} differs from "
-                            f"the metadata of earlier segments"
-                        )
-                    metadata = data
-                elif t == SNAPSHOT:
-                    m_index, m_term = _marker(data, path, offset)
-                    max_marker = max(max_marker, m_index)
-                    if m_index == snap_index:
-                        if m_term != snap_term:
-                            raise SnapshotMismatchError(
-                                f"wal: snapshot marker at index {snap_index} in {path} has term "
-                                f"{m_term}, not {snap_term}: the snapshot file does not belong "
-                                f"to this log"
-                            )
-                        matched = True
-            crc = reader.crc
-            stop = reader.stop
-            if stop.reason and (i < len(segments) - 1 or not classify_damage(buf, stop)):
-                raise CorruptWALError(path, stop.offset, stop.reason)
-            tail_buf, tail_path, tail_size = buf, path, size
-        assert stop is not None
-        if metadata is None:
-            raise WALError(f"wal: no metadata record in {dirpath}; the WAL is not shoal's")
-        if not matched:
-            raise SnapshotNotFoundError(
-                f"wal: no snapshot marker (index {snap_index}, term {snap_term}) in {dirpath}"
-            )
-
-        tail = segments[-1]
-        offset = stop.offset
-        note = None
-        dropped = last_nonzero(tail_buf) + 1 - offset
+    def _repair_tail(self, r: _Replayed) -> None:
+        """Cut a torn write off the tail, re-reserve its space, and make what was read durable."""
+        tail = self._segments[-1]
+        offset = r.stop.offset
+        dropped = last_nonzero(r.tail_buf) + 1 - offset
         if dropped > 0:
-            note = (
-                f"wal: repaired a torn write at the end of {tail_path}: cut the log at byte "
-                f"offset {offset} ({stop.reason}), dropping {dropped} bytes that were written "
+            self.repair_note = (
+                f"wal: repaired a torn write at the end of {r.tail_path}: cut the log at byte "
+                f"offset {offset} ({r.stop.reason}), dropping {dropped} bytes that were written "
                 f"but never synced, so never acknowledged"
             )
-            log.warning("%s", note)
-        if note is not None or (tail_size > offset and not prealloc):
+            log.warning("%s", self.repair_note)
+        if dropped > 0 or (r.tail_size > offset and not self._preallocate):
             os.ftruncate(tail.fd, offset)
-        prealloc = prealloc and preallocate(tail.fd, segment_size)
+        if self._preallocate:
+            self._preallocate = preallocate(tail.fd, self._segment_size)
         # Everything read must be durable before records flagged SYNCED_BEFORE follow it.
         os.fsync(tail.fd)
-
-        last_index = max(snap_index, ents[-1].index if ents else 0, max_marker)
-        final_crc = crc if crc is not None else 0
-        wal = cls(
-            dirpath,
-            metadata,
-            segments,
-            offset=offset,
-            crc=final_crc,
-            last_index=last_index,
-            state=HardState(state.term, state.vote, state.commit),
-            segment_size=segment_size,
-            preallocated=prealloc,
-            repair_note=note,
-        )
         if offset == 0:
             # The whole tail segment was torn (its header never reached the disk): rewrite it.
-            header, header_crc = _segment_header(metadata, state, final_crc)
-            wal._append(header, header_crc, must_sync=True)
-        return OpenResult(wal, metadata, state, ents)
+            header, crc = _segment_header(self._metadata, self._state, self._crc)
+            self._append(header, crc, must_sync=True)
 
     # -- appending ----------------------------------------------------------------------------
 
