@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -393,17 +394,6 @@ def test_history_is_1000_events(twin: Twin) -> None:
     twin.check()
 
 
-def test_stats_count_as_etcd_does(twin: Twin) -> None:
-    theirs_now, ours_now = twin.etcd_stats(), json.loads(twin.store.stats_json())
-    delta_t = {k: v - twin.etcd_stats0.get(k, 0) for k, v in theirs_now.items()}
-    delta_o: dict[str, Any] = {k: v - twin.our_stats0.get(k, 0) for k, v in ours_now.items()}
-    # Our own polling of etcd and the stats reads are GETs etcd counted and we did not.
-    delta_t.pop("getsSuccess"), delta_o.pop("getsSuccess")
-    delta_t.pop("getsFail"), delta_o.pop("getsFail")
-    assert delta_t == delta_o
-    assert list(theirs_now) == list(ours_now)
-
-
 def test_stream_watches(twin: Twin) -> None:
     s = twin.step
     s("PUT", "/st/a", value="0")
@@ -431,3 +421,56 @@ def test_stream_watches(twin: Twin) -> None:
         writes,
     )
     twin.check()
+
+
+def test_random_requests_answer_alike(twin: Twin) -> None:
+    """A seeded mix of every kind of write and read over a few colliding keys (files becoming
+    directories and back, hidden keys, in-order keys, compares that pass and fail)."""
+    rnd = random.Random(20261125)
+    keys = ["/r/a", "/r/b", "/r/a/x", "/r/_h", "/r/d/e", "/r/d", "/r"]
+    for i in range(400):
+        key = rnd.choice(keys)
+        p: dict[str, str] = {}
+        method = rnd.choice(["PUT", "PUT", "PUT", "POST", "DELETE", "GET"])
+        if method in ("PUT", "POST"):
+            if rnd.random() < 0.2:
+                p["dir"] = "true"
+            else:
+                p["value"] = rnd.choice(["", "v", f"v{i}", f"v{i - 1}"])
+            if rnd.random() < 0.2:
+                p["ttl"] = "1000"
+            r = rnd.random()
+            if method == "PUT" and r < 0.2:
+                p["prevExist"] = rnd.choice(["true", "false"])
+            if method == "PUT" and 0.2 <= r < 0.35:
+                p["prevValue"] = rnd.choice(["v", f"v{i - 1}", f"v{i - 2}"])
+            if method == "PUT" and 0.3 <= r < 0.4:
+                p["prevIndex"] = str(rnd.randint(0, twin.store.index + 1))
+        elif method == "DELETE":
+            r = rnd.random()
+            if r < 0.3:
+                p["recursive"] = "true"
+            elif r < 0.5:
+                p["dir"] = "true"
+            elif r < 0.6:
+                p["prevValue"] = rnd.choice(["v", f"v{i - 1}"])
+            elif r < 0.7:
+                p["prevIndex"] = str(rnd.randint(1, twin.store.index + 1))
+        else:
+            p = rnd.choice([{}, {"recursive": "true"}, {"sorted": "true", "recursive": "true"}])
+            if rnd.random() < 0.2:
+                p["quorum"] = "true"
+        twin.step(method, key, **p)
+    twin.step("GET", "/r", recursive="true", sorted="true")
+    twin.check()
+
+
+def test_stats_count_as_etcd_does(twin: Twin) -> None:
+    theirs_now, ours_now = twin.etcd_stats(), json.loads(twin.store.stats_json())
+    delta_t = {k: v - twin.etcd_stats0.get(k, 0) for k, v in theirs_now.items()}
+    delta_o: dict[str, Any] = {k: v - twin.our_stats0.get(k, 0) for k, v in ours_now.items()}
+    # Our own polling of etcd and the stats reads are GETs etcd counted and we did not.
+    delta_t.pop("getsSuccess"), delta_o.pop("getsSuccess")
+    delta_t.pop("getsFail"), delta_o.pop("getsFail")
+    assert delta_t == delta_o
+    assert list(theirs_now) == list(ours_now)
