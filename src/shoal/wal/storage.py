@@ -7,12 +7,15 @@ The member calls, in this order:
 - after applying past --snapshot-count: `save_snapshot(snapshot)` with the store's snapshot;
 - at exit: `close()`.
 
-Blocking calls (file I/O and fsync): the member runs them in a worker thread, one at a time.
+Blocking calls (file I/O and fsync): the member runs them in a worker thread. Calls are
+serialised by a lock, so a snapshot saved from one thread never interleaves with a batch saved
+from another.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -59,6 +62,7 @@ class DiskStorage:
         self._preallocate = preallocate
         self.snapshotter = Snapshotter(self.snap_dir)
         self._wal: WAL | None = None
+        self._lock = threading.Lock()
 
     def exists(self) -> bool:
         """Whether the data dir already holds a member's log (then `load`, not `bootstrap`)."""
@@ -95,22 +99,29 @@ class DiskStorage:
 
     def save(self, hard_state: HardState | None, entries: Sequence[Entry]) -> None:
         """Persist a Ready batch: one write, at most one fsync (see `WAL.save`)."""
-        self._open_wal().save(hard_state, entries)
+        with self._lock:
+            self._open_wal().save(hard_state, entries)
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         """Persist a snapshot: the file first, then its WAL marker (so a marker never points at a
         missing file), then release and purge what it made unnecessary."""
         if snapshot.is_empty():
             return
-        wal = self._open_wal()
-        self.snapshotter.save(snapshot)
-        wal.save_snapshot_marker(snapshot.meta.index, snapshot.meta.term)
-        wal.release_lock_to(snapshot.meta.index)
-        self.purge()
+        with self._lock:
+            wal = self._open_wal()
+            self.snapshotter.save(snapshot)
+            wal.save_snapshot_marker(snapshot.meta.index, snapshot.meta.term)
+            wal.release_lock_to(snapshot.meta.index)
+            self._purge()
 
     def purge(self) -> None:
         """Apply --max-snapshots and --max-wals. WAL segments still needed to replay the log after
-        the newest snapshot stay locked by the open WAL and are never deleted."""
+        the newest snapshot stay locked by the open WAL and are never deleted. `save_snapshot`
+        purges; call this too every PURGE_FILE_INTERVAL_S, as etcd does, if you like."""
+        with self._lock:
+            self._purge()
+
+    def _purge(self) -> None:
         self.snapshotter.purge(self.max_snapshots)
         walmod.purge_segments(self.wal_dir, self.max_wals)
 
@@ -124,9 +135,10 @@ class DiskStorage:
         return self._open_wal()
 
     def close(self) -> None:
-        if self._wal is not None:
-            self._wal.close()
-            self._wal = None
+        with self._lock:
+            if self._wal is not None:
+                self._wal.close()
+                self._wal = None
 
     def _open_wal(self) -> WAL:
         if self._wal is None:
