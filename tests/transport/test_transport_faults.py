@@ -8,7 +8,7 @@ import time
 
 import aiohttp
 import pytest
-from transport_harness import Member, app, eventually, mesh, run, with_members
+from transport_harness import LOOPS, Member, app, eventually, mesh, run, with_members
 
 from shoal.transport import FAULTS_PATH, Faults, control
 
@@ -37,7 +37,8 @@ def test_blocked_peer_gets_nothing_either_way_and_unblock_resumes() -> None:
     run(with_members([1, 2, 3], body))
 
 
-def test_a_lasting_partition_takes_both_links_down_and_heals() -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_lasting_partition_takes_both_links_down_and_heals(loop: str) -> None:
     """As with a real blackhole: silence first, then both sides give the link up (sends fail
     fast and raft hears "unreachable"), and the link returns promptly once healed."""
 
@@ -65,7 +66,7 @@ def test_a_lasting_partition_takes_both_links_down_and_heals() -> None:
         await eventually(lambda: len(a.got) == 1 and len(b.got) == 1, what="traffic after heal")
         assert a.got[0].index == 1 and b.got[0].index == 1
 
-    run(with_members([1, 2], body, ping_interval=0.05))
+    run(with_members([1, 2], body, ping_interval=0.05), loop=loop)
 
 
 def test_drop_probability_loses_about_that_share() -> None:

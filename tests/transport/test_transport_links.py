@@ -243,7 +243,8 @@ def test_listen_urls_are_checked() -> None:
     run(with_members([1], body))
 
 
-def test_a_peer_that_stops_answering_is_declared_unreachable() -> None:
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_peer_that_stops_answering_is_declared_unreachable(loop: str) -> None:
     """A stopped process (SIGSTOP) keeps its sockets open but reads nothing and answers no
     PING: the link must give up on it, even with a writer stuck behind a full socket."""
 
@@ -272,4 +273,4 @@ def test_a_peer_that_stops_answering_is_declared_unreachable() -> None:
             thaw.set()
             server.close()
 
-    run(with_members([1], body, ping_interval=0.1))
+    run(with_members([1], body, ping_interval=0.1), loop=loop)
