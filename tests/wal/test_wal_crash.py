@@ -211,3 +211,24 @@ def test_damaged_last_record_with_nothing_after_it_is_treated_as_torn(tmp_path: 
     assert ents == entries(1, 5)
     assert hs == HardState()  # the hard state was the last record
     assert w.repair_note is not None
+
+
+def test_zeroed_sector_before_later_synced_writes_is_refused(tmp_path: Path) -> None:
+    """A lost sector looks like a torn write, but writes synced after it prove it had been
+    synced (and acknowledged): that is corruption, refused rather than silently cut off."""
+    d = str(tmp_path / "wal")
+    w = WAL.create(d, b"m", segment_size=SEG, preallocate_segments=False)
+    for i in range(1, 41):
+        w.save(HardState(1, 1, i), entries(i, i))
+    w.close()
+    path = tail_path(d)
+    starts = _record_starts(path)
+    raw = bytearray(read_bytes(path))
+    lost = 4 * SECTOR
+    raw[lost : lost + SECTOR] = bytes(SECTOR)
+    write_bytes(path, bytes(raw))
+    with pytest.raises(CorruptWALError) as err:
+        WAL.open(d, segment_size=SEG)
+    ends = [*starts[1:], len(raw)]
+    assert err.value.offset == next(s for s, e in zip(starts, ends, strict=True) if e > lost)
+    assert read_bytes(path) == bytes(raw)  # refused: nothing cut
