@@ -53,7 +53,7 @@ class Agent:
         self.launched: set[str] = set()
         self._kick = asyncio.Event()
         self._written: dict[str, tuple[object, float]] = {}
-        self._stopping = False
+        self.stopping = False
         runner.set_listener(self._kick.set)
 
     @property
@@ -80,9 +80,9 @@ class Agent:
             except EtcdUnavailable as e:
                 log.warning("cannot register with etcd yet: %s", e)
                 await asyncio.sleep(RETRY)
-        while not self._stopping:
+        while not self.stopping:
             await asyncio.sleep(self.ttl / 2)
-            while not self._stopping:
+            while not self.stopping:
                 try:
                     await self.registry.refresh_machine(self.machine, self.ttl)
                     break
@@ -196,7 +196,7 @@ class Agent:
         await self.mirror.ready.wait()
         await self.registered.wait()
         seen = -1
-        while not self._stopping:
+        while not self.stopping:
             kick = asyncio.create_task(self._kick.wait())
             change = asyncio.create_task(
                 self.mirror.wait_change(seen, facts.AGENT_RECONCILE_INTERVAL)
@@ -219,7 +219,7 @@ class Agent:
     async def shutdown(self) -> None:
         """Clean stop: stop and unload every unit, drop our states, delete our machine key, so the
         engine reschedules our units at once instead of after the TTL."""
-        self._stopping = True
+        self.stopping = True
         names = list(self.loaded_hash)
         await asyncio.gather(*(self.runner.unload(n) for n in names), return_exceptions=True)
         self.loaded_hash.clear()

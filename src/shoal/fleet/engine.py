@@ -58,6 +58,7 @@ class Engine:
         self._healthy_since: float | None = None
         self._lost_contact = False
         self.rounds = 0
+        self.stopping = False
 
     @property
     def leader(self) -> bool:
@@ -124,7 +125,7 @@ class Engine:
         loop = asyncio.get_running_loop()
         await self.mirror.ready.wait()
         seen = -1
-        while True:
+        while not self.stopping:
             await self.mirror.wait_change(seen, self.interval)
             await asyncio.sleep(0.05)  # let a burst of events land in one round
             seen = self.mirror.version

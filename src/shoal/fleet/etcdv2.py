@@ -1,21 +1,23 @@
-"""A minimal async client of etcd's v2 keys API (the only way fleet talks to etcd).
+"""fleet's view of etcd: the few v2 keys calls it makes, over shoal's shared client.
 
-Kept deliberately small and behind `registry.KeysAPI`, so it can be swapped for shoal's shared
-client (src/shoal/client/) by changing one import in registry.py. It speaks plain HTTP(S) to any
-v2 server: shoal etcd or a real etcd 3.4 started with --enable-v2.
+This module adapts `shoal.client.AsyncClient` (endpoint failover, per-request timeouts, the Go
+client's wire format) to the small `registry.KeysAPI` surface and to fleet's two kinds of failure:
+`EtcdError` (etcd answered with an error code fleet acts on: 100, 101, 105, 401) and
+`EtcdUnavailable` (no member answered in time, or none can serve: down, partitioned or without
+quorum). Swapping the transport again means changing this file only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote
 
-import aiohttp
+from shoal.client import AsyncClient, ClientError
+from shoal.client import EtcdError as ClientEtcdError
+from shoal.client import Node as ClientNode
+from shoal.client import Response as ClientResponse
 
 # etcd v2 error codes that fleet treats specially (etcd error/error.go).
 ERR_KEY_NOT_FOUND = 100
@@ -52,15 +54,15 @@ class Node:
     ttl: int | None = None
 
     @staticmethod
-    def from_json(d: dict[str, Any]) -> Node:
+    def of(n: ClientNode) -> Node:
         return Node(
-            key=d.get("key", "/"),
-            value=d.get("value"),
-            dir=bool(d.get("dir", False)),
-            nodes=tuple(Node.from_json(n) for n in d.get("nodes") or ()),
-            modified_index=int(d.get("modifiedIndex", 0)),
-            created_index=int(d.get("createdIndex", 0)),
-            ttl=d.get("ttl"),
+            key=n.key,
+            value=None if n.dir else n.value,
+            dir=n.dir,
+            nodes=tuple(Node.of(c) for c in n.nodes or ()),
+            modified_index=n.modified_index,
+            created_index=n.created_index,
+            ttl=n.ttl or None,
         )
 
     def leaves(self) -> Iterator[Node]:
@@ -78,6 +80,11 @@ class Response:
     prev_node: Node | None
     etcd_index: int
 
+    @staticmethod
+    def of(r: ClientResponse) -> Response:
+        prev = Node.of(r.prev_node) if r.prev_node is not None else None
+        return Response(r.action, Node.of(r.node), prev, r.index)
+
 
 @dataclass(frozen=True)
 class TLSFiles:
@@ -94,8 +101,13 @@ class TLSFiles:
         return ctx
 
 
+def _ttl(ttl: float | None) -> int | None:
+    return None if ttl is None else max(1, round(ttl))
+
+
 class EtcdV2:
-    """Keys API over HTTP with endpoint failover; each call bounded by `timeout` seconds."""
+    """`registry.KeysAPI` over shoal's etcd v2 client; each call bounded by `timeout` seconds
+    per endpoint (fleet's etcd_request_timeout), except watches, which `watch` bounds itself."""
 
     def __init__(
         self,
@@ -105,92 +117,39 @@ class EtcdV2:
         username: str = "",
         password: str = "",
     ) -> None:
-        self._endpoints = [e.rstrip("/") for e in endpoints]
-        self._current = 0
         self.timeout = timeout
-        self._ssl = (tls or TLSFiles()).context()
-        self._auth = aiohttp.BasicAuth(username, password) if username else None
-        self._session: aiohttp.ClientSession | None = None
         self.requests = 0  # counted for the scale bench (requests per second at rest)
+        self._client = AsyncClient(
+            list(endpoints),
+            timeout=timeout,
+            username=username or None,
+            password=password or None,
+            ssl_context=(tls or TLSFiles()).context(),
+            on_request=self._count,
+        )
 
-    def _sess(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            conn = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else False)
-            self._session = aiohttp.ClientSession(connector=conn, auth=self._auth)
-        return self._session
+    def _count(self, method: str, url: str, body: str | None) -> None:
+        self.requests += 1
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._client.close()
 
-    async def _request(
-        self,
-        method: str,
-        key: str,
-        params: dict[str, str],
-        form: dict[str, str] | None = None,
-        timeout: float | None = None,
-        idle_ok: bool = False,
-    ) -> Response:
-        path = "/v2/keys" + quote("/" + key.lstrip("/"), safe="/@:-_.~")
-        limit = aiohttp.ClientTimeout(total=timeout if timeout is not None else self.timeout)
-        last: Exception | None = None
-        n = len(self._endpoints)
-        for attempt in range(n):
-            idx = (self._current + attempt) % n
-            url = self._endpoints[idx] + path
-            self.requests += 1
-            try:
-                async with self._sess().request(
-                    method, url, params=params, data=form, timeout=limit
-                ) as resp:
-                    body = await resp.read()
-                    etcd_index = int(resp.headers.get("X-Etcd-Index", "0") or 0)
-                    status = resp.status
-            except (aiohttp.ClientError, TimeoutError, OSError) as e:
-                if idle_ok and isinstance(e, TimeoutError):
-                    raise  # a long poll that saw no change: the caller re-issues it
-                last = e
-                continue
-            self._current = idx
-            try:
-                doc = json.loads(body) if body else {}
-            except ValueError:
-                doc = {}
-            if not isinstance(doc, dict):
-                doc = {}
-            if "errorCode" in doc:
-                code = int(doc["errorCode"])
-                if code in _UNAVAILABLE_CODES:
-                    raise EtcdUnavailable(doc.get("message", "etcd unavailable"))
-                raise EtcdError(
-                    code,
-                    doc.get("message", ""),
-                    str(doc.get("cause", "")),
-                    int(doc.get("index", 0)),
-                )
-            if status >= 500 or "node" not in doc:
-                raise EtcdUnavailable(f"etcd answered {status}: {body[:200]!r}")
-            prev = doc.get("prevNode")
-            return Response(
-                action=doc.get("action", ""),
-                node=Node.from_json(doc["node"]),
-                prev_node=Node.from_json(prev) if prev else None,
-                etcd_index=etcd_index,
-            )
-        raise EtcdUnavailable(f"no etcd endpoint reachable ({', '.join(self._endpoints)}): {last}")
+    async def _call(self, op: Awaitable[ClientResponse]) -> Response:
+        try:
+            return Response.of(await op)
+        except ClientEtcdError as e:
+            if e.code in _UNAVAILABLE_CODES:
+                raise EtcdUnavailable(str(e)) from None
+            raise EtcdError(e.code, e.message, e.cause, e.index) from None
+        except ClientError as e:
+            raise EtcdUnavailable(str(e)) from None
 
     async def get(
         self, key: str, recursive: bool = False, sort: bool = False, quorum: bool = False
     ) -> Response:
-        params = {}
-        if recursive:
-            params["recursive"] = "true"
-        if sort:
-            params["sorted"] = "true"
-        if quorum:
-            params["quorum"] = "true"
-        return await self._request("GET", key, params)
+        return await self._call(
+            self._client.get(key, recursive=recursive, sorted=sort, quorum=quorum)
+        )
 
     async def set(
         self,
@@ -201,16 +160,16 @@ class EtcdV2:
         prev_index: int | None = None,
         prev_value: str | None = None,
     ) -> Response:
-        form = {"value": value}
-        if ttl is not None:
-            form["ttl"] = str(max(1, round(ttl)))
-        if prev_exist is not None:
-            form["prevExist"] = "true" if prev_exist else "false"
-        if prev_index is not None:
-            form["prevIndex"] = str(prev_index)
-        if prev_value is not None:
-            form["prevValue"] = prev_value
-        return await self._request("PUT", key, {}, form)
+        return await self._call(
+            self._client.set(
+                key,
+                value,
+                ttl=_ttl(ttl),
+                prev_exist=prev_exist,
+                prev_index=prev_index,
+                prev_value=prev_value,
+            )
+        )
 
     async def delete(
         self,
@@ -219,30 +178,15 @@ class EtcdV2:
         prev_index: int | None = None,
         prev_value: str | None = None,
     ) -> Response:
-        params = {}
-        if recursive:
-            params["recursive"] = "true"
-        if prev_index is not None:
-            params["prevIndex"] = str(prev_index)
-        if prev_value is not None:
-            params["prevValue"] = prev_value
-        return await self._request("DELETE", key, params)
+        return await self._call(
+            self._client.delete(
+                key, recursive=recursive, prev_index=prev_index, prev_value=prev_value
+            )
+        )
 
     async def watch(self, key: str, wait_index: int, timeout: float) -> Response:
         """Long-poll for the first change at or under `key` with index >= wait_index; raises
-        TimeoutError when nothing changed within `timeout`."""
-        params = {"wait": "true", "recursive": "true", "waitIndex": str(wait_index)}
-        return await self._request("GET", key, params, timeout=timeout, idle_ok=True)
-
-
-async def wait_ready(client: EtcdV2, deadline: float) -> None:
-    """Retry a read until etcd answers or `deadline` (loop time) passes; for tests and startup."""
-    loop = asyncio.get_running_loop()
-    while True:
-        try:
-            await client.get("/")
-            return
-        except EtcdUnavailable:
-            if loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.1)
+        TimeoutError when nothing changed within `timeout` (the caller re-issues it)."""
+        return await asyncio.wait_for(
+            self._call(self._client.watch(key, wait_index=wait_index, recursive=True)), timeout
+        )

@@ -116,15 +116,19 @@ class Fleetd:
             if t is not stopper and t.exception() is not None:
                 log.error("%s failed: %r", t.get_name(), t.exception())
         log.info("fleetd stopping")
-        for t in tasks:
-            if t.get_name() not in ("mirror",):
-                t.cancel()
-        await asyncio.gather(*tasks[1:], return_exceptions=True)
+        # Flags first, then cancel: a loop whose await raced with the cancellation still ends.
+        self.agent.stopping = True
+        if self.engine is not None:
+            self.engine.stopping = True
+        for t in tasks[1:]:
+            t.cancel()
+        await asyncio.wait(tasks[1:], timeout=5)
         if self.engine is not None:
             await self.engine.release()
         await self.agent.shutdown()
+        self.mirror.stop()
         tasks[0].cancel()
-        await asyncio.gather(tasks[0], return_exceptions=True)
+        await asyncio.wait([tasks[0]], timeout=5)
         stopper.cancel()
         if self._runner_web is not None:
             await self._runner_web.cleanup()

@@ -41,6 +41,12 @@ class Mirror:
         self.healthy = False  # the last request to etcd succeeded
         self._changed = asyncio.Event()
         self._cache: tuple[int, Keyspace] | None = None
+        self._stopped = False
+
+    def stop(self) -> None:
+        """End `run` at its next step. Cancelling alone is not enough: asyncio.wait_for returns
+        a result that raced with the cancellation instead of raising, and the loop would go on."""
+        self._stopped = True
 
     def keyspace(self) -> Keyspace:
         if self._cache is None or self._cache[0] != self.version:
@@ -96,9 +102,9 @@ class Mirror:
         self._bump()
 
     async def run(self) -> None:
-        """Forever: (re)read, then follow the watch. Cancel to stop."""
+        """Until stopped: (re)read, then follow the watch."""
         need_resync = True
-        while True:
+        while not self._stopped:
             try:
                 if need_resync:
                     await self._resync()
