@@ -57,9 +57,7 @@ def frame_size(data_len: int) -> int:
     return HEADER_SIZE + data_len + (-data_len % ALIGN)
 
 
-def append_record(
-    out: bytearray, rtype: RecordType, data: bytes, prev_crc: int, flags: int = 0
-) -> int:
+def append_record(out: bytearray, rtype: int, data: bytes, prev_crc: int, flags: int = 0) -> int:
     """Append one framed record to `out`; return the new chain crc."""
     crc = zlib.crc32(data, prev_crc)
     n = len(data)
@@ -213,9 +211,10 @@ def _headers_after(buf: bytes, start: int) -> tuple[bool, bool]:
 def classify_damage(buf: bytes, stop: Stop) -> bool:
     """For the last segment: True if the damage at `stop` is a torn write safe to cut off.
 
-    Torn means: nothing after it was written after a later fsync (so it was never acknowledged),
-    and either nothing readable follows it at all, or a whole sector inside it reads as zeros
-    (a sector of the interrupted write that never reached the disk). Anything else is refused.
+    Torn means: no record after it was written after a later fsync (so it was never synced, never
+    acknowledged), and either nothing readable follows it at all, or a sector of it reads as
+    zeros from the record's start on (a sector of the interrupted write that never reached the
+    disk, with later ones that did). Anything else is corruption, and refused.
     """
     if stop.fatal:
         return False

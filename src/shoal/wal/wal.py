@@ -463,12 +463,12 @@ class WAL:
         crc = self._crc
         flags = FLAG_SYNCED_BEFORE if self._synced else 0
         for e in entries:
-            crc = append_record(buf, RecordType.ENTRY, encode_entry(e), crc, flags)
+            crc = append_record(buf, ENTRY, encode_entry(e), crc, flags)
             flags = 0
         must_sync = bool(entries)
         if has_state:
             assert hard_state is not None
-            crc = append_record(buf, RecordType.STATE, encode_hard_state(hard_state), crc, flags)
+            crc = append_record(buf, STATE, encode_hard_state(hard_state), crc, flags)
             old = self._state
             must_sync = must_sync or hard_state.term != old.term or hard_state.vote != old.vote
         self._append(buf, crc, must_sync)
