@@ -245,3 +245,23 @@ def test_per_peer_order_survives_random_faults() -> None:
                     assert len(seen) > 50  # plenty got through between faults
 
     run(with_members([1, 2, 3], body, ping_interval=0.05, rng=random.Random(5)), timeout=60)
+
+
+def test_control_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    async def body(a: Member) -> None:
+        def cli(*args: str) -> int:
+            return control.main([a.url, *args])
+
+        assert await asyncio.to_thread(cli, "--block", "2,0a", "--delay-ms", "3") == 0
+        assert a.transport.faults == Faults(blocked=frozenset({2, 10}), delay_ms=3.0)
+        assert await asyncio.to_thread(cli) == 0
+        assert await asyncio.to_thread(cli, "--drop", "1.5") == 1
+        assert await asyncio.to_thread(cli, "--clear") == 0
+        assert a.transport.faults == Faults()
+
+    run(with_members([1], body))
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert '"blocked": ["2", "a"]' in lines[0] and lines[0] == lines[1]
+    assert "drop must be between 0 and 1" in err
+    assert '"blocked": []' in lines[2]

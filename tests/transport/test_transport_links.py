@@ -40,6 +40,8 @@ def test_two_members_exchange_messages_in_order_both_ways(loop: str) -> None:
         stats = a.transport.stats()[2]
         assert stats.messages_sent == 2000 and stats.messages_received == 2000
         assert stats.messages_failed == 0 and stats.active and stats.connects == 1
+        assert stats.appends_sent == 2000 and stats.appends_received == 2000
+        assert stats.append_bytes_received > stats.append_bytes_sent  # 3 entries vs 1
 
     run(with_members([1, 2], body), loop=loop)
 

@@ -49,3 +49,58 @@ def _call(method: str, peer_url: str, faults: Faults | None, timeout: float) -> 
         raise FaultControlError(f"{method} {url}: cannot reach the member: {reason}") from e
     except ValueError as e:
         raise FaultControlError(f"{method} {url}: unexpected answer: {e}") from e
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m shoal.transport.control PEER_URL [options]`: show or set a member's faults.
+
+    With no option, prints the member's faults; with any, replaces them (options not given
+    take their defaults, so `--clear` or any new setting heals what is not repeated).
+    """
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(
+        prog="python -m shoal.transport.control",
+        description="Show or set the peer-link faults of a running member (its peer URL).",
+    )
+    p.add_argument("peer_url", help="the member's peer URL, e.g. http://127.0.0.10:2380")
+    p.add_argument("--block", default="", help="comma-separated member ids (hex) to cut off")
+    p.add_argument("--drop", type=float, default=0.0, help="probability a message is lost")
+    p.add_argument("--delay-ms", type=float, default=0.0, help="latency added each way")
+    p.add_argument("--peers", default=None, help="ids (hex) that --drop/--delay-ms apply to")
+    p.add_argument("--clear", action="store_true", help="remove every fault")
+    p.add_argument("--timeout", type=float, default=5.0)
+    args = p.parse_args(argv)
+    setting = args.clear or args.block or args.drop or args.delay_ms or args.peers is not None
+    try:
+        if not setting:
+            faults = get_faults(args.peer_url, args.timeout)
+        elif args.clear:
+            faults = clear_faults(args.peer_url, args.timeout)
+        else:
+            faults = set_faults(
+                args.peer_url,
+                Faults.from_json(
+                    {
+                        "blocked": _id_list(args.block),
+                        "drop": args.drop,
+                        "delay_ms": args.delay_ms,
+                        "peers": None if args.peers is None else _id_list(args.peers),
+                    }
+                ),
+                args.timeout,
+            )
+    except (FaultControlError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(faults.to_json()))
+    return 0
+
+
+def _id_list(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

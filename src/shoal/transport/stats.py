@@ -56,6 +56,13 @@ class PeerStats:
     """Messages (either direction) discarded by fault injection; not counted as failures."""
     messages_received: int = 0
     bytes_received: int = 0
+    appends_sent: int = 0
+    """MsgApp handed to send() for this peer, and their encoded bytes: with the received pair,
+    the raw material of /v2/stats/self's append request counts and rates (etcd counts them
+    the same way, in its Transport.Send and stream reader)."""
+    append_bytes_sent: int = 0
+    appends_received: int = 0
+    append_bytes_received: int = 0
     connects: int = 0
     """Outbound streams accepted so far; more than one means the link was re-established."""
     last_error: str = ""

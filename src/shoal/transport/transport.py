@@ -36,6 +36,8 @@ FAULTS_PATH = "/_shoal/faults"
 """shoal's own peer-port endpoint for fault injection (not an etcd endpoint)."""
 
 _JSON = "application/json"
+_APP = MessageType.APP
+_SNAP = MessageType.SNAP
 
 
 def _noop_snapshot_status(peer_id: int, ok: bool) -> None:
@@ -242,8 +244,13 @@ class Transport:
             if link is None:
                 log.debug("dropping %s to unknown peer %x", m.type.name, to)
                 continue
-            is_snap = m.type == MessageType.SNAP
+            mtype = m.type
+            is_snap = mtype == _SNAP
             payload = encode_message(m)
+            if mtype == _APP:  # counted before queueing, as etcd's Transport.Send does
+                st = link.stats
+                st.appends_sent += 1
+                st.append_bytes_sent += len(payload)
             if (gate.active or to in self._out_delay) and not self._outbound_faults(
                 link, payload, is_snap
             ):
@@ -378,6 +385,9 @@ class Transport:
             except Exception as e:
                 log.warning("peer %x sent an undecodable message: %s", peer_id, e)
                 continue
+            if m.type == _APP:
+                stats.appends_received += 1
+                stats.append_bytes_received += len(payload)
             if faulty:
                 delay = gate.verdict(peer_id)
                 if delay is None:
