@@ -281,3 +281,37 @@ def test_read_all_looks_without_locking_or_repairing(tmp_path: Path) -> None:
     _, hs, ents = read_all(d)
     assert ents == entries(1, 60) and hs == HardState(1, 1, 50)
     assert read_bytes(path) == raw[:-5]
+
+
+def test_group_commit_one_write_and_at_most_one_fsync_per_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shoal.wal.wal as walmod
+
+    calls: list[str] = []
+    real_write, real_sync = walmod.write_all, walmod.datasync
+
+    def write_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> None:
+        calls.append("write")
+        real_write(fd, data, offset)
+
+    def datasync(fd: int) -> None:
+        calls.append("sync")
+        real_sync(fd)
+
+    monkeypatch.setattr(walmod, "write_all", write_all)
+    monkeypatch.setattr(walmod, "datasync", datasync)
+    w = WAL.create(str(tmp_path / "wal"), b"m")
+    calls.clear()
+    w.save(HardState(1, 1, 0), entries(1, 256))
+    assert calls == ["write", "sync"]
+    calls.clear()
+    w.save(HardState(1, 1, 200), [])  # commit-only: raft does not need it durable
+    assert calls == ["write"]
+    calls.clear()
+    w.save(HardState(2, 0, 200), [])  # a new term must be durable before any vote is cast
+    assert calls == ["write", "sync"]
+    calls.clear()
+    w.save(None, [])
+    assert calls == []
+    w.close()
