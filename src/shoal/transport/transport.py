@@ -168,6 +168,8 @@ class Transport:
     def add_peer(self, peer_id: int, urls: list[str]) -> None:
         """Start a link to a peer (dialling at once). Adding a known peer updates its URLs;
         adding a removed id makes it a peer again. Raises ValueError for bad URLs or own id."""
+        if self._stopped:
+            raise RuntimeError("transport is stopped")
         if peer_id == self.self_id:
             raise ValueError(f"cannot add this member ({peer_id:x}) as its own peer")
         addrs = self._parse_urls(peer_id, urls)
