@@ -189,3 +189,43 @@ def test_a_second_process_cannot_open_the_same_data_dir(tmp_path: Path) -> None:
             storage(tmp_path).load()
     finally:
         st2.close()
+
+
+def test_member_flow_restores_raft_memory_storage(tmp_path: Path) -> None:
+    """What the member does: bootstrap as raft's MemoryStorage.bootstrap (snapshot at 1 holding
+    the membership), persist Ready batches, snapshot and compact, restart, rebuild the same
+    MemoryStorage from disk."""
+    from shoal.raft.storage import MemoryStorage
+
+    live = MemoryStorage()
+    live.bootstrap(ConfState((1, 2, 3)), b"members")
+    st = storage(tmp_path, max_wals=1, max_snapshots=1)
+    st.bootstrap(b"node=1,cluster=9")
+    st.save_snapshot(live.snap)
+    st.save(live.hard_state, [])
+    for first in range(2, 400, 20):
+        batch = entries(first, first + 19, term=2)
+        st.save(HardState(2, 1, first - 1), batch)  # persist, then hand to raft
+        live.append(batch)
+        live.set_hard_state(HardState(2, 1, first - 1))
+        if first > 2 and first % 100 == 2:  # applied: snapshot and compact behind it
+            live.create_snapshot(first - 1, None, b"store@%d" % (first - 1))
+            live.compact(first - 1)
+            st.save_snapshot(live.snap)
+    st.close()
+
+    st = storage(tmp_path, max_wals=1, max_snapshots=1)
+    meta, snapshot, hs, ents = st.load()
+    st.close()
+    restored = MemoryStorage()
+    assert snapshot is not None
+    restored.apply_snapshot(snapshot)
+    restored.set_hard_state(hs)
+    restored.append(ents)
+    assert meta == b"node=1,cluster=9"
+    assert restored.snap == live.snap
+    assert restored.initial_state() == live.initial_state()
+    assert restored.first_index() == live.first_index()
+    assert restored.last_index() == live.last_index()
+    last = live.last_index() + 1
+    assert restored.entries(live.first_index(), last) == live.entries(live.first_index(), last)
