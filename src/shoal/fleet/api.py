@@ -258,19 +258,19 @@ class FleetAPI:
 
     async def list_units(self, req: web.Request) -> web.Response:
         tok = page_token(req.query.getall("nextPageToken", []), self.token_limit)
-        ks = await self.registry.read()
+        ks = await self.registry.read("job", "unit", "states", "machines")
         items = [unit_json(u, ks) for u in ks.units()]
         return _json(200, paginate(items, tok, "units"))
 
     async def get_unit(self, name: str) -> web.Response:
-        ks = await self.registry.read()
+        ks = await self.registry.read_unit(name)
         u = ks.unit(name)
         if u is None:
             raise APIError(404, "unit does not exist")
         return _json(200, unit_json(u, ks))
 
     async def destroy_unit(self, name: str) -> web.Response:
-        ks = await self.registry.read()
+        ks = await self.registry.read_unit(name)
         if ks.unit(name) is None:
             raise APIError(404, "unit does not exist")
         await self.registry.destroy_unit(name)
@@ -302,7 +302,7 @@ class FleetAPI:
             raise APIError(400, bad)
         if desired and desired not in facts.JOB_STATES:
             raise APIError(400, f'invalid value "{desired}" for JobState')
-        ks = await self.registry.read()
+        ks = await self.registry.read_unit(name)
         existing = ks.unit(name)
         new_unit = False
         if existing is None:
@@ -338,7 +338,7 @@ class FleetAPI:
         tok = page_token(req.query.getall("nextPageToken", []), self.token_limit)
         machine = (req.query.getall("machineID", []) or [""])[0]
         unit = (req.query.getall("unitName", []) or [""])[0]
-        ks = await self.registry.read()
+        ks = await self.registry.read(f"states/{unit}" if unit else "states", "machines")
         items = [
             state_json(s)
             for s in ks.live_states()
@@ -347,7 +347,7 @@ class FleetAPI:
         return _json(200, paginate(items, tok, "states"))
 
     async def get_state(self, name: str) -> web.Response:
-        ks = await self.registry.read()
+        ks = await self.registry.read(f"states/{name}", "machines")
         for s in ks.live_states():
             if s.name == name:
                 return _json(200, state_json(s))
@@ -357,7 +357,7 @@ class FleetAPI:
 
     async def list_machines(self, req: web.Request) -> web.Response:
         tok = page_token(req.query.getall("nextPageToken", []), self.token_limit)
-        ks = await self.registry.read()
+        ks = await self.registry.read("machines")
         items = [machine_json(ks.machines[m]) for m in sorted(ks.machines)]
         return _json(200, paginate(items, tok, "machines"))
 

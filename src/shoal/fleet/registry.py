@@ -20,6 +20,7 @@ removes those left behind.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -175,6 +176,15 @@ def _hash_from_json(v: Any) -> str:
     return str(v) if v else ""
 
 
+def _unit_raw(value: str) -> str:
+    return str(_loads(value).get("Raw", ""))
+
+
+# Re-parsing the keyspace after each watch event decodes only the values that changed.
+# The decoded objects are shared, so nothing here may modify them.
+_loads = lru_cache(maxsize=1 << 16)(json.loads)
+
+
 @lru_cache(maxsize=4096)
 def _parse_raw(raw: str) -> tuple[UnitOption, ...] | None:
     try:
@@ -197,17 +207,17 @@ def parse_keyspace(flat: Mapping[str, str], prefix: str, index: int = 0) -> Keys
         top = parts[0]
         try:
             if top == facts.MACHINES_DIR and len(parts) == 3 and parts[2] == "object":
-                objects[parts[1]] = json.loads(value)
+                objects[parts[1]] = _loads(value)
             elif top == facts.MACHINES_DIR and len(parts) == 4 and parts[2] == "metadata":
                 dynamic.setdefault(parts[1], {})[parts[3]] = value
             elif top == facts.JOB_DIR and len(parts) == 3:
                 jobs.setdefault(parts[1], {})[parts[2]] = value
             elif top == facts.UNIT_DIR and len(parts) == 2:
-                opts = _parse_raw(str(json.loads(value).get("Raw", "")))
+                opts = _parse_raw(_unit_raw(value))
                 if opts is not None:
                     ks.unit_files[parts[1]] = opts
             elif top == facts.STATES_DIR and len(parts) == 3:
-                d = json.loads(value)
+                d = _loads(value)
                 ks.states[(parts[1], parts[2])] = UnitState(
                     parts[1],
                     parts[2],
@@ -217,7 +227,7 @@ def parse_keyspace(flat: Mapping[str, str], prefix: str, index: int = 0) -> Keys
                     str(d.get("unitHash", "")),
                 )
             elif top == facts.LEASE_DIR and parts[1:] == [facts.ENGINE_LEASE_NAME]:
-                d = json.loads(value)
+                d = _loads(value)
                 ks.lease = Lease(str(d.get("MachineID", "")), int(d.get("Version", 0)), 0)
         except (ValueError, AttributeError, TypeError):
             continue  # a value fleet could not parse either; skipped, as fleet logged and went on
@@ -239,7 +249,7 @@ def parse_keyspace(flat: Mapping[str, str], prefix: str, index: int = 0) -> Keys
         if "object" not in d:
             continue
         try:
-            obj = json.loads(d["object"])
+            obj = _loads(d["object"])
         except ValueError:
             continue
         ks.jobs[name] = JobRecord(
@@ -265,21 +275,37 @@ class Registry:
     def key(self, *parts: str) -> str:
         return "/".join((self.prefix, *parts))
 
-    async def read(self, quorum: bool = True) -> Keyspace:
-        """The whole keyspace in one recursive GET. quorum=True goes through raft, so it fails
-        (EtcdUnavailable) when the cluster has lost quorum rather than answering stale data."""
+    async def _subtree(self, path: str, quorum: bool) -> tuple[dict[str, str], int]:
         try:
-            resp = await self.keys.get(self.prefix, recursive=True, quorum=quorum)
+            resp = await self.keys.get(path, recursive=True, quorum=quorum)
         except EtcdError as e:
             if e.code == ERR_KEY_NOT_FOUND:
-                return Keyspace(index=e.index)
+                return {}, e.index
             raise
-        flat = {n.key: n.value or "" for n in resp.node.leaves() if not n.dir}
-        ks = parse_keyspace(flat, self.prefix, resp.etcd_index)
-        lease_key = self.key(facts.LEASE_DIR, facts.ENGINE_LEASE_NAME)
-        for n in resp.node.leaves():
-            if n.key == lease_key and ks.lease is not None:
-                ks.lease = Lease(ks.lease.machine_id, ks.lease.version, n.modified_index)
+        return {n.key: n.value or "" for n in resp.node.leaves() if not n.dir}, resp.etcd_index
+
+    async def read(self, *dirs: str, quorum: bool = True) -> Keyspace:
+        """The keyspace, or only the named subtrees of it (e.g. "states", "machines"), each in one
+        recursive GET. quorum=True goes through raft, so it fails (EtcdUnavailable) when the
+        cluster has lost quorum rather than answering stale data."""
+        paths = [self.key(d) for d in dirs] if dirs else [self.prefix]
+        parts = await asyncio.gather(*(self._subtree(p, quorum) for p in paths))
+        flat: dict[str, str] = {}
+        for sub, _ in parts:
+            flat.update(sub)
+        return parse_keyspace(flat, self.prefix, max(i for _, i in parts))
+
+    async def read_unit(self, name: str) -> Keyspace:
+        """Just what one unit's API entity needs: its job, its unit file, its states and the
+        machines (a few small reads instead of the whole registry)."""
+        ks = await self.read(f"{facts.JOB_DIR}/{name}", f"{facts.STATES_DIR}/{name}", "machines")
+        j = ks.jobs.get(name)
+        if j is not None and j.unit_hash:
+            sub, _ = await self._subtree(self.key(facts.UNIT_DIR, j.unit_hash), quorum=False)
+            for raw in sub.values():
+                opts = _parse_raw(_unit_raw(raw))
+                if opts is not None:
+                    ks.unit_files[j.unit_hash] = opts
         return ks
 
     # machines
