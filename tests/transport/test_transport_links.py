@@ -276,3 +276,17 @@ def test_a_peer_that_stops_answering_is_declared_unreachable(loop: str) -> None:
             server.close()
 
     run(with_members([1], body, ping_interval=0.1), loop=loop)
+
+
+def test_a_url_that_now_belongs_to_another_member_is_refused() -> None:
+    async def body(a: Member, b: Member, c: Member) -> None:
+        await mesh(a, c)
+        a.transport.add_peer(2, [c.url])  # stale configuration: c listens where b was
+        await eventually(
+            lambda: "this is member 3, not 2" in a.transport.stats()[2].last_error,
+            what="wrong-target refusal",
+        )
+        a.transport.send([app(1, 2, 0)])
+        assert c.got == [] and 2 in a.unreachable
+
+    run(with_members([1, 2, 3], body))
