@@ -26,3 +26,11 @@ The member passes its own version callback; these are the defaults."""
 
 NOT_FOUND_BODY = b"404 page not found\n"
 """Go's net/http body for an unknown path (text/plain), as etcd's peer port answers it."""
+
+CONN_READ_TIMEOUT = 5.0
+"""Seconds of silence after which etcd abandons a peer stream (rafthttp `ConnReadTimeout`);
+shoal's equivalent is 5 unanswered PINGs at the default 1 s interval."""
+
+PEER_DIAL_TIMEOUT_BASE = 1.0
+"""etcd dials peers with a timeout of 1 s plus the election timeout (`PeerDialTimeout`); the
+member passes `dial_timeout=PEER_DIAL_TIMEOUT_BASE + election_timeout_s` to Transport."""

@@ -64,9 +64,10 @@ class Transport:
     Messages from one peer arrive in the order it sent them; some may be missing (a broken
     stream, a fault), none are duplicated or reordered. Tuning keywords: `queue_size` (messages
     per peer before drops, etcd's 4096), `fault_endpoint` (serve /_shoal/faults), `ping_interval`
-    (seconds between PINGs; a stream with no PONG for 5 intervals is abandoned), `dial_timeout`
-    (connect + handshake), `backoff_min`/`backoff_max` (redial delays, jittered), `rng` (for
-    reproducible drop faults and jitter).
+    (seconds between PINGs; a stream with no PONG for 5 intervals is abandoned, etcd's 5 s),
+    `dial_timeout` (connect + handshake; etcd uses 1 s + the election timeout),
+    `backoff_min`/`backoff_max` (redial delays, jittered), `rng` (for reproducible drop faults
+    and jitter).
     """
 
     def __init__(
@@ -82,8 +83,8 @@ class Transport:
         version: Callable[[], Mapping[str, str]] | None = None,
         queue_size: int = facts.STREAM_BUF_SIZE,
         fault_endpoint: bool = True,
-        ping_interval: float = 1.0,
-        dial_timeout: float = 1.0,
+        ping_interval: float = facts.CONN_READ_TIMEOUT / 5,
+        dial_timeout: float = facts.PEER_DIAL_TIMEOUT_BASE,
         backoff_min: float = 0.1,
         backoff_max: float = 1.0,
         rng: random.Random | None = None,
