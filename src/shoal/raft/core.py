@@ -108,6 +108,10 @@ class Raft:
             self.prs[learner] = Progress(1, self.max_inflight, is_learner=True)
         if not hs.is_empty():
             self._load_state(hs)
+        if self.term < self.log.last_term():
+            # Never be in a term older than our own log (a snapshot installed by hand, say):
+            # ReadIndex and the commit rule compare terms and would be fooled.
+            self.term = self.log.last_term()
         if c.applied > 0:
             self.log.applied_to(c.applied)
         self.become_follower(self.term, NONE)

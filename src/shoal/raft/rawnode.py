@@ -131,14 +131,15 @@ class RawNode:
     # -- outputs -------------------------------------------------------------------------------
     def has_ready(self) -> bool:
         r = self.raft
-        if r.soft_state() != self._prev_soft:
+        # Cheapest checks first: this runs after every input.
+        if r.msgs or r.log.unstable.entries or r.read_states:
             return True
-        hs = r.hard_state()
-        if not hs.is_empty() and hs != self._prev_hard:
+        if r.log.unstable.snapshot is not None or r.log.has_next_ents():
             return True
-        if r.log.unstable.snapshot is not None:
+        ps = self._prev_soft
+        if r.lead != ps.lead or r.role != ps.role:
             return True
-        return bool(r.msgs or r.log.unstable.entries or r.log.has_next_ents() or r.read_states)
+        return r.hard_state() != self._prev_hard
 
     def ready(self) -> Ready:
         r = self.raft

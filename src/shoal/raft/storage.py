@@ -88,6 +88,12 @@ class MemoryStorage:
     def set_hard_state(self, hs: HardState) -> None:
         self.hard_state = HardState(hs.term, hs.vote, hs.commit)
 
+    def bootstrap(self, conf: ConfState, data: bytes = b"") -> None:
+        """A new cluster's first state: a snapshot at index 1, term 1 holding the initial
+        membership, and a hard state in term 1 (so the first election is term 2, after it)."""
+        self.apply_snapshot(Snapshot(SnapshotMeta(1, 1, conf), data))
+        self.set_hard_state(HardState(1, 0, 1))
+
     def apply_snapshot(self, snap: Snapshot) -> None:
         if snap.meta.index <= self.snap.meta.index:
             raise SnapOutOfDateError()

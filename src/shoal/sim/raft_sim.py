@@ -23,7 +23,6 @@ Everything random comes from `random.Random(seed)`, so a failing seed replays ex
 from __future__ import annotations
 
 import contextlib
-import copy
 import heapq
 import random
 import struct
@@ -47,7 +46,6 @@ from shoal.raft.types import (
     EntryType,
     Message,
     MessageType,
-    Snapshot,
     SnapshotMeta,
 )
 from shoal.sim.network import NetworkFaults, delivery_delays
@@ -157,11 +155,19 @@ class RaftSim:
         self.max_msg_size = self.rng.choice([1, 64, 1 << 20])
         self.max_inflight = self.rng.choice([1, 4, 256])
         self.snapshot_every = self.rng.choice([20, 60, 200])
+        # Crash points (FoundationDB's "buggify"): per seed, how likely a node dies at moments
+        # where a bug would show. Varying them by seed spreads runs over calm and violent ones.
+        self.p_mid_crash = self.rng.choice([0.001, 0.01])  # between persist and send
+        self.p_vote_crash = self.rng.choice([0.02, 0.2, 0.5])  # just after granting a vote
+        self.p_append_crash = self.rng.choice([0.0, 0.05, 0.2])  # leader, after appending
+        self.p_commit_crash = self.rng.choice([0.0, 0.05, 0.3])  # leader, after committing
+        self.p_lead_crash = self.rng.choice([0.0, 0.1, 0.4])  # leader, as soon as elected
+        self.net.max_delay = self.rng.choice([10, 30])
+        self.down_for = self.rng.choice([100, 400, 2000])  # how long a crashed node stays down
         voters = tuple(range(1, cfg.nodes + 1))
-        boot = Snapshot(SnapshotMeta(1, 1, ConfState(voters, ())), AppState().encode())
         for i in voters:
             st = MemoryStorage()
-            st.apply_snapshot(boot)
+            st.bootstrap(ConfState(voters, ()), AppState().encode())
             self.nodes[i] = SimNode(i, st)
             self.start(self.nodes[i])
 
@@ -198,10 +204,12 @@ class RaftSim:
         self.at(self.now + self.rng.randint(1, TICK_MS), "tick", (n.id, n.restarts))
         self.log(f"n{n.id} start (restart #{n.restarts - 1})")
 
-    def crash(self, n: SimNode, why: str) -> None:
+    def crash(self, n: SimNode, why: str, restart_within: int = 0) -> None:
         if not n.alive:
             return
         n.raw = None
+        if restart_within:
+            self.at(self.now + self.rng.randint(1, restart_within), "restart", n.id)
         self.stats["crashes"] += 1
         self.log(f"n{n.id} crash ({why})")
 
@@ -218,29 +226,45 @@ class RaftSim:
             n.storage.append(rd.entries)
             if rd.hard_state is not None:
                 n.storage.set_hard_state(rd.hard_state)
-            if rd.messages and self.faulty() and self.rng.random() < 0.002:
+            if rd.messages and self.buggify(self.p_mid_crash):
                 self.stats["mid_crashes"] += 1
-                self.crash(n, "between persist and send")
-                self.at(self.now + self.rng.randint(1, 300), "restart", n.id)
+                self.crash(n, "between persist and send", restart_within=self.down_for)
                 return
-            # (b) send
-            for m in rd.messages:
+            leading = raw.raft.role == LEADER
+            if rd.soft_state is not None and leading and self.buggify(self.p_lead_crash):
+                # Elected, its no-op on disk, and gone before telling anyone.
+                self.crash(n, "leader, just elected", restart_within=self.down_for)
+                return
+            if leading and rd.entries and self.buggify(self.p_append_crash):
+                # Sends only part of what it should: the leader dies while replicating.
+                for m in rd.messages[: self.rng.randrange(len(rd.messages) + 1)]:
+                    self.send(m)
+                self.crash(n, "leader, while replicating new entries", restart_within=self.down_for)
+                return
+            commit_crash = leading and rd.committed_entries and self.buggify(self.p_commit_crash)
+            # (b) send; a leader about to crash gets only part of its messages out
+            out = rd.messages
+            if commit_crash:
+                out = out[: self.rng.randrange(len(out) + 1)]
+            for m in out:
                 self.send(m)
             # (c) apply
             self.apply(n, rd)
             raw.advance(rd)
             if n.raw is None:
                 return  # removed itself while applying
+            if commit_crash:
+                self.crash(n, "leader, just after applying", restart_within=self.down_for)
+                return
             self.maybe_compact(n)
             granted = any(m.type is MessageType.VOTE_RESP and not m.reject for m in rd.messages)
-            if granted and self.faulty() and self.rng.random() < 0.05:
-                self.crash(n, "after granting a vote")
-                self.at(self.now + self.rng.randint(1, 30), "restart", n.id)
+            if granted and self.buggify(self.p_vote_crash):
+                self.crash(n, "after granting a vote", restart_within=30)
                 return
 
-    def faulty(self) -> bool:
-        """Faults are injected until the liveness phase begins."""
-        return self.healed_at is None
+    def buggify(self, p: float) -> bool:
+        """True with probability p, until the liveness phase begins (then: never)."""
+        return self.healed_at is None and p > 0 and self.rng.random() < p
 
     def apply(self, n: SimNode, rd: Ready) -> None:
         if rd.snapshot is not None:
@@ -619,9 +643,20 @@ class RaftSim:
 
 
 def clone_message(m: Message) -> Message:
-    c = copy.copy(m)
-    c.entries = [Entry(e.term, e.index, e.type, e.data) for e in m.entries]
-    return c
+    return Message(
+        m.type,
+        m.to,
+        m.frm,
+        m.term,
+        m.log_term,
+        m.index,
+        [Entry(e.term, e.index, e.type, e.data) for e in m.entries],
+        m.commit,
+        m.reject,
+        m.reject_hint,
+        m.snapshot,
+        m.context,
+    )
 
 
 def run_seed(cfg: SimConfig) -> RunResult:
