@@ -1,0 +1,84 @@
+"""What the v2 HTTP API needs from the member, as a Protocol.
+
+The HTTP layer (`shoal.etcd.http_*`) turns requests into `shoal.store.Request`s and calls these;
+the member (`shoal.etcd.member.Member`) implements them over raft. Keeping this seam explicit
+lets the HTTP layer be tested against a single-process fake and the member without HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from shoal.store import Event, Request, Store
+
+
+@dataclass(slots=True)
+class MemberInfo:
+    id: int
+    name: str  # "" until the member has started and published its attributes
+    peer_urls: list[str]
+    client_urls: list[str] = field(default_factory=list)
+    is_learner: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": f"{self.id:x}",
+            "name": self.name,
+            "peerURLs": list(self.peer_urls),
+            "clientURLs": list(self.client_urls),
+        }
+
+
+class MembershipError(Exception):
+    """A refused membership change; `status` is the HTTP status etcd answers with
+    (404 no such member, 409 ID/peerURL exists, 410 permanently removed, 412/500 unsafe...)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class ServerAPI(Protocol):
+    store: Store  # local reads (plain GET/HEAD) and watches go straight to the store
+    member_id: int
+    cluster_id: int
+    name: str
+    client_urls: list[str]
+
+    def leader_id(self) -> int:
+        """0 while there is no known leader."""
+
+    def raft_index(self) -> int: ...
+
+    def raft_term(self) -> int: ...
+
+    async def do(self, req: Request) -> Event:
+        """Run a write (or a quorum GET, as ReadIndex then a local read) through raft and
+        return its event once applied here. Raises shoal.store.EtcdError: the store's own
+        errors, or 300 `etcdserver: request timed out` (5 s + 2 x election timeout), or 300
+        with another cause when the member is stopping or has no leader."""
+
+    async def linearizable_read(self) -> None:
+        """Wait until this member has applied everything committed when the call began
+        (ReadIndex). Raises EtcdError 300 on timeout."""
+
+    def members(self) -> list[MemberInfo]: ...
+
+    def is_removed(self, member_id: int) -> bool: ...
+
+    async def add_member(self, peer_urls: list[str], is_learner: bool = False) -> MemberInfo: ...
+
+    async def remove_member(self, member_id: int) -> None: ...
+
+    async def update_member(self, member_id: int, peer_urls: list[str]) -> None: ...
+
+    def self_stats(self) -> dict[str, Any]:
+        """/v2/stats/self body."""
+
+    def leader_stats(self) -> dict[str, Any] | None:
+        """/v2/stats/leader body, or None when this member is not the leader."""
+
+    async def health(self) -> bool:
+        """/health: a leader exists and a quorum read succeeds within 1 s."""
