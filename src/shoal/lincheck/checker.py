@@ -185,16 +185,23 @@ def _search(
     step = model.step
     inputs = [op.input for op in ops]
     outputs = [op.output for op in ops]
+    pure = [model.read_only(op.input, op.output) for op in ops]
     bits = [1 << i for i in range(n)]
 
     state = model.init()
     linearized = 0
-    stack: list[tuple[int, S]] = []  # (call entry linearized, state before it)
+    stack: list[tuple[int, S, bool]] = []  # (call entry linearized, state before it, forced)
     seen: set[tuple[int, S]] = set()
     best: tuple[tuple[int, ...], S, int, tuple[int, ...]] | None = None
     result = CheckResult.OK
     budget = _SLICE
 
+    # Each configuration is searched in two passes over its candidates (the calls before the first
+    # return entry still linked). The first pass places any read-only operation that fits the
+    # state as a forced move: it changes nothing and every operation it could wait for is free to
+    # follow it, so if any order works, one with it placed now works too, and its alternatives need
+    # no search. The second pass branches over the operations that do change the state.
+    forcing = True
     e = nxt[_HEAD]
     while nxt[_HEAD] != tail:
         budget -= 1
@@ -206,44 +213,61 @@ def _search(
         r = ret_of[e]
         if r >= 0:
             i = op_at[e]
+            if pure[i] != forcing:  # the other pass's business
+                e = nxt[e]
+                continue
             ok, after = step(state, inputs[i], outputs[i])
-            if ok:
-                key = (linearized | bits[i], after)
-                if key not in seen:
-                    seen.add(key)
-                    stack.append((e, state))
-                    state = after
-                    linearized = key[0]
-                    # Unlink the call and its return.
-                    p, q = prv[e], nxt[e]
-                    nxt[p] = q
-                    prv[q] = p
-                    p, q = prv[r], nxt[r]
-                    nxt[p] = q
-                    prv[q] = p
-                    e = nxt[_HEAD]
-                    continue
-            e = nxt[e]
+            if not ok:
+                e = nxt[e]
+                continue
+            key = (linearized | bits[i], after)
+            if key not in seen:
+                seen.add(key)
+                stack.append((e, state, forcing))
+                state = after
+                linearized = key[0]
+                # Unlink the call and its return.
+                p, q = prv[e], nxt[e]
+                nxt[p] = q
+                prv[q] = p
+                p, q = prv[r], nxt[r]
+                nxt[p] = q
+                prv[q] = p
+                e = nxt[_HEAD]
+                forcing = True
+                continue
+            if not forcing:
+                e = nxt[e]
+                continue
+            # A forced move into a configuration already searched in vain: this one fails too.
+        elif forcing:
+            forcing = False
+            e = nxt[_HEAD]
             continue
-        # A return entry whose operation is not linearized: this branch is dead.
-        if best is None or len(stack) > len(best[0]):
+        elif best is None or len(stack) > len(best[0]):
+            # A return entry whose operation is not linearized: this branch is dead.
             pending = _calls_before(nxt, ret_of, op_at, e)
-            best = (tuple(op_at[c] for c, _ in stack), state, op_at[e], pending)
-        if not stack:
+            best = (tuple(op_at[c] for c, _, _ in stack), state, op_at[e], pending)
+        # Backtrack to the last choice that was not forced, and try its next sibling.
+        while stack:
+            e, state, forced = stack.pop()
+            linearized ^= bits[op_at[e]]
+            r = ret_of[e]
+            # Relink in the reverse order of unlinking.
+            nxt[prv[r]] = r
+            prv[nxt[r]] = r
+            nxt[prv[e]] = e
+            prv[nxt[e]] = e
+            if not forced:
+                break
+        else:
             result = CheckResult.ILLEGAL
             break
-        e, state = stack.pop()
-        linearized ^= bits[op_at[e]]
-        r = ret_of[e]
-        # Relink in the reverse order of unlinking.
-        nxt[prv[r]] = r
-        prv[nxt[r]] = r
-        nxt[prv[e]] = e
-        prv[nxt[e]] = e
         e = nxt[e]
+        forcing = False
 
     if result is CheckResult.OK:
-        done = tuple(op_at[c] for c, _ in stack)
+        done = tuple(op_at[c] for c, _, _ in stack)
         return PartitionResult(label, ops, result, done, state, None, (), len(seen), 0.0)
     if best is None:  # gave up before the first dead end
         return PartitionResult(label, ops, result, (), model.init(), None, (), len(seen), 0.0)

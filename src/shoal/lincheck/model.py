@@ -29,6 +29,11 @@ class Model(Protocol[S, In, Out]):
         """(could `input` return `output` in `state`, the state after it). None output: unknown."""
         ...
 
+    def read_only(self, input: In, output: Out | None) -> bool:
+        """True if, in every state where `step` accepts this operation, it leaves the state as it
+        is (a read, a failed compare). The checker places such operations as soon as they fit."""
+        ...
+
     def partition(self, history: Sequence[Operation[In, Out]]) -> list[list[Operation[In, Out]]]:
         """Independent sub-histories (each keeps the order of `history`)."""
         ...
@@ -82,6 +87,12 @@ class CasRegister:
             return (output is None or output.ok == (state is not None)), None
         raise ValueError(f"unknown operation kind {kind!r}")
 
+    def read_only(self, input: KvInput, output: KvOutput | None) -> bool:
+        if input.kind is OpKind.READ:
+            return True
+        # A failed compare, a delete of a missing key: accepted only where they change nothing.
+        return input.kind in (OpKind.CAS, OpKind.DELETE) and output is not None and not output.ok
+
     def partition(
         self, history: Sequence[Operation[KvInput, KvOutput]]
     ) -> list[list[Operation[KvInput, KvOutput]]]:
@@ -132,8 +143,8 @@ class KvMap(CasRegister):
         return f"{input.key!r}: {super().describe_operation(input, output)}"
 
 
-KvState: TypeAlias = tuple[tuple[str, Value], ...]
-"""The whole map: (key, value) pairs sorted by key, for keys whose value is not the initial one."""
+KvState: TypeAlias = tuple[Value, ...]
+"""The whole map: the value of each key by the key's number, trailing initial values left out."""
 
 
 class WholeKvMap:
@@ -142,27 +153,29 @@ class WholeKvMap:
 
     def __init__(self, initial: Value = None) -> None:
         self.cell = CasRegister(initial)
+        # Keys are numbered as first seen, so that a state is a short tuple (fast to hash and to
+        # copy); a number never changes, so equal maps are equal tuples.
+        self.keys: dict[str, int] = {}
 
     def init(self) -> KvState:
         return ()
 
     def step(self, state: KvState, input: KvInput, output: KvOutput | None) -> tuple[bool, KvState]:
-        key, initial = input.key, self.cell.initial
-        at = 0
-        for at, (k, _) in enumerate(state):  # noqa: B007 - `at` is where the key is or goes
-            if k >= key:
-                break
-        else:
-            at = len(state)
-        found = at < len(state) and state[at][0] == key
-        before = state[at][1] if found else initial
+        at = self.keys.setdefault(input.key, len(self.keys))
+        initial = self.cell.initial
+        before = state[at] if at < len(state) else initial
         ok, after = self.cell.step(before, input, output)
         if after == before:
             return ok, state
-        rest = state[at + 1 :] if found else state[at:]
-        if after == initial:
-            return ok, state[:at] + rest
-        return ok, (*state[:at], (key, after), *rest)
+        if at >= len(state):
+            return ok, (*state, *(initial,) * (at - len(state)), after)
+        changed = (*state[:at], after, *state[at + 1 :])
+        while changed and changed[-1] == initial:
+            changed = changed[:-1]
+        return ok, changed
+
+    def read_only(self, input: KvInput, output: KvOutput | None) -> bool:
+        return self.cell.read_only(input, output)
 
     def partition(
         self, history: Sequence[Operation[KvInput, KvOutput]]
@@ -176,5 +189,6 @@ class WholeKvMap:
         return f"{input.key!r}: {self.cell.describe_operation(input, output)}"
 
     def describe_state(self, state: KvState) -> str:
-        shown = ", ".join(f"{k!r}: {self.cell.describe_state(v)}" for k, v in state)
+        values = {k: state[at] for k, at in self.keys.items() if at < len(state)}
+        shown = ", ".join(f"{k!r}: {self.cell.describe_state(values[k])}" for k in sorted(values))
         return "{" + shown + "}"
