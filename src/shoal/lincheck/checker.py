@@ -22,7 +22,7 @@ import time
 from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Generic, TypeAlias, TypeVar
 
 from shoal.lincheck.history import Operation
 from shoal.lincheck.model import Model
@@ -190,9 +190,12 @@ def _search(
 
     state = model.init()
     linearized = 0
-    stack: list[tuple[int, S, bool]] = []  # (call entry linearized, state before it, forced)
+    # The operations placed, as a linked stack (call entry, state before it, forced, rest) so that
+    # remembering the deepest dead end costs no copy.
+    stack: _Stack[S] = None
+    depth = 0
     seen: set[tuple[int, S]] = set()
-    best: tuple[tuple[int, ...], S, int, tuple[int, ...]] | None = None
+    best: tuple[int, _Stack[S], S, int] | None = None  # depth, stack, state, blocked entry
     result = CheckResult.OK
     budget = _SLICE
 
@@ -223,7 +226,8 @@ def _search(
             key = (linearized | bits[i], after)
             if key not in seen:
                 seen.add(key)
-                stack.append((e, state, forcing))
+                stack = (e, state, forcing, stack)
+                depth += 1
                 state = after
                 linearized = key[0]
                 # Unlink the call and its return.
@@ -244,13 +248,13 @@ def _search(
             forcing = False
             e = nxt[_HEAD]
             continue
-        elif best is None or len(stack) > len(best[0]):
+        elif best is None or depth > best[0]:
             # A return entry whose operation is not linearized: this branch is dead.
-            pending = _calls_before(nxt, ret_of, op_at, e)
-            best = (tuple(op_at[c] for c, _, _ in stack), state, op_at[e], pending)
+            best = (depth, stack, state, e)
         # Backtrack to the last choice that was not forced, and try its next sibling.
-        while stack:
-            e, state, forced = stack.pop()
+        while stack is not None:
+            e, state, forced, stack = stack
+            depth -= 1
             linearized ^= bits[op_at[e]]
             r = ret_of[e]
             # Relink in the reverse order of unlinking.
@@ -267,20 +271,32 @@ def _search(
         forcing = False
 
     if result is CheckResult.OK:
-        done = tuple(op_at[c] for c, _, _ in stack)
+        done = _placed(stack, op_at)
         return PartitionResult(label, ops, result, done, state, None, (), len(seen), 0.0)
     if best is None:  # gave up before the first dead end
         return PartitionResult(label, ops, result, (), model.init(), None, (), len(seen), 0.0)
-    prefix, at, blocked, pending = best
+    _, placed_stack, at, blocked_ret = best
+    prefix = _placed(placed_stack, op_at)
+    # The operations not placed whose call precedes the blocked return: at that dead end these
+    # were exactly the call entries linked before it.
+    placed_set = set(prefix)
+    pending = tuple(
+        sorted(
+            (i for i in range(n) if i not in placed_set and call_entry[i] < blocked_ret),
+            key=call_entry.__getitem__,
+        )
+    )
+    blocked = op_at[blocked_ret]
     return PartitionResult(label, ops, result, prefix, at, blocked, pending, len(seen), 0.0)
 
 
-def _calls_before(nxt: list[int], ret_of: list[int], op_at: list[int], end: int) -> tuple[int, ...]:
-    """Operations whose call entry is still linked before entry `end` (called, not yet placed)."""
+_Stack: TypeAlias = "tuple[int, S, bool, _Stack[S]] | None"
+
+
+def _placed(stack: _Stack[S], op_at: list[int]) -> tuple[int, ...]:
+    """The operations on a linked stack, in the order they were placed."""
     found = []
-    x = nxt[_HEAD]
-    while x != end:
-        if ret_of[x] >= 0:
-            found.append(op_at[x])
-        x = nxt[x]
-    return tuple(found)
+    while stack is not None:
+        found.append(op_at[stack[0]])
+        stack = stack[3]
+    return tuple(reversed(found))
