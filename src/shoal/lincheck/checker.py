@@ -186,15 +186,24 @@ def _search(
     inputs = [op.input for op in ops]
     outputs = [op.output for op in ops]
     pure = [model.read_only(op.input, op.output) for op in ops]
-    bits = [1 << i for i in range(n)]
+    # The set of operations placed, for the memo, in a form that stays small however long the
+    # history: operations whose outcome is known, numbered in call order, are "all below `base`"
+    # plus a `window` bitset above it (those placed are mostly the oldest ones); operations with an
+    # unknown outcome, which may stay unplaced to the end, are bits of `extra`.
+    rank = [0] * n  # known: number in call order; unknown: its bit in `extra`
+    unknown = [op.ret is None for op in ops]
+    counts = [0, 0]
+    for i in sorted(range(n), key=call_entry.__getitem__):
+        rank[i] = 1 << counts[1] if unknown[i] else counts[0]
+        counts[unknown[i]] += 1
 
     state = model.init()
-    linearized = 0
-    # The operations placed, as a linked stack (call entry, state before it, forced, rest) so that
-    # remembering the deepest dead end costs no copy.
+    base = window = extra = 0
+    # The operations placed, as a linked stack (see _Stack) so that remembering the deepest dead
+    # end costs no copy.
     stack: _Stack[S] = None
     depth = 0
-    seen: set[tuple[int, S]] = set()
+    seen: set[tuple[int, int, int, S]] = set()
     best: tuple[int, _Stack[S], S, int] | None = None  # depth, stack, state, blocked entry
     result = CheckResult.OK
     budget = _SLICE
@@ -223,13 +232,19 @@ def _search(
             if not ok:
                 e = nxt[e]
                 continue
-            key = (linearized | bits[i], after)
+            if unknown[i]:
+                key = (base, window, extra | rank[i], after)
+            elif rank[i] != base:
+                key = (base, window | (1 << (rank[i] - base)), extra, after)
+            else:  # the oldest unplaced: move the base past every placed one above it
+                w = window | 1
+                t = ((w + 1) & ~w).bit_length() - 1
+                key = (base + t, w >> t, extra, after)
             if key not in seen:
                 seen.add(key)
-                stack = (e, state, forcing, stack)
+                stack = (e, state, forcing, base, window, extra, stack)
                 depth += 1
-                state = after
-                linearized = key[0]
+                base, window, extra, state = key
                 # Unlink the call and its return.
                 p, q = prv[e], nxt[e]
                 nxt[p] = q
@@ -253,9 +268,8 @@ def _search(
             best = (depth, stack, state, e)
         # Backtrack to the last choice that was not forced, and try its next sibling.
         while stack is not None:
-            e, state, forced, stack = stack
+            e, state, forced, base, window, extra, stack = stack
             depth -= 1
-            linearized ^= bits[op_at[e]]
             r = ret_of[e]
             # Relink in the reverse order of unlinking.
             nxt[prv[r]] = r
@@ -290,7 +304,8 @@ def _search(
     return PartitionResult(label, ops, result, prefix, at, blocked, pending, len(seen), 0.0)
 
 
-_Stack: TypeAlias = "tuple[int, S, bool, _Stack[S]] | None"
+# (call entry, state before it, forced, base, window, extra before it, the rest)
+_Stack: TypeAlias = "tuple[int, S, bool, int, int, int, _Stack[S]] | None"
 
 
 def _placed(stack: _Stack[S], op_at: list[int]) -> tuple[int, ...]:
@@ -298,5 +313,5 @@ def _placed(stack: _Stack[S], op_at: list[int]) -> tuple[int, ...]:
     found = []
     while stack is not None:
         found.append(op_at[stack[0]])
-        stack = stack[3]
+        stack = stack[6]
     return tuple(reversed(found))
