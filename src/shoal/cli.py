@@ -15,6 +15,7 @@ from shoal import __version__
 # name -> (module, one-line help). Modules are imported lazily so `shoal --help` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("shoal.sim.cli", "deterministic simulation of raft clusters"),
+    "etcd": ("shoal.etcd.cli", "an etcd member speaking the v2 API (etcd 3.4's flags)"),
     "fleetd": ("shoal.fleet.fleetd", "fleet daemon: engine, agent and HTTP API v1"),
     "fleetctl": ("shoal.fleet.fleetctl", "fleet command line client (fleetctl 1.0)"),
     "cloudinit": ("shoal.node.cloudinit_cli", "validate or apply a cloud-config"),

@@ -1,0 +1,86 @@
+"""`shoal etcd [flags]`: run one etcd (v2 API) member, taking etcd 3.4's flags."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from urllib.parse import urlsplit
+
+from shoal import __version__
+from shoal.etcd import log
+from shoal.etcd.flags import USAGE, FlagError, load_config
+from shoal.etcd.member import ETCD_VERSION, Member, StartError
+
+
+def print_version() -> None:
+    print(f"etcd Version: {ETCD_VERSION}")
+    print("Git SHA: shoal")
+    print(f"Go Version: python{sys.version_info.major}.{sys.version_info.minor}")
+    print("Go OS/Arch: linux/amd64")
+    print(f"shoal Version: {__version__}")
+
+
+async def serve(member: Member) -> int:
+    from aiohttp import web
+
+    from shoal.etcd.http_api import make_app
+
+    await member.start()
+    runner = web.AppRunner(make_app(member), access_log=None, handle_signals=False)
+    await runner.setup()
+    for u in member.cfg.listen_client_urls:
+        p = urlsplit(u)
+        site = web.TCPSite(runner, p.hostname, p.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as e:
+            log.critical("etcdmain", f"listen tcp {p.hostname}:{p.port}: {e.strerror}")
+            await member.stop()
+            await runner.cleanup()
+            return 1
+        log.info("embed", f"serving client requests on {p.hostname}:{p.port}")
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, member.request_stop, f"received {signal.Signals(sig).name}")
+    await member.stopped.wait()
+    log.info("etcdmain", f"stopping: {member.stop_reason}")
+    await runner.cleanup()
+    await member.stop()
+    return 1 if "removed" in member.stop_reason or "internal" in member.stop_reason else 0
+
+
+def main(argv: list[str]) -> int:
+    try:
+        cfg = load_config(argv, os.environ)
+    except FlagError as e:
+        if e.code == 0:
+            print(USAGE)
+            return 0
+        if e.usage:
+            sys.stderr.write(f"{e.message}\n{USAGE}")
+        else:
+            log.critical("etcdmain", e.message)
+        return e.code
+    if cfg.version:
+        print_version()
+        return 0
+    log.set_level(cfg.log_level)
+    log.info("etcdmain", f"etcd Version: {ETCD_VERSION} (shoal {__version__})")
+    if cfg.discovery or cfg.discovery_srv:
+        log.critical("etcdmain", "discovery is not supported yet by this member")
+        return 1
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    member = Member(cfg)
+    try:
+        return asyncio.run(serve(member))
+    except StartError as e:
+        log.critical("etcdmain", str(e))
+        return 1
+    except KeyboardInterrupt:
+        return 130
