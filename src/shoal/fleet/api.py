@@ -302,7 +302,7 @@ class FleetAPI:
             raise APIError(400, bad)
         if desired and desired not in facts.JOB_STATES:
             raise APIError(400, f'invalid value "{desired}" for JobState')
-        ks = await self.registry.read_unit(name)
+        ks = await self.registry.read_unit(name, with_state=False)
         existing = ks.unit(name)
         new_unit = False
         if existing is None:

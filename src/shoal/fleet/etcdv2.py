@@ -10,6 +10,7 @@ quorum). Swapping the transport again means changing this file only.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from shoal.client import AsyncClient, ClientError
 from shoal.client import EtcdError as ClientEtcdError
 from shoal.client import Node as ClientNode
 from shoal.client import Response as ClientResponse
+
+log = logging.getLogger("shoal.fleet.etcd")
 
 # etcd v2 error codes that fleet treats specially (etcd error/error.go).
 ERR_KEY_NOT_FOUND = 100
@@ -130,6 +133,7 @@ class EtcdV2:
 
     def _count(self, method: str, url: str, body: str | None) -> None:
         self.requests += 1
+        log.debug("etcd %s %s %s", method, url, body or "")
 
     async def close(self) -> None:
         await self._client.close()
@@ -181,6 +185,18 @@ class EtcdV2:
         return await self._call(
             self._client.delete(
                 key, recursive=recursive, prev_index=prev_index, prev_value=prev_value
+            )
+        )
+
+    async def refresh(self, key: str, ttl: float, prev_index: int | None = None) -> Response:
+        """Reset a key's TTL without changing its value; watchers are not woken."""
+        return await self._call(
+            self._client.set(
+                key,
+                ttl=_ttl(ttl),
+                refresh=True,
+                prev_exist=True if prev_index is None else None,
+                prev_index=prev_index,
             )
         )
 

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -111,6 +112,10 @@ SUMMARIES = {
     "version": "Print the version and exit",
     "why": "Explain, machine by machine, why a unit is or is not scheduled there (shoal)",
 }
+
+
+# shoal: requests fleetctl has in flight at once when acting on many units.
+PARALLEL_REQUESTS = 8
 
 
 class UsageError(Exception):
@@ -403,7 +408,7 @@ def _local_options(ctl: Ctl, arg: str, name: str) -> tuple[UnitOption, ...]:
         raise RuntimeError(f"unable to load template Unit({info.template}) from file: {e}") from e
 
 
-def _local_differs(ctl: Ctl, arg: str, existing: Mapping[str, Any]) -> bool | None:
+def _local_differs(ctl: Ctl, arg: str, existing: Mapping[str, Any], emit: Emit) -> bool | None:
     """fleetctl isLocalUnitDifferent; None when there is no local file to compare."""
     replace = bool(ctl.inv.flags.get("replace"))
     theirs = unit_hash(unit_options(existing))
@@ -420,9 +425,12 @@ def _local_differs(ctl: Ctl, arg: str, existing: Mapping[str, Any]) -> bool | No
         except (OSError, UnitFileError):
             return None
         if mine != theirs and not replace:
-            ctl.stderr(
-                f"WARNING: Unit {existing.get('name')} in registry differs from {what} {arg}. "
-                "Add --replace to override."
+            emit.append(
+                (
+                    "err",
+                    f"WARNING: Unit {existing.get('name')} in registry differs from {what} "
+                    f"{arg}. Add --replace to override.",
+                )
             )
         return mine != theirs
     return None
@@ -435,49 +443,84 @@ _REPLACE_ALLOWED = {
 }
 
 
-def lazy_create_units(ctl: Ctl, args: list[str]) -> bool:
-    """Create the units not yet in the registry (or replace with --replace); False on error."""
+Emit = list[tuple[str, str]]  # ("out" | "err", message), printed in argument order
+
+
+def _create_one(ctl: Ctl, raw: str, initial: str, emit: Emit) -> dict[str, Any] | None:
+    """fleetctl's checkUnitCreation + createUnit for one argument; the body created, if any."""
     replace = bool(ctl.inv.flags.get("replace"))
-    created: list[str] = []
-    for raw in args:
-        arg = (
-            raw
-            if any(raw.endswith("." + t) for t in facts.RECOGNIZED_UNIT_TYPES)
-            else (raw + ".service")
-        )
-        name = mangle_name(arg)
-        existing = ctl.api.unit(name)
-        if existing is not None:
-            differs = _local_differs(ctl, arg, existing)
-            if not replace:
-                continue
-            if not differs:
-                ctl.stdout(f"Found same Unit({name}) in Registry, nothing to do")
-                continue
-            allowed = _REPLACE_ALLOWED.get(ctl.inv.command, ())
-            if existing.get("desiredState") not in allowed:
-                ctl.stderr(
+    recognized = any(raw.endswith("." + t) for t in facts.RECOGNIZED_UNIT_TYPES)
+    arg = raw if recognized else raw + ".service"
+    name = mangle_name(arg)
+    existing = ctl.api.unit(name)
+    if existing is not None:
+        differs = _local_differs(ctl, arg, existing, emit)
+        if not replace:
+            return None
+        if not differs:
+            emit.append(("out", f"Found same Unit({name}) in Registry, nothing to do"))
+            return None
+        allowed = _REPLACE_ALLOWED.get(ctl.inv.command, ())
+        if existing.get("desiredState") not in allowed:
+            emit.append(
+                (
+                    "err",
                     f"Warning: can not replace Unit({name}) in state "
-                    f"'{existing.get('desiredState')}', use the appropriate command"
+                    f"'{existing.get('desiredState')}', use the appropriate command",
                 )
-                continue
-        opts = _local_options(ctl, arg, name)
-        bad = validate_name(name) or validate_options(opts)
-        if bad:
-            raise RuntimeError(bad)
-        req = Requirements.of(name, opts)
-        for key in req.unknown:
-            ctl.stderr(f'Unit {name}: unrecognized requirement in [X-Fleet] section: "{key}"')
-        body: dict[str, Any] = {"name": name, "options": [o.to_json() for o in opts]}
+            )
+            return None
+    opts = _local_options(ctl, arg, name)
+    bad = validate_name(name) or validate_options(opts)
+    if bad:
+        raise RuntimeError(bad)
+    for key in Requirements.of(name, opts).unknown:
+        emit.append(("err", f'Unit {name}: unrecognized requirement in [X-Fleet] section: "{key}"'))
+    body: dict[str, Any] = {"name": name, "options": [o.to_json() for o in opts]}
+    if initial and existing is None:
+        body["desiredState"] = initial
+    try:
+        ctl.api.create_unit(body)
+    except FleetAPIError as e:
+        raise RuntimeError(f"failed creating unit {name}: {e}") from e
+    return body if existing is None else None
+
+
+def _in_parallel(fn: Callable[[str, Emit], Any], items: list[str], ctl: Ctl) -> list[Any]:
+    """Run fn over items on a few threads (shoal: fleetctl did one unit at a time, so starting
+    hundreds of units took minutes), then print their messages in item order and re-raise the
+    first error."""
+
+    def run(item: str) -> tuple[Emit, Any, Exception | None]:
+        emit: Emit = []
         try:
-            ctl.api.create_unit(body)
-        except FleetAPIError as e:
-            raise RuntimeError(f"failed creating unit {name}: {e}") from e
-        if existing is None:
-            created.append(name)
-    if created:
-        return wait_for_states(ctl, created, "inactive", ctl.block_attempts(), label="creation")
-    return True
+            return emit, fn(item, emit), None
+        except (RuntimeError, FleetAPIError) as e:
+            return emit, None, e
+
+    with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
+        results = list(pool.map(run, items))
+    out: list[Any] = []
+    for emit, value, err in results:
+        for stream, msg in emit:
+            (ctl.stdout if stream == "out" else ctl.stderr)(msg)
+        if err is not None:
+            raise err
+        out.append(value)
+    return out
+
+
+def lazy_create_units(
+    ctl: Ctl, args: list[str], initial: str = ""
+) -> tuple[bool, dict[str, dict[str, Any]]]:
+    """Create the units not yet in the registry (or replace with --replace), with desired state
+    `initial` when given. Returns (no error, the units created by name)."""
+    bodies = _in_parallel(lambda raw, emit: _create_one(ctl, raw, initial, emit), args, ctl)
+    created = {b["name"]: b for b in bodies if b is not None}
+    if created and not initial:
+        ok = wait_for_states(ctl, list(created), "inactive", ctl.block_attempts(), "creation")
+        return ok, created
+    return True, created
 
 
 def _assert_state(ctl: Ctl, name: str, want: str) -> str | None:
@@ -529,16 +572,17 @@ def wait_for_states(
 
 def _set_target(ctl: Ctl, names: list[str], state: str) -> list[dict[str, Any]]:
     """fleetctl setTargetStateOfUnits: the units whose desired state changed."""
-    triggered = []
-    for name in names:
+
+    def one(name: str, emit: Emit) -> dict[str, Any] | None:
         u = ctl.api.unit(name)
         if u is None:
             raise RuntimeError(f"unable to find unit {name}")
         if u.get("desiredState") == state:
-            continue
+            return None
         ctl.api.set_target_state(name, state)
-        triggered.append(u)
-    return triggered
+        return u
+
+    return [u for u in _in_parallel(one, names, ctl) if u is not None]
 
 
 def _wait_active(ctl: Ctl, names: list[str], attempts: int) -> bool:
@@ -570,8 +614,12 @@ def _create_then(ctl: Ctl, state: str, verb: str) -> int:
     if not args:
         ctl.stderr("No units given")
         return 0
+    # shoal: without blocking there is nothing to report in between, so a new unit is created
+    # directly in its final desired state (one request instead of three).
+    fast = ctl.block_attempts() < 0 and state != "inactive"
     try:
-        if not lazy_create_units(ctl, args):
+        ok, created = lazy_create_units(ctl, args, initial=state if fast else "")
+        if not ok:
             ctl.stderr("Error creating units: One or more errors creating units")
             return 1
     except (RuntimeError, FleetAPIError) as e:
@@ -580,8 +628,11 @@ def _create_then(ctl: Ctl, state: str, verb: str) -> int:
     if state == "inactive":
         return 0
     names = [mangle_name(a) for a in args]
+    done = [created[n] for n in names if fast and n in created]
     try:
-        triggered = _set_target(ctl, names, state)
+        triggered = done + _set_target(
+            ctl, [n for n in names if not (fast and n in created)], state
+        )
     except (RuntimeError, FleetAPIError) as e:
         ctl.stderr(f"Error {verb}ing units: {e}")
         return 1

@@ -69,6 +69,8 @@ class KeysAPI(Protocol):
         prev_value: str | None = None,
     ) -> Response: ...
 
+    async def refresh(self, key: str, ttl: float, prev_index: int | None = None) -> Response: ...
+
     async def watch(self, key: str, wait_index: int, timeout: float) -> Response: ...
 
 
@@ -295,10 +297,15 @@ class Registry:
             flat.update(sub)
         return parse_keyspace(flat, self.prefix, max(i for _, i in parts))
 
-    async def read_unit(self, name: str) -> Keyspace:
-        """Just what one unit's API entity needs: its job, its unit file, its states and the
-        machines (a few small reads instead of the whole registry)."""
-        ks = await self.read(f"{facts.JOB_DIR}/{name}", f"{facts.STATES_DIR}/{name}", "machines")
+    async def read_unit(self, name: str, with_state: bool = True) -> Keyspace:
+        """Just what one unit's API entity needs: its job, its unit file and (with_state) its
+        states and the machines; a few small reads instead of the whole registry."""
+        dirs = [f"{facts.JOB_DIR}/{name}"]
+        if with_state:
+            dirs += [f"{facts.STATES_DIR}/{name}", facts.MACHINES_DIR]
+        # Not a quorum read: each costs a raft round (and a WAL fsync) and fleetctl polls a
+        # unit many times; reads through the same member still see that member's writes.
+        ks = await self.read(*dirs, quorum=False)
         j = ks.jobs.get(name)
         if j is not None and j.unit_hash:
             sub, _ = await self._subtree(self.key(facts.UNIT_DIR, j.unit_hash), quorum=False)
@@ -318,14 +325,18 @@ class Registry:
         return r.node.modified_index
 
     async def refresh_machine(self, ms: MachineState, ttl: float) -> int:
-        """Heartbeat: update in place, or re-create after the key expired (registry/machine.go)."""
+        """Heartbeat: reset the key's TTL, or re-create it after it expired (registry/machine.go).
+
+        shoal refreshes with etcd's refresh=true, which does not wake watchers: fleet rewrote the
+        object, so every beat of every machine woke every fleetd."""
         key = self.key(facts.MACHINES_DIR, ms.id, "object")
         try:
-            r = await self.keys.set(key, ms.to_json(), ttl=ttl, prev_exist=True)
+            r = await self.keys.refresh(key, ttl)
         except EtcdError as e:
-            if e.code != ERR_KEY_NOT_FOUND:
-                raise
-            r = await self.keys.set(key, ms.to_json(), ttl=ttl, prev_exist=False)
+            if e.code == ERR_KEY_NOT_FOUND:
+                r = await self.keys.set(key, ms.to_json(), ttl=ttl, prev_exist=False)
+            else:  # a server without TTL refresh: rewrite the value as fleet did
+                r = await self.keys.set(key, ms.to_json(), ttl=ttl, prev_exist=True)
         return r.node.modified_index
 
     async def remove_machine(self, machine_id: str) -> None:
@@ -417,10 +428,17 @@ class Registry:
         return r.node.modified_index
 
     async def renew_lease(self, machine_id: str, ttl: float, index: int) -> int | None:
-        """Compare-and-swap on the index we hold; None when the lease was lost."""
+        """Compare-and-swap on the index we hold (a TTL refresh, which wakes no watcher); None
+        when the lease was lost."""
         key = self.key(facts.LEASE_DIR, facts.ENGINE_LEASE_NAME)
         try:
-            r = await self.keys.set(key, self._lease_value(machine_id), ttl=ttl, prev_index=index)
+            try:
+                r = await self.keys.refresh(key, ttl, prev_index=index)
+            except EtcdError as e:
+                if e.code in (ERR_TEST_FAILED, ERR_KEY_NOT_FOUND):
+                    raise
+                value = self._lease_value(machine_id)
+                r = await self.keys.set(key, value, ttl=ttl, prev_index=index)
         except EtcdError as e:
             if e.code in (ERR_TEST_FAILED, ERR_KEY_NOT_FOUND):
                 return None
