@@ -27,10 +27,9 @@ def print_version() -> None:
 async def serve(member: Member) -> int:
     from aiohttp import web
 
+    await member.start()
     # The HTTP layer is imported by name: it sits above the member in the layering.
     make_app = importlib.import_module("shoal.etcd.http_api").make_app
-
-    await member.start()
     runner = web.AppRunner(make_app(member), access_log=None, handle_signals=False)
     await runner.setup()
     for u in member.cfg.listen_client_urls:

@@ -1,0 +1,69 @@
+"""The response shapes etcd's client port writes, each in one place: Go's http.Error (plain
+text, nosniff), allowMethod's 405, etcd's `{"message":...}` HTTPError, the v2 error body, and
+the CORS headers every response carries. Bodies are bytes prepared by the caller; nothing here
+re-encodes JSON."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from shoal.etcd import facts
+from shoal.store import EtcdError
+
+
+def base_headers() -> dict[str, str]:
+    """A fresh header dict holding the CORS headers (etcd's access controller adds them before
+    any handler runs)."""
+    return dict(facts.CORS_HEADERS)
+
+
+def go_error(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+    """Go's http.Error: text/plain, nosniff, the text and a newline."""
+    h = headers if headers is not None else base_headers()
+    h["Content-Type"] = facts.TEXT
+    h["X-Content-Type-Options"] = "nosniff"
+    return web.Response(status=status, body=(text + "\n").encode(), headers=h)
+
+
+def method_not_allowed(allowed: tuple[str, ...]) -> web.Response:
+    """etcd's allowMethod refusal: 405 with `Allow` listing the methods, comma-joined."""
+    h = base_headers()
+    h["Allow"] = ",".join(allowed)
+    return go_error(405, facts.METHOD_NOT_ALLOWED, h)
+
+
+def not_found() -> web.Response:
+    """Go's http.NotFound, which etcd's mux serves for every unknown path."""
+    return go_error(404, facts.NOT_FOUND_PAGE)
+
+
+def message(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+    """etcd's httptypes.HTTPError: `{"message":"..."}` as JSON, no trailing newline."""
+    h = headers if headers is not None else base_headers()
+    h["Content-Type"] = facts.JSON
+    body = json.dumps({"message": text}, ensure_ascii=False, separators=(",", ":"))
+    return web.Response(status=status, body=body.encode(), headers=h)
+
+
+def etcd_error(err: EtcdError, headers: dict[str, str]) -> web.Response:
+    """v2error.Error.WriteTo: the error body with X-Etcd-Index set to the error's index."""
+    headers["Content-Type"] = facts.JSON
+    headers["X-Etcd-Index"] = str(err.index)
+    return web.Response(status=err.status, body=err.to_json(), headers=headers)
+
+
+def json_body(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    h = headers if headers is not None else base_headers()
+    h["Content-Type"] = facts.JSON
+    return web.Response(status=status, body=body, headers=h)
+
+
+def text_body(body: bytes, status: int = 200) -> web.Response:
+    """A body written with no Content-Type, which Go sniffs as plain text."""
+    h = base_headers()
+    h["Content-Type"] = facts.TEXT
+    return web.Response(status=status, body=body, headers=h)

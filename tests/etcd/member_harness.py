@@ -1,0 +1,79 @@
+"""In-process clusters of `shoal.etcd.member.Member` on loopback, for tests of the member."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+
+from shoal.etcd.flags import load_config
+from shoal.etcd.member import Member
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class Cluster:
+    def __init__(self, tmp: str, n: int = 3, **flags: str) -> None:
+        self.tmp = tmp
+        self.flags = {"heartbeat-interval": "20", "election-timeout": "200", **flags}
+        self.urls = {f"m{i}": f"http://127.0.0.1:{free_port()}" for i in range(1, n + 1)}
+        self.members: dict[str, Member] = {}
+
+    def config_args(self, name: str, state: str = "new") -> list[str]:
+        ic = ",".join(f"{n}={u}" for n, u in self.urls.items())
+        args = [
+            "--name", name,
+            "--data-dir", f"{self.tmp}/{name}",
+            "--initial-advertise-peer-urls", self.urls[name],
+            "--listen-peer-urls", self.urls[name],
+            "--initial-cluster", ic,
+            "--initial-cluster-state", state,
+        ]  # fmt: skip
+        for k, v in self.flags.items():
+            args += [f"--{k}", v]
+        return args
+
+    async def start(self, name: str, state: str = "new") -> Member:
+        m = Member(load_config(self.config_args(name, state), {}))
+        await m.start()
+        self.members[name] = m
+        return m
+
+    async def start_all(self) -> None:
+        for name in self.urls:
+            await self.start(name)
+
+    async def stop(self, name: str) -> None:
+        m = self.members.pop(name)
+        await m.stop()
+
+    async def stop_all(self) -> None:
+        for name in list(self.members):
+            await self.stop(name)
+
+    async def leader(self, timeout: float = 20.0) -> Member:
+        async def has() -> Member | None:
+            for m in self.members.values():
+                if m.role == "leader":
+                    return m
+            return None
+
+        return await wait_for(has, timeout, "a leader")
+
+
+async def wait_for(
+    probe: Callable[[], Awaitable[object]], timeout: float, what: str, every: float = 0.02
+) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await probe()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(every)

@@ -1,0 +1,89 @@
+"""`shoal etcd` takes etcd 3.4's flags and refuses bad ones with etcd's messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from shoal.etcd.cli import main
+from shoal.etcd.flags import FlagError, load_config
+from shoal.etcd.ids import cluster_id, hexid, member_id
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-name", "x", "-heartbeat-interval", "200", "-election-timeout=2000"],
+        ["--name", "x", "--heartbeat-interval=200", "--election-timeout", "2000"],
+    ],
+)
+def test_go_flag_syntax_in_all_four_spellings(argv: list[str]) -> None:
+    c = load_config(argv, {})
+    assert (c.name, c.heartbeat_ms, c.election_ms) == ("x", 200, 2000)
+    assert c.data_dir == "x.etcd"
+
+
+def test_every_flag_can_come_from_its_etcd_variable() -> None:
+    c = load_config([], {"ETCD_NAME": "coreos-01", "ETCD_ELECTION_TIMEOUT": "5000",
+                         "ETCD_HEARTBEAT_INTERVAL": "1000", "ETCD_ENABLE_V2": "true"})  # fmt: skip
+    assert (c.name, c.election_ms, c.heartbeat_ms) == ("coreos-01", 5000, 1000)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message", "code"),
+    [
+        (["--foo"], {}, "flag provided but not defined: -foo", 2),
+        (["-heartbeat-interval", "abc"], {},
+         'invalid value "abc" for flag -heartbeat-interval: parse error', 2),
+        (["--initial-cluster-state", "bogus"], {},
+         'invalid value "bogus" for flag -initial-cluster-state: invalid value', 2),
+        (["--heartbeat-interval", "1000", "--election-timeout", "3000"], {},
+         "error verifying flags, --election-timeout[3000ms] should be at least as 5 times as "
+         "--heartbeat-interval[1000ms]. See 'etcd --help'.", 1),
+        (["--election-timeout", "60000"], {},
+         "error verifying flags, --election-timeout[60000ms] is too long, and should be set "
+         "less than 50000ms. See 'etcd --help'.", 1),
+        (["--listen-client-urls", "http://127.0.0.1:2379"], {},
+         "error verifying flags, --advertise-client-urls is required when "
+         "--listen-client-urls is set explicitly. See 'etcd --help'.", 1),
+        (["--discovery", "http://d/x", "--initial-cluster", "a=http://127.0.0.1:2380"], {},
+         "error verifying flags, multiple discovery or bootstrap flags are set. Choose one of "
+         '"initial-cluster", "discovery" or "discovery-srv". See \'etcd --help\'.', 1),
+        (["--name", "b"], {"ETCD_NAME": "a"},
+         'conflicting environment variable "ETCD_NAME" is shadowed by corresponding '
+         "command-line flag (either unset environment variable or disable flag)", 1),
+        (["extra-arg"], {},
+         "error verifying flags, 'extra-arg' is not a valid flag. See 'etcd --help'.", 1),
+    ],
+)  # fmt: skip
+def test_bad_flags_fail_with_etcds_message(
+    argv: list[str], env: dict[str, str], message: str, code: int
+) -> None:
+    with pytest.raises(FlagError) as e:
+        load_config(argv, env)
+    assert (e.value.message, e.value.code) == (message, code)
+
+
+def test_a_name_missing_from_the_initial_cluster_is_refused(
+    tmp_path: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(str(tmp_path))
+    rc = main(["--name", "coreos-04", "--initial-cluster", "coreos-01=http://127.0.0.1:2380"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert 'couldn\'t find local name "coreos-04" in the initial cluster configuration' in err
+
+
+def test_version_reports_the_etcd_api_version_first_then_shoals(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--version"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "etcd Version: 3.4.23"
+    assert lines[-1].startswith("shoal Version: ")
+
+
+def test_member_ids_match_the_seeds_cluster() -> None:
+    # The seed's cluster-health printed these IDs for 192.168.0.10/20/30, token etcd-cluster-1.
+    ids = [member_id([f"http://192.168.0.{n}:2380"], "etcd-cluster-1") for n in (10, 20, 30)]
+    assert [hexid(i) for i in ids] == ["7a0fb1a3031d4c79", "59d0611e956db7d1", "6fb0d145a155e8ee"]
+    assert cluster_id(ids) == cluster_id(list(reversed(ids)))
