@@ -13,11 +13,13 @@ Readers here turn three recorded forms into operations:
 - Jepsen logs of a compare-and-set register (`parse_jepsen_log`),
 - EDN-style key-value logs as in porcupine's test data (`parse_kv_log`),
 - records made by a test harness, as `KvRecord` structs or plain dicts (`operation_from_record`),
+  or one JSON object a line (`parse_records_jsonl`),
 plus porcupine-style call/return event lists (`operations_from_events`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -281,6 +283,25 @@ def operations_from_records(
     records: Iterable[KvRecord | Mapping[str, object]],
 ) -> list[KvOperation]:
     return [op for op in map(operation_from_record, records) if op is not None]
+
+
+def parse_records_jsonl(text: str) -> list[KvOperation]:
+    """Harness records written one JSON object a line (blank lines ignored)."""
+    records = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"line {lineno}: not JSON: {err}") from None
+        if not isinstance(raw, dict):
+            raise ValueError(f"line {lineno}: expected a JSON object, got {line[:80]!r}")
+        try:
+            records.append(record_from_mapping(raw))
+        except ValueError as err:
+            raise ValueError(f"line {lineno}: {err}") from None
+    return operations_from_records(records)
 
 
 # --- Jepsen register logs ------------------------------------------------------------------------

@@ -25,6 +25,8 @@ Out = TypeVar("Out")
 
 # Operations of the longest linearizable order shown before the point of failure.
 _SHOW_PREFIX = 8
+# At most this many operations that could not come next are listed.
+_SHOW_PENDING = 20
 # At most this many failing partitions are explained in full.
 _SHOW_FAILURES = 3
 
@@ -121,11 +123,16 @@ def explain_failure(
     lines.append(
         f"  Operations called and not yet placed; none can come next ({len(part.pending)}):"
     )
-    for i in part.pending:
+    shown_pending = part.pending[:_SHOW_PENDING]
+    if part.blocked not in shown_pending:
+        shown_pending = (*shown_pending[:-1], part.blocked)
+    for i in shown_pending:
         ok, _ = model.step(part.state, ops[i].input, ops[i].output)
         why = "possible here, but every order after it fails" if ok else "impossible in this state"
         mark = " <- returned here" if i == part.blocked else ""
         lines.append(f"    {describe(model, ops[i], clock)}   [{why}]{mark}")
+    if len(part.pending) > len(shown_pending):
+        lines.append(f"    ... and {len(part.pending) - len(shown_pending)} more")
     return "\n".join(lines)
 
 
