@@ -8,6 +8,7 @@ event loop (use `AsyncClient` there).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
@@ -142,8 +143,10 @@ class Client:
             while True:
                 yield self._run(anext(events))
         finally:
+            # After an interruption mid-poll the generator is still marked running.
             if not self._loop.is_closed():
-                self._run(events.aclose())
+                with contextlib.suppress(RuntimeError):
+                    self._run(events.aclose())
 
     def members(self) -> list[Member]:
         return self._run(self.aio.members())
