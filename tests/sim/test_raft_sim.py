@@ -22,10 +22,10 @@ def _first_failure(bug: str, seeds: range, nodes: int = 3, steps: int = 600) -> 
     raise AssertionError(f"planted bug {bug!r} went unnoticed over seeds {seeds}")
 
 
-@pytest.mark.parametrize(("nodes", "seeds"), [(3, range(1, 9)), (5, range(1, 4))])
+@pytest.mark.parametrize(("nodes", "seeds"), [(3, range(1, 41)), (5, range(1, 13))])
 def test_a_correct_core_passes_every_invariant_under_faults(nodes: int, seeds: range) -> None:
     for seed in seeds:
-        res = run_seed(SimConfig(seed, nodes, 800))
+        res = run_seed(SimConfig(seed, nodes, 1000))
         assert res.ok, f"seed {seed}: {res.violation}\n" + "\n".join(res.trace)
         # The run really exercised faults and traffic.
         assert res.stats["crashes"] > 0 and res.stats["writes_acked"] > 0

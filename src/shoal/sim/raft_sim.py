@@ -62,7 +62,7 @@ class Violation(Exception):
 class SimConfig:
     seed: int
     nodes: int = 3
-    steps: int = 2000  # ticks of faults, then a liveness phase
+    steps: int = 1000  # ticks of faults, then a liveness phase
     bugs: frozenset[str] = frozenset()
     election_tick: int = 10
     heartbeat_tick: int = 1
