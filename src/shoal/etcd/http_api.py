@@ -1,0 +1,167 @@
+"""The etcd v2 client HTTP API as an aiohttp application, routed the way etcd's client port
+routes: the access controller (CORS headers, OPTIONS answered at once), then Go's ServeMux
+(a 301 to the cleaned path for `..`, `.` or `//`; exact and subtree patterns; `404 page not
+found` for the rest), then the handler.
+
+Entry points:
+  make_app(server)                      the aiohttp Application for one member
+  ClientListener(server, listen_urls)   runs it on etcd's --listen-client-urls
+                                        (`await start()`, `bound_urls`, `await stop()`)
+
+aiohttp's own router is bypassed (one catch-all route) because it normalises paths differently
+from Go; the request target is parsed from the raw bytes instead.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from shoal.etcd import facts, http_misc
+from shoal.etcd import http_respond as respond
+from shoal.etcd.http_gohttp import (
+    FormError,
+    clean_path,
+    parse_target,
+    redirect_body,
+    redirect_location,
+)
+from shoal.etcd.http_keys import KEYS_PREFIX, KeysHandler
+from shoal.etcd.http_members import MEMBERS_PREFIX, MembersHandler
+from shoal.etcd.server_iface import ServerAPI
+
+_Exact = Callable[[web.Request, ServerAPI], Awaitable[web.Response]]
+
+# ServeMux's exact patterns other than keys and members (client.go handleV2, etcdhttp).
+_EXACT: dict[str, _Exact] = {
+    "/v2/stats/store": http_misc.stats_store,
+    "/v2/stats/self": http_misc.stats_self,
+    "/v2/stats/leader": http_misc.stats_leader,
+    "/v2/machines": http_misc.machines,
+    "/version": http_misc.version,
+    "/health": http_misc.health,
+}
+
+_KEYS_LEN = len(KEYS_PREFIX)
+_MEMBERS_LEN = len(MEMBERS_PREFIX)
+
+
+class _Router:
+    __slots__ = ("keys", "members", "server")
+
+    def __init__(self, server: ServerAPI) -> None:
+        self.server = server
+        self.keys = KeysHandler(server)
+        self.members = MembersHandler(server)
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        try:
+            target = parse_target(request.raw_path)
+        except FormError:
+            # Go's server refuses a target it cannot unescape before any handler runs.
+            resp = web.Response(
+                status=400,
+                body=facts.BAD_REQUEST_PAGE.encode(),
+                headers={"Content-Type": facts.TEXT},
+            )
+            resp.force_close()
+            return resp
+        if request.method == "OPTIONS":
+            return web.Response(status=200, headers=respond.base_headers())
+        path = target.path
+        cleaned = clean_path(path)
+        if cleaned != path:
+            return _redirect(request.method, cleaned, target.raw_query, target.force_query)
+
+        if path.startswith(KEYS_PREFIX) and (len(path) == _KEYS_LEN or path[_KEYS_LEN] == "/"):
+            return await self.keys.handle(request, path, target.raw_query)
+        if path.startswith(MEMBERS_PREFIX) and (
+            len(path) == _MEMBERS_LEN or path[_MEMBERS_LEN] == "/"
+        ):
+            return await self.members.handle(request, path)
+        handler = _EXACT.get(path)
+        if handler is not None:
+            return await handler(request, self.server)
+        return respond.not_found()
+
+
+def _redirect(method: str, path: str, raw_query: str, force_query: bool) -> web.Response:
+    """ServeMux's 301 to the cleaned path (http.Redirect: an HTML body only for GET)."""
+    location = redirect_location(path, raw_query, force_query)
+    headers = respond.base_headers()
+    headers["Location"] = location
+    body = b""
+    if method in ("GET", "HEAD"):
+        headers["Content-Type"] = facts.HTML
+        body = redirect_body(location)
+    return web.Response(status=301, body=body, headers=headers)
+
+
+def make_app(server: ServerAPI) -> web.Application:
+    """The client API of `server` as an aiohttp Application. Run it with `ClientListener`
+    (or an AppRunner given `runner_options()`), so long request lines are accepted and a
+    watch notices its client leaving."""
+    app = web.Application()
+    router = _Router(server)
+    app.router.add_route("*", "/{tail:.*}", router.dispatch)
+    return app
+
+
+def runner_options() -> dict[str, object]:
+    """AppRunner options matching Go's server: 1 MiB request line and headers, handlers
+    cancelled when their client disconnects (watches are removed then), no access log."""
+    return {
+        "handler_cancellation": True,
+        "max_line_size": facts.MAX_HEADER_BYTES,
+        "max_field_size": facts.MAX_HEADER_BYTES,
+        "access_log": None,
+    }
+
+
+class ClientListener:
+    """The app served on etcd-style listen URLs (`http://host:port`; port 0 picks a free
+    port, see `bound_urls`)."""
+
+    def __init__(self, server: ServerAPI, listen_urls: list[str]) -> None:
+        self.server = server
+        self.listen_urls = list(listen_urls)
+        self._runner: web.AppRunner | None = None
+        self.bound_urls: list[str] = []
+
+    async def start(self) -> None:
+        addrs = [_host_port(u) for u in self.listen_urls]
+        runner = web.AppRunner(make_app(self.server), **runner_options())  # type: ignore[arg-type]
+        await runner.setup()
+        self._runner = runner
+        try:
+            for host, port in addrs:
+                site = web.TCPSite(runner, host, port, reuse_address=True)
+                await site.start()
+                server = site._server
+                assert server is not None
+                for sock in getattr(server, "sockets", None) or ():
+                    h, p = sock.getsockname()[:2]
+                    self.bound_urls.append(f"http://{_join_host(h)}:{p}")
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    u = urllib.parse.urlsplit(url)
+    if u.scheme != "http":
+        raise ValueError(f"listen URL {url!r}: only http:// is supported (TLS is not)")
+    if u.hostname is None or u.port is None:
+        raise ValueError(f'listen URL {url!r}: want the form "http://host:port"')
+    return u.hostname, u.port
+
+
+def _join_host(h: str) -> str:
+    return f"[{h}]" if ":" in h else h

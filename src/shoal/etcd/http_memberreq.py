@@ -1,0 +1,230 @@
+"""`/v2/members` request bodies as etcd decodes them (httptypes.MemberCreateRequest /
+MemberUpdateRequest, types.NewURLs), with the error texts a client sees in `{"message":...}`.
+
+etcd decodes with Go's encoding/json and parses URLs with net/url; the texts of their common
+errors are reproduced (syntax errors, wrong JSON types, bad or path-carrying URLs). Rare Go
+parser corners may word an error differently; the status (400) is always etcd's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from shoal.etcd.http_gohttp import FormError, unescape
+
+_CREATE_TYPE = (
+    'struct { PeerURLs []string "json:\\"peerURLs\\""; IsLearner bool "json:\\"isLearner\\"" }'
+)
+_UPDATE_TYPE = 'struct { PeerURLs []string "json:\\"peerURLs\\"" }'
+
+_ALLOWED_SCHEMES = ("http", "https", "unix", "unixs")
+
+
+class BadMemberRequest(Exception):
+    """A body etcd refuses with 400; `str(err)` is its message."""
+
+
+def decode_member_request(body: bytes, create: bool) -> tuple[list[str], bool]:
+    """The sorted peer URLs and isLearner (POST only) of a member request body."""
+    try:
+        text = body.decode("utf-8", "surrogateescape")
+        doc = json.loads(text, object_pairs_hook=lambda pairs: pairs)
+    except json.JSONDecodeError as e:
+        raise BadMemberRequest(_go_syntax_error(e)) from None
+    except UnicodeDecodeError:  # pragma: no cover - surrogateescape never fails
+        raise BadMemberRequest("invalid character in string literal") from None
+    peer_urls: list[Any] | None = None
+    is_learner = False
+    type_err: str | None = None
+    if isinstance(doc, list) and all(isinstance(p, tuple) for p in doc):
+        # An object (pairs, in document order; Go matches field names case-insensitively).
+        for key, value in doc:
+            k = key.lower()
+            if k == "peerurls":
+                if value is None:
+                    continue
+                if not isinstance(value, list) or (value and isinstance(value[0], tuple)):
+                    type_err = type_err or _field_error(value, "peerURLs", "[]string")
+                    continue
+                urls: list[Any] = []
+                for v in value:
+                    if v is not None and not isinstance(v, str):
+                        type_err = type_err or _field_error(v, "peerURLs", "string")
+                        v = ""
+                    urls.append(v or "")
+                peer_urls = urls
+            elif k == "islearner" and create:
+                if value is None:
+                    continue
+                if not isinstance(value, bool):
+                    type_err = type_err or _field_error(value, "isLearner", "bool")
+                    continue
+                is_learner = value
+    elif doc is not None:
+        what = _json_kind(doc)
+        raise BadMemberRequest(
+            f"json: cannot unmarshal {what} into Go value of type "
+            + (_CREATE_TYPE if create else _UPDATE_TYPE)
+        )
+    if type_err is not None:
+        raise BadMemberRequest(type_err)
+    return new_urls(peer_urls or []), is_learner
+
+
+def new_urls(strs: list[str]) -> list[str]:
+    """types.NewURLs: every URL trimmed, parsed, http(s)/unix(s), host:port, no path; sorted."""
+    if not strs:
+        raise BadMemberRequest("no valid URLs given")
+    out = []
+    for raw in strs:
+        s = raw.strip()
+        scheme, host, path = _parse_url(s)
+        if scheme not in _ALLOWED_SCHEMES:
+            raise BadMemberRequest(f"URL scheme must be http, https, unix, or unixs: {s}")
+        if not _has_port(host):
+            raise BadMemberRequest(f'URL address does not have the form "host:port": {s}')
+        if path:
+            raise BadMemberRequest(f"URL must not contain a path: {s}")
+        out.append(scheme + s[len(scheme) :])
+    out.sort()
+    return out
+
+
+def _json_kind(v: Any) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int | float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list) and v and isinstance(v[0], tuple):
+        return "object"
+    if isinstance(v, list):
+        return "array"
+    return "object"
+
+
+def _field_error(v: Any, field: str, go_type: str) -> str:
+    return f"json: cannot unmarshal {_json_kind(v)} into Go struct field .{field} of type {go_type}"
+
+
+def _quote_char(c: str) -> str:
+    """encoding/json's quoteChar."""
+    if c == "'":
+        return "'\\''"
+    if c == '"':
+        return "'\"'"
+    q = json.dumps(c, ensure_ascii=False)[1:-1]
+    return f"'{q}'"
+
+
+def _innermost(doc: str, pos: int) -> str:
+    """The bracket enclosing `pos` (`{` or `[`), ignoring brackets inside strings."""
+    stack: list[str] = []
+    in_str = esc = False
+    for ch in doc[:pos]:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "{[":
+            stack.append(ch)
+        elif ch in "}]" and stack:
+            stack.pop()
+    return stack[-1] if stack else ""
+
+
+_LITERALS = {"n": "null", "t": "true", "f": "false"}
+
+
+def _go_syntax_error(e: json.JSONDecodeError) -> str:
+    doc, pos, msg = e.doc, e.pos, e.msg
+    if pos >= len(doc.rstrip()) and msg != "Extra data":
+        return "unexpected end of JSON input"
+    c = doc[pos]
+    if msg == "Extra data":
+        return f"invalid character {_quote_char(c)} after top-level value"
+    if msg.startswith("Expecting value"):
+        lit = _LITERALS.get(c)
+        if lit is not None:
+            for i, want in enumerate(lit):
+                if pos + i >= len(doc):
+                    return "unexpected end of JSON input"
+                got = doc[pos + i]
+                if got != want:
+                    return (
+                        f"invalid character {_quote_char(got)} in literal {lit} "
+                        f"(expecting {_quote_char(want)})"
+                    )
+        return f"invalid character {_quote_char(c)} looking for beginning of value"
+    if msg.startswith("Expecting property name"):
+        return f"invalid character {_quote_char(c)} looking for beginning of object key string"
+    if msg.startswith("Expecting ':'"):
+        return f"invalid character {_quote_char(c)} after object key"
+    if msg.startswith("Expecting ','"):
+        where = "object key:value pair" if _innermost(doc, pos) == "{" else "array element"
+        return f"invalid character {_quote_char(c)} after {where}"
+    if msg.startswith("Invalid control character"):
+        return f"invalid character {_quote_char(c)} in string literal"
+    if msg.startswith("Invalid \\escape"):
+        return f"invalid character {_quote_char(doc[pos + 1 : pos + 2] or c)} in string escape code"
+    return f"invalid character {_quote_char(c)} looking for beginning of value"
+
+
+def _parse_url(s: str) -> tuple[str, str, str]:
+    """The scheme (lowercased), host and path of `s` as Go's url.Parse splits them; raises
+    BadMemberRequest with `parse "s": <reason>` where Go's parser fails."""
+
+    def fail(reason: str) -> BadMemberRequest:
+        return BadMemberRequest(f"parse {json.dumps(s, ensure_ascii=False)}: {reason}")
+
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in s):
+        raise fail("net/url: invalid control character in URL")
+    rest = s.partition("#")[0]
+    try:
+        unescape(rest, query_mode=False)
+    except FormError as err:
+        raise fail(str(err)) from None
+    scheme = ""
+    for i, ch in enumerate(rest):
+        if ch.isascii() and ch.isalpha():
+            continue
+        if i > 0 and ((ch.isascii() and ch.isdigit()) or ch in "+-."):
+            continue
+        if ch == ":":
+            if i == 0:
+                raise fail("missing protocol scheme")
+            scheme, rest = rest[:i].lower(), rest[i + 1 :]
+        break
+    rest = rest.partition("?")[0]
+    if not scheme and ":" in rest.partition("/")[0]:
+        raise fail("first path segment in URL cannot contain colon")
+    if not rest.startswith("//") or (scheme and not rest.startswith("/")):
+        return scheme, "", rest if rest.startswith("/") or not scheme else ""
+    authority, slash, path = rest[2:].partition("/")
+    host = authority.rpartition("@")[2]
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            raise fail("missing ']' in host")
+        port = host[end + 1 :]
+        if port and (not port.startswith(":") or (not port[1:].isdigit() and port != ":")):
+            raise fail(f'invalid port "{port}" after host')
+    elif ":" in host:
+        port = host[host.rindex(":") :]
+        if port != ":" and not port[1:].isdigit():
+            raise fail(f'invalid port "{port}" after host')
+    return scheme, host, slash + path
+
+
+def _has_port(host: str) -> bool:
+    """net.SplitHostPort succeeds: a `:port` part (possibly empty), one colon outside `[]`."""
+    if host.startswith("["):
+        end = host.find("]")
+        return end >= 0 and host[end + 1 : end + 2] == ":"
+    return host.count(":") == 1

@@ -1,0 +1,73 @@
+"""The small endpoints beside keys and members: `/v2/stats/{self,leader,store}`,
+`/v2/machines`, `/version` and `/health`, each answering exactly as etcd 3.4's handler
+(methods allowed, content types, trailing newline or not)."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from shoal.etcd import facts
+from shoal.etcd import http_respond as respond
+from shoal.etcd.server_iface import ServerAPI
+
+_VERSION_BODY = json.dumps(
+    {"etcdserver": facts.SERVER_VERSION, "etcdcluster": facts.CLUSTER_VERSION},
+    separators=(",", ":"),
+).encode()
+_HEALTHY = b'{"health":"true"}'
+_UNHEALTHY = '{"health":"false"}'
+
+
+def _compact(obj: object) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def stats_store(request: web.Request, server: ServerAPI) -> web.Response:
+    if request.method != "GET":
+        return respond.method_not_allowed(facts.GET_ONLY)
+    return respond.json_body(server.store.stats_json())
+
+
+async def stats_self(request: web.Request, server: ServerAPI) -> web.Response:
+    if request.method != "GET":
+        return respond.method_not_allowed(facts.GET_ONLY)
+    return respond.json_body(_compact(server.self_stats()))
+
+
+async def stats_leader(request: web.Request, server: ServerAPI) -> web.Response:
+    if request.method != "GET":
+        return respond.method_not_allowed(facts.GET_ONLY)
+    stats = server.leader_stats()
+    if stats is None:
+        return respond.message(403, facts.NOT_LEADER)
+    return respond.json_body(_compact(stats))
+
+
+async def machines(request: web.Request, server: ServerAPI) -> web.Response:
+    """Every member's client URLs, sorted, joined by ", " (plain text, no newline)."""
+    if request.method not in facts.MACHINES_METHODS:
+        return respond.method_not_allowed(facts.MACHINES_METHODS)
+    urls = sorted(u for m in server.members() for u in m.client_urls)
+    return respond.text_body(", ".join(urls).encode())
+
+
+async def version(request: web.Request, server: ServerAPI) -> web.Response:
+    if request.method != "GET":
+        return respond.method_not_allowed(facts.GET_ONLY)
+    return respond.json_body(_VERSION_BODY)
+
+
+async def health(request: web.Request, server: ServerAPI) -> web.Response:
+    """200 `{"health":"true"}` (sniffed as text), or etcd's http.Error 503 with the false
+    body and a newline."""
+    if request.method != "GET":
+        return respond.method_not_allowed(facts.GET_ONLY)
+    try:
+        ok = await server.health()
+    except Exception:
+        ok = False
+    if ok:
+        return respond.text_body(_HEALTHY)
+    return respond.go_error(503, _UNHEALTHY)
