@@ -14,6 +14,7 @@ endpoints (etcdctl's --total-timeout) and raises `DeadlineExceeded`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import posixpath
 import ssl
@@ -72,7 +73,7 @@ _PATH_SAFE = "/!$&'()*+,;=:@~"
 
 
 @dataclass(frozen=True, slots=True)
-class _Request:
+class Request:
     method: str
     path: str
     query: Mapping[str, str] = field(default_factory=dict)
@@ -121,6 +122,11 @@ def _unusable(endpoint: str) -> str:
     return ""
 
 
+def _basic_auth(username: str, password: str) -> str:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -143,7 +149,8 @@ class AsyncClient:
         self._pinned = 0
         self.timeout = timeout
         self.total_timeout = total_timeout
-        self._auth = aiohttp.BasicAuth(username, password or "") if username else None
+        # HTTP basic auth on every request, as the Go client does for v2 auth.
+        self._auth_header = _basic_auth(username, password or "") if username else None
         self._ssl = ssl_context
         self.on_request = on_request
         self._session: aiohttp.ClientSession | None = None
@@ -200,7 +207,7 @@ class AsyncClient:
 
     # -- transport -------------------------------------------------------------------------
 
-    async def request(self, req: _Request) -> Reply:
+    async def request(self, req: Request) -> Reply:
         """Send `req` to the pinned endpoint, failing over as described in the module doc."""
         if req.wait or self.total_timeout is None:
             return await self._failover(req)
@@ -210,7 +217,7 @@ class AsyncClient:
         except TimeoutError:
             raise DeadlineExceeded() from None
 
-    async def _failover(self, req: _Request) -> Reply:
+    async def _failover(self, req: Request) -> Reply:
         eps = list(self._endpoints)
         if not eps:
             raise NoEndpointsError()
@@ -236,7 +243,7 @@ class AsyncClient:
             return reply
         raise ClusterError(errors)
 
-    async def _attempt(self, endpoint: str, req: _Request) -> Reply:
+    async def _attempt(self, endpoint: str, req: Request) -> Reply:
         bad = _unusable(endpoint)
         if bad:
             raise EndpointFailure(EndpointError(endpoint, bad, connection=False))
@@ -249,6 +256,8 @@ class AsyncClient:
         if self.on_request is not None:
             self.on_request(req.method, full, req.body)
         headers = {"Content-Type": req.content_type} if req.content_type else {}
+        if self._auth_header is not None:
+            headers["Authorization"] = self._auth_header
         session = self._get_session()
         try:
             ctx = session.request(
@@ -256,7 +265,6 @@ class AsyncClient:
                 url,
                 data=req.body.encode() if req.body is not None else None,
                 headers=headers,
-                auth=self._auth,
                 allow_redirects=False,
             )
             if req.wait or self.timeout is None:
@@ -278,7 +286,7 @@ class AsyncClient:
 
     # -- keys ------------------------------------------------------------------------------
 
-    async def _keys(self, req: _Request) -> Response:
+    async def _keys(self, req: Request) -> Response:
         while True:
             reply = await self.request(req)
             if reply.status in (200, 201):
@@ -307,7 +315,7 @@ class AsyncClient:
     ) -> Response:
         # Always explicit, as the Go client sends them (and --debug shows them).
         query = {"quorum": _flag(quorum), "recursive": _flag(recursive), "sorted": _flag(sorted)}
-        return await self._keys(_Request("GET", key_path(key), query))
+        return await self._keys(Request("GET", key_path(key), query))
 
     async def set(
         self,
@@ -342,7 +350,7 @@ class AsyncClient:
             form["ttl"] = str(ttl)
         if refresh:
             form["refresh"] = "true"
-        req = _Request(
+        req = Request(
             "PUT",
             key_path(key),
             query,
@@ -374,7 +382,7 @@ class AsyncClient:
         form = {"value": value}
         if ttl is not None and ttl > 0:
             form["ttl"] = str(ttl)
-        req = _Request(
+        req = Request(
             "POST",
             key_path(dir_key),
             {},
@@ -401,12 +409,12 @@ class AsyncClient:
             query["prevValue"] = prev_value
         if recursive:
             query["recursive"] = "true"
-        return await self._keys(_Request("DELETE", key_path(key), query))
+        return await self._keys(Request("DELETE", key_path(key), query))
 
     async def watch(self, key: str, *, wait_index: int = 0, recursive: bool = False) -> Response:
         """Wait for the first event on `key` at or after `wait_index` (0: the next one)."""
         query = {"wait": "true", "waitIndex": str(wait_index), "recursive": _flag(recursive)}
-        return await self._keys(_Request("GET", key_path(key), query, wait=True))
+        return await self._keys(Request("GET", key_path(key), query, wait=True))
 
     async def watch_iter(
         self, key: str, *, after_index: int = 0, recursive: bool = False
@@ -425,20 +433,20 @@ class AsyncClient:
     # -- members ---------------------------------------------------------------------------
 
     async def members(self) -> list[Member]:
-        reply = await self.request(_Request("GET", MEMBERS_PREFIX))
+        reply = await self.request(Request("GET", MEMBERS_PREFIX))
         if reply.status != 200:
             raise UnexpectedStatus(reply.status, reply.body)
         return decode_members(reply.body)
 
     async def leader(self) -> Member:
-        reply = await self.request(_Request("GET", MEMBERS_PREFIX + "/leader"))
+        reply = await self.request(Request("GET", MEMBERS_PREFIX + "/leader"))
         if reply.status != 200:
             raise UnexpectedStatus(reply.status, reply.body)
         return decode_member(reply.body)
 
     async def add_member(self, peer_urls: Sequence[str]) -> Member:
         body = json.dumps({"peerURLs": check_peer_urls(list(peer_urls))}, separators=(",", ":"))
-        reply = await self.request(_Request("POST", MEMBERS_PREFIX, {}, body, "application/json"))
+        reply = await self.request(Request("POST", MEMBERS_PREFIX, {}, body, "application/json"))
         if reply.status == 201:
             return decode_member(reply.body)
         if reply.status == 409:
@@ -448,7 +456,7 @@ class AsyncClient:
     async def update_member(self, member_id: str, peer_urls: Sequence[str]) -> None:
         body = json.dumps({"peerURLs": check_peer_urls(list(peer_urls))}, separators=(",", ":"))
         path = f"{MEMBERS_PREFIX}/{member_id}"
-        reply = await self.request(_Request("PUT", path, {}, body, "application/json"))
+        reply = await self.request(Request("PUT", path, {}, body, "application/json"))
         if reply.status == 204:
             return
         if reply.status in (404, 409):
@@ -457,7 +465,7 @@ class AsyncClient:
 
     async def remove_member(self, member_id: str) -> None:
         """Remove a member; removing one that is already gone (410) is not an error."""
-        reply = await self.request(_Request("DELETE", f"{MEMBERS_PREFIX}/{member_id}"))
+        reply = await self.request(Request("DELETE", f"{MEMBERS_PREFIX}/{member_id}"))
         if reply.status not in (204, 410):
             raise UnexpectedStatus(reply.status, reply.body)
 
@@ -466,31 +474,31 @@ class AsyncClient:
     async def health(self, endpoint: str | None = None) -> Health:
         """/health of `endpoint` (no failover), or of the first endpoint that answers."""
         if endpoint is not None:
-            reply = await self._one(endpoint, _Request("GET", HEALTH_PATH))
+            reply = await self._one(endpoint, Request("GET", HEALTH_PATH))
         else:
-            reply = await self._any_status(_Request("GET", HEALTH_PATH))
+            reply = await self._any_status(Request("GET", HEALTH_PATH))
         return decode_health(reply.status, reply.body)
 
     async def version(self) -> Version:
-        reply = await self.request(_Request("GET", VERSION_PATH))
+        reply = await self.request(Request("GET", VERSION_PATH))
         if reply.status != 200:
             raise UnexpectedStatus(reply.status, reply.body)
         return decode_version(reply.body)
 
     async def stats(self, which: str) -> dict[str, Any]:
         """/v2/stats/<which> for which in self, store, leader (leader: 403 on a follower)."""
-        reply = await self.request(_Request("GET", f"{STATS_PREFIX}/{which}"))
+        reply = await self.request(Request("GET", f"{STATS_PREFIX}/{which}"))
         if reply.status != 200:
             raise MembersError(decode_message(reply.body), reply.status)
         return decode_object(reply.body)
 
-    async def _one(self, endpoint: str, req: _Request) -> Reply:
+    async def _one(self, endpoint: str, req: Request) -> Reply:
         try:
             return await self._attempt(normalize_endpoint(endpoint), req)
         except EndpointFailure as failure:
             raise ClusterError([failure.error]) from None
 
-    async def _any_status(self, req: _Request) -> Reply:
+    async def _any_status(self, req: Request) -> Reply:
         """Like request(), but a 503 (unhealthy member) is an answer, not a failure."""
         errors: list[EndpointError] = []
         for endpoint in self._endpoints:

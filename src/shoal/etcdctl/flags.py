@@ -24,7 +24,7 @@ class UsageError(Exception):
     """Bad flags: the caller prints etcdctl's "Incorrect Usage" and exits 1."""
 
 
-Value = bool | str | int | float
+Value = bool | str | int | float | list[str]
 
 
 @dataclass
@@ -38,6 +38,11 @@ class Parsed:
 
     def get_str(self, name: str) -> str:
         return str(self.values[name])
+
+    def get_list(self, name: str) -> list[str]:
+        v = self.values[name]
+        assert isinstance(v, list)
+        return v
 
     def get_int(self, name: str) -> int:
         v = self.values[name]
@@ -145,6 +150,8 @@ def defaults(flags: tuple[Flag, ...]) -> dict[str, Value]:
             out[f.name] = False
         elif f.kind is Kind.STRING:
             out[f.name] = f.default
+        elif f.kind is Kind.LIST:
+            out[f.name] = []
         else:
             converted = _convert(f, f.default, f.name)
             out[f.name] = converted
@@ -189,7 +196,11 @@ def parse(flags: tuple[Flag, ...], args: list[str]) -> Parsed:
                     raise UsageError(f"flag needs an argument: -{name}")
                 raw = args[i]
                 i += 1
-            value = _convert(flag, raw, name)
+            if flag.kind is Kind.LIST:
+                previous = parsed.values[flag.name]
+                value = [*previous, raw] if isinstance(previous, list) else [raw]
+            else:
+                value = _convert(flag, raw, name)
         parsed.values[flag.name] = value
         parsed.given.add(flag.name)
     parsed.args = args[i:]

@@ -54,6 +54,21 @@ ACTIONS: dict[str, str] = {
     "member add": "cluster:member_add",
     "member remove": "cluster:member_remove",
     "member update": "cluster:member_update",
+    "user add": "auth:user_add",
+    "user get": "auth:user_get",
+    "user list": "auth:user_list",
+    "user remove": "auth:user_remove",
+    "user grant": "auth:user_grant",
+    "user revoke": "auth:user_revoke",
+    "user passwd": "auth:user_passwd",
+    "role add": "auth:role_add",
+    "role get": "auth:role_get",
+    "role list": "auth:role_list",
+    "role remove": "auth:role_remove",
+    "role grant": "auth:role_grant",
+    "role revoke": "auth:role_revoke",
+    "auth enable": "auth:auth_enable",
+    "auth disable": "auth:auth_disable",
 }
 
 

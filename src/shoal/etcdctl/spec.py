@@ -39,6 +39,7 @@ class Kind(Enum):
     STRING = "string"
     INT = "int"
     DURATION = "duration"
+    LIST = "list"  # a string flag that may be repeated (urfave StringSliceFlag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,7 @@ _TTL = _int("ttl", "key time-to-live in seconds")
 _SORT = _bool("sort", "returns result in sorted order")
 _QUORUM = _bool("quorum, q", "require quorum for get request")
 _AFTER_INDEX = _int("after-index", "watch after the given index")
-_ROLES = _str("roles", "List of roles to grant or revoke")
+_ROLES = Flag(("roles",), Kind.LIST, "List of roles to grant or revoke")
 
 HELP_COMMAND: Final = Command(
     "help", "Shows a list of commands or help for one command", "[command]", aliases=("h",)
