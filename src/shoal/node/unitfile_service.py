@@ -73,6 +73,7 @@ _KNOWN: dict[str, frozenset[str]] = {
             "StartLimitInterval",
             "StartLimitIntervalSec",
             "StartLimitBurst",
+            "ConditionPathExists",  # checked by the unit manager (shoal.node.units)
         }
     ),
     "Service": frozenset(
