@@ -266,3 +266,43 @@ def compare(
     mine = run_shoal_inprocess(args, stdin or "")
     same(real, mine)
     return real
+
+
+def until_lines(argv: Sequence[str], lines: int, timeout: float = 20) -> Run:
+    """Start argv, wait until it printed `lines` lines on stdout, then Ctrl+C it."""
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=etcdctl_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        os.set_blocking(proc.stdout.fileno(), False)
+        out = b""
+        deadline = time.monotonic() + timeout
+        while out.count(b"\n") < lines and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            chunk = proc.stdout.read()
+            if chunk:
+                out += chunk
+            else:
+                time.sleep(0.02)
+        assert out.count(b"\n") >= lines, f"{argv} printed only {out!r}"
+        time.sleep(0.1)  # let anything else it would print arrive
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=10)
+        return Run((out + (rest or b"")).decode(), err.decode(), proc.returncode)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def both(args: Sequence[str], lines: int) -> None:
+    """Side by side for commands that run until Ctrl+C (watch -f, exec-watch, --forever)."""
+    real = until_lines([ETCDCTL, *args], lines)
+    mine = until_lines([*shoal_argv(), "etcdctl", *args], lines)
+    same(real, mine)

@@ -8,7 +8,16 @@ import signal
 from collections.abc import Callable
 
 import pytest
-from etcdctl_cluster import Run, Target, compare, run_real, run_shoal_inprocess, same, wait_for
+from etcdctl_cluster import (
+    Run,
+    Target,
+    both,
+    compare,
+    run_real,
+    run_shoal_inprocess,
+    same,
+    wait_for,
+)
 
 from shoal.client import Client
 
@@ -54,6 +63,7 @@ def test_seed_scenario_all_up_one_down_two_down_and_back(ctl, cluster) -> None: 
     ctl("get", "/seed")
     ctl("set", "/seed", "two-down")
     ctl("get", "--quorum", "/seed")
+    ctl("--timeout", "5s", "--total-timeout", "1s", "set", "/seed", "x")  # deadline first
     assert _lines(cluster)[-2] == "cluster is unavailable"
 
     # Both come back: healthy again, and the write made with one member down survived.
@@ -70,6 +80,11 @@ def test_cluster_health_lists_members_from_any_live_endpoint(cluster) -> None:  
     eps = ["http://127.0.0.1:1", *cluster.client_urls]
     compare(["--endpoints", ",".join(eps), "cluster-health"])
     compare(["--endpoints", ",".join(eps), "--no-sync", "get", "/nope"])
+
+
+def test_cluster_health_forever_repeats_until_ctrl_c(cluster) -> None:  # type: ignore[no-untyped-def]
+    # One round (3 members + verdict), then the "next check" notice; Ctrl+C exits 0.
+    both(["--endpoints", ",".join(cluster.client_urls), "cluster-health", "--forever"], lines=7)
 
 
 def test_output_format_does_not_change_cluster_health(ctl) -> None:  # type: ignore[no-untyped-def]

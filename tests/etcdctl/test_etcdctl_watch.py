@@ -5,14 +5,10 @@ ended with Ctrl+C (SIGINT), which etcdctl answers with exit 0."""
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import subprocess
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import pytest
-from etcdctl_cluster import ETCDCTL, Run, Target, compare, etcdctl_env, same, shoal_argv
+from etcdctl_cluster import Target, both, compare
 
 from shoal.client import Client, EtcdError
 
@@ -33,45 +29,6 @@ def history(c: Client, *steps: Callable[[Client], object]) -> int:
     for step in steps:
         step(c)
     return before
-
-
-def until_lines(argv: Sequence[str], lines: int, timeout: float = 20) -> Run:
-    """Start argv, wait until it printed `lines` lines on stdout, then Ctrl+C it."""
-    proc = subprocess.Popen(
-        list(argv),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=etcdctl_env(),
-    )
-    try:
-        assert proc.stdout is not None
-        os.set_blocking(proc.stdout.fileno(), False)
-        out = b""
-        deadline = time.monotonic() + timeout
-        while out.count(b"\n") < lines and time.monotonic() < deadline:
-            if proc.poll() is not None:
-                break
-            chunk = proc.stdout.read()
-            if chunk:
-                out += chunk
-            else:
-                time.sleep(0.02)
-        assert out.count(b"\n") >= lines, f"{argv} printed only {out!r}"
-        time.sleep(0.1)  # let anything else it would print arrive
-        proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=10)
-        return Run((out + (rest or b"")).decode(), err.decode(), proc.returncode)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
-def both(args: Sequence[str], lines: int) -> None:
-    real = until_lines([ETCDCTL, *args], lines)
-    mine = until_lines([*shoal_argv(), "etcdctl", *args], lines)
-    same(real, mine)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
