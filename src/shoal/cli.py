@@ -20,6 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "fleetctl": ("shoal.fleet.fleetctl", "fleet command line client (fleetctl 1.0)"),
     "cloudinit": ("shoal.node.cloudinit_cli", "validate or apply a cloud-config"),
     "etcdctl": ("shoal.etcdctl", "etcd v2 command line client (etcdctl 3.4, ETCDCTL_API=2)"),
+    "node": ("shoal.node.node", "one machine: apply a cloud-config, run its units"),
+    "systemctl": ("shoal.node.systemctl", "show and change a machine's units (systemctl)"),
+    "journal": ("shoal.node.journalctl", "read a machine's journal (journalctl)"),
 }
 
 
