@@ -22,7 +22,11 @@ MAX_REQUEST_BYTES = 1_572_864
 here so readers find why a 2 MiB v2 write succeeds (as on etcd)."""
 
 MAX_HEADER_BYTES = 1 << 20
-"""Go's http.DefaultMaxHeaderBytes: request line and headers may be this long."""
+"""Go's http.DefaultMaxHeaderBytes: the headers may be this long (then 431)."""
+
+MAX_REQUEST_LINE = 4096
+"""The longest request line etcd's client port takes, CRLF included: its cmux listener reads
+the first line into a 4096-byte buffer and drops the connection when it does not fit."""
 
 WATCH_TIMEOUT = 300.0
 """v2http defaultWatchTimeout: a watch response is closed after 5 minutes."""

@@ -73,7 +73,7 @@ class _Router:
         path = target.path
         cleaned = clean_path(path)
         if cleaned != path:
-            return _redirect(request.method, cleaned, target.raw_query, target.force_query)
+            return _redirect(request.method, cleaned, target.raw_query)
 
         if path.startswith(KEYS_PREFIX) and (len(path) == _KEYS_LEN or path[_KEYS_LEN] == "/"):
             return await self.keys.handle(request, path, target.raw_query)
@@ -87,13 +87,17 @@ class _Router:
         return respond.not_found()
 
 
-def _redirect(method: str, path: str, raw_query: str, force_query: bool) -> web.Response:
-    """ServeMux's 301 to the cleaned path (http.Redirect: an HTML body only for GET)."""
-    location = redirect_location(path, raw_query, force_query)
+def _redirect(method: str, path: str, raw_query: str) -> web.Response:
+    """ServeMux's 301 to the cleaned path (http.Redirect: an HTML body only for GET; a HEAD
+    answer has the body's type but no length)."""
+    location = redirect_location(path, raw_query)
     headers = respond.base_headers()
     headers["Location"] = location
+    if method == "HEAD":
+        headers["Content-Type"] = facts.HTML
+        return web.Response(status=301, headers=headers)
     body = b""
-    if method in ("GET", "HEAD"):
+    if method == "GET":
         headers["Content-Type"] = facts.HTML
         body = redirect_body(location)
     return web.Response(status=301, body=body, headers=headers)
@@ -110,11 +114,12 @@ def make_app(server: ServerAPI) -> web.Application:
 
 
 def runner_options() -> dict[str, object]:
-    """AppRunner options matching Go's server: 1 MiB request line and headers, handlers
+    """AppRunner options matching etcd's client port: a request line of at most 4096 bytes
+    (etcd drops the connection beyond; aiohttp answers 400), 1 MiB headers, handlers
     cancelled when their client disconnects (watches are removed then), no access log."""
     return {
         "handler_cancellation": True,
-        "max_line_size": facts.MAX_HEADER_BYTES,
+        "max_line_size": facts.MAX_REQUEST_LINE - 2,
         "max_field_size": facts.MAX_HEADER_BYTES,
         "access_log": None,
     }

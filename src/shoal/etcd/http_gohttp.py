@@ -32,24 +32,23 @@ class FormError(Exception):
 
 class Target:
     """A request target split as Go's url.ParseRequestURI splits it. `path` is the unescaped
-    path, `raw_query` the query as sent (unparsed), `force_query` whether a `?` ended it."""
+    path, `raw_query` the query as sent (unparsed)."""
 
-    __slots__ = ("force_query", "path", "raw_query")
+    __slots__ = ("path", "raw_query")
 
-    def __init__(self, path: str, raw_query: str, force_query: bool) -> None:
+    def __init__(self, path: str, raw_query: str) -> None:
         self.path = path
         self.raw_query = raw_query
-        self.force_query = force_query
 
 
 def parse_target(raw: str) -> Target:
     """Split and unescape a request target (origin form). Raises BadTarget as Go would."""
-    path, sep, query = raw.partition("?")
+    path, _, query = raw.partition("?")
     if not path.startswith("/"):
         # Absolute-form and `*` targets: Go accepts them, etcd then 404s; treat as a path.
         parsed = urllib.parse.urlsplit(path)
         path = parsed.path or "/"
-    return Target(unescape(path, query_mode=False), query, bool(sep) and not query)
+    return Target(unescape(path, query_mode=False), query)
 
 
 def unescape(s: str, query_mode: bool) -> str:
@@ -108,11 +107,12 @@ def clean_path(p: str) -> str:
     return np
 
 
-def redirect_location(path: str, raw_query: str, force_query: bool) -> str:
+def redirect_location(path: str, raw_query: str) -> str:
     """The Location of ServeMux's redirect to the cleaned path: the path escaped as Go's
-    url.URL.String() escapes it, the query kept as sent."""
+    url.URL.String() escapes it, the query kept as sent (a bare `?` is dropped, as etcd's
+    answer shows)."""
     loc = urllib.parse.quote(path.encode("utf-8", "surrogateescape"), safe=_PATH_SAFE)
-    if raw_query or force_query:
+    if raw_query:
         loc += "?" + raw_query
     return loc
 

@@ -12,38 +12,40 @@ from typing import Any
 
 from shoal.etcd.http_gohttp import FormError, unescape
 
-_CREATE_TYPE = (
-    'struct { PeerURLs []string "json:\\"peerURLs\\""; IsLearner bool "json:\\"isLearner\\"" }'
-)
-_UPDATE_TYPE = 'struct { PeerURLs []string "json:\\"peerURLs\\"" }'
+# The Go type etcd 3.4.23 decodes both bodies into, as its type errors name it (3.4's
+# MemberCreateRequest has no isLearner: the field is ignored, as any unknown field).
+_REQUEST_TYPE = 'struct { PeerURLs []string "json:\\"peerURLs\\"" }'
 
 _ALLOWED_SCHEMES = ("http", "https", "unix", "unixs")
+
+
+class _Object(list[tuple[str, Any]]):
+    """A decoded JSON object: its pairs in document order (duplicates kept, as Go sees them)."""
 
 
 class BadMemberRequest(Exception):
     """A body etcd refuses with 400; `str(err)` is its message."""
 
 
-def decode_member_request(body: bytes, create: bool) -> tuple[list[str], bool]:
-    """The sorted peer URLs and isLearner (POST only) of a member request body."""
+def decode_member_request(body: bytes) -> list[str]:
+    """The sorted peer URLs of a member request body (POST and PUT alike)."""
     try:
         text = body.decode("utf-8", "surrogateescape")
-        doc = json.loads(text, object_pairs_hook=lambda pairs: pairs)
+        doc = json.loads(text, object_pairs_hook=_Object)
     except json.JSONDecodeError as e:
         raise BadMemberRequest(_go_syntax_error(e)) from None
     except UnicodeDecodeError:  # pragma: no cover - surrogateescape never fails
         raise BadMemberRequest("invalid character in string literal") from None
     peer_urls: list[Any] | None = None
-    is_learner = False
     type_err: str | None = None
-    if isinstance(doc, list) and all(isinstance(p, tuple) for p in doc):
+    if isinstance(doc, _Object):
         # An object (pairs, in document order; Go matches field names case-insensitively).
         for key, value in doc:
             k = key.lower()
             if k == "peerurls":
                 if value is None:
                     continue
-                if not isinstance(value, list) or (value and isinstance(value[0], tuple)):
+                if not isinstance(value, list) or isinstance(value, _Object):
                     type_err = type_err or _field_error(value, "peerURLs", "[]string")
                     continue
                 urls: list[Any] = []
@@ -53,22 +55,14 @@ def decode_member_request(body: bytes, create: bool) -> tuple[list[str], bool]:
                         v = ""
                     urls.append(v or "")
                 peer_urls = urls
-            elif k == "islearner" and create:
-                if value is None:
-                    continue
-                if not isinstance(value, bool):
-                    type_err = type_err or _field_error(value, "isLearner", "bool")
-                    continue
-                is_learner = value
     elif doc is not None:
         what = _json_kind(doc)
         raise BadMemberRequest(
-            f"json: cannot unmarshal {what} into Go value of type "
-            + (_CREATE_TYPE if create else _UPDATE_TYPE)
+            f"json: cannot unmarshal {what} into Go value of type {_REQUEST_TYPE}"
         )
     if type_err is not None:
         raise BadMemberRequest(type_err)
-    return new_urls(peer_urls or []), is_learner
+    return new_urls(peer_urls or [])
 
 
 def new_urls(strs: list[str]) -> list[str]:
@@ -97,11 +91,9 @@ def _json_kind(v: Any) -> str:
         return "number"
     if isinstance(v, str):
         return "string"
-    if isinstance(v, list) and v and isinstance(v[0], tuple):
+    if isinstance(v, _Object):
         return "object"
-    if isinstance(v, list):
-        return "array"
-    return "object"
+    return "array"
 
 
 def _field_error(v: Any, field: str, go_type: str) -> str:

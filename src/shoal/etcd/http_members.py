@@ -61,15 +61,13 @@ class MembersHandler:
 
         if method == "POST":
             try:
-                peer_urls, is_learner = decode_member_request(
-                    await _json_body(request), create=True
-                )
+                peer_urls = decode_member_request(await _json_body(request))
             except _Refused as r:
                 return respond.message(r.status, r.text, headers)
             except BadMemberRequest as e:
                 return respond.message(400, str(e), headers)
             try:
-                m = await server.add_member(peer_urls, is_learner)
+                m = await server.add_member(peer_urls)
             except Exception as e:
                 return _membership_failure(e, 0, headers)
             return respond.json_body(member_json(m), status=201, headers=headers)
@@ -91,7 +89,7 @@ class MembersHandler:
             return _no_content(headers)
 
         try:
-            peer_urls, _ = decode_member_request(await _json_body(request), create=False)
+            peer_urls = decode_member_request(await _json_body(request))
         except _Refused as r:
             return respond.message(r.status, r.text, headers)
         except BadMemberRequest as e:
