@@ -37,6 +37,9 @@ def test_a_stale_quorum_read_is_reported_with_the_key_client_and_times() -> None
     assert verdict.summary.startswith("NOT linearizable")
     assert "key '/a': not linearizable" in verdict.text
     # The operation that could not be placed, with its client and times since the first call.
+    assert "times: seconds since the first call, made at 2025-11-24T16:00:00.000+00:00" in (
+        verdict.text
+    )
     assert "client 2    0.040s .. 0.050s" in verdict.text
     assert "'/a': read -> 'old'" in verdict.text
     assert "State after it: 'new'" in verdict.text

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from shoal.lincheck.checker import CheckResult, PartitionResult, Result, check_partition
@@ -77,12 +78,22 @@ def describe(model: Model[S, In, Out], op: Operation[In, Out], clock: _Clock) ->
 
 class _Clock:
     """Times as a person reads them: event numbers for logs without clocks, else seconds since
-    the first call of the history."""
+    the first call of the whole history (the same origin for every partition)."""
 
-    def __init__(self, history: Sequence[Operation[In, Out]]) -> None:
+    def __init__(self, history: Iterable[Operation[In, Out]]) -> None:
         times = [t for op in history for t in (op.call, op.ret) if t is not None]
         self.origin = min(times, default=0.0)
         self.events = all(float(t).is_integer() and t < 1e9 for t in times)
+
+    def legend(self) -> str:
+        """What the times shown mean, with the origin as a UTC date when it looks like one."""
+        if self.events:
+            return "times: event numbers in the log"
+        # Seconds since the epoch from about 2001 on: the harness's wall clock.
+        if self.origin > 1e9:
+            stamp = datetime.fromtimestamp(self.origin, UTC).isoformat(timespec="milliseconds")
+            return f"times: seconds since the first call, made at {stamp}"
+        return f"times: seconds since the first call, made at t={self.origin}"
 
     def show(self, t: float) -> str:
         if math.isinf(t):
@@ -93,10 +104,13 @@ class _Clock:
 
 
 def explain_failure(
-    model: Model[S, In, Out], failed: PartitionResult[S, In, Out], budget: float = 10.0
+    model: Model[S, In, Out],
+    failed: PartitionResult[S, In, Out],
+    budget: float = 10.0,
+    clock: _Clock | None = None,
 ) -> str:
     """A person's account of why one partition is not linearizable."""
-    clock = _Clock(failed.operations)
+    clock = clock or _Clock(failed.operations)
     at, part = earliest_failure(model, failed, budget)
     ops = part.operations
     lines = [f"{failed.label}: not linearizable ({len(failed.operations)} operations)"]
@@ -152,6 +166,7 @@ def report(model: Model[S, In, Out], result: Result[S, In, Out], budget: float =
             " ..." if len(undecided) > 10 else ""
         )
     failures = result.failures
+    clock = _Clock(op for p in result.partitions for op in p.operations)
     lines = [f"NOT linearizable: {head}"]
     lines.append(
         "failing: "
@@ -161,8 +176,9 @@ def report(model: Model[S, In, Out], result: Result[S, In, Out], budget: float =
     undecided = [p for p in result.partitions if p.result is CheckResult.UNKNOWN]
     if undecided:
         lines.append(f"({len(undecided)} partition(s) not decided: the check stops at a failure)")
+    lines.append(clock.legend())
     share = budget / max(1, min(len(failures), _SHOW_FAILURES))
     for failed in failures[:_SHOW_FAILURES]:
         lines.append("")
-        lines.append(explain_failure(model, failed, share))
+        lines.append(explain_failure(model, failed, share, clock))
     return "\n".join(lines)
