@@ -154,3 +154,26 @@ def test_a_search_out_of_time_says_unknown_not_ok() -> None:
     result = check_partition(model, h, timeout=0.3)
     assert result.result is CheckResult.UNKNOWN
     assert check(model, h, timeout=0.3).result is CheckResult.UNKNOWN
+
+
+def delete(client: int, call: float, ret: float, existed: bool = True) -> Operation:
+    return Operation(client, call, ret, KvInput(OpKind.DELETE), KvOutput(ok=existed))
+
+
+def append(client: int, call: float, ret: float, value: str) -> Operation:
+    return Operation(client, call, ret, KvInput(OpKind.APPEND, value=value), KvOutput())
+
+
+def test_a_delete_removes_the_key_and_a_key_not_found_is_an_observation() -> None:
+    h = [write(0, 0, 1, 1), delete(1, 2, 3), read(2, 4, 5, None), delete(1, 6, 7, existed=False)]
+    assert verdict(h) is CheckResult.OK
+    assert verdict([write(0, 0, 1, 1), delete(1, 2, 3, existed=False)]) is CheckResult.ILLEGAL
+
+
+def test_in_order_appends_read_back_in_one_order_that_real_time_allows() -> None:
+    model = KvMap(initial=None)
+    # Two concurrent POSTs may land in either order; a later listing cannot lose or reorder them.
+    h = [append(0, 0, 5, "a;"), append(1, 0, 5, "b;"), read(2, 6, 7, "b;a;")]
+    assert verdict(h, model) is CheckResult.OK
+    assert verdict([*h, read(2, 8, 9, "a;b;")], model) is CheckResult.ILLEGAL
+    assert verdict([*h, read(2, 8, 9, "b;")], model) is CheckResult.ILLEGAL

@@ -117,7 +117,10 @@ class OpKind(StrEnum):
     READ = "read"  # GET (quorum=true): output.value is the value, None when the key is missing
     WRITE = "write"  # PUT: set the value unconditionally
     CAS = "cas"  # PUT with prevValue: output.ok says whether it swapped
-    APPEND = "append"  # concatenate to the string value (missing counts as empty)
+    # Concatenate to the string value (missing counts as empty). It also models etcd's in-order
+    # keys: a POST to a directory appends "<value>;" and a sorted GET of the directory reads the
+    # children's values joined the same way.
+    APPEND = "append"
     DELETE = "delete"  # DELETE: output.ok False means the key was missing (etcd error 100)
 
 
@@ -162,7 +165,9 @@ class Outcome(StrEnum):
     """How a request ended, in Jepsen's terms."""
 
     OK = "ok"  # returned; took effect; its output is known
-    FAIL = "fail"  # returned; surely did not take effect (for cas: the compare failed)
+    # Returned; surely did not take effect. For cas and delete this is an observation: the store
+    # evaluated the condition and it did not hold (compare failed, key not found).
+    FAIL = "fail"
     UNKNOWN = "unknown"  # timed out or lost: may take effect at any later time, or never
 
 
@@ -176,16 +181,16 @@ def kv_operation(
 ) -> KvOperation | None:
     """The operation a request contributes to a history, or None when it can tell nothing.
 
-    A failed cas is an observation (etcd evaluated the compare and found another value). Any other
-    failed request did not happen, and a read whose outcome is unknown neither changed anything
-    nor told us anything: both are left out, which also keeps the search small.
+    A failed cas or delete is an observation (etcd evaluated the compare and found another value,
+    or no key). Any other failed request did not happen, and a read whose outcome is unknown
+    neither changed anything nor told us anything: both are left out, which keeps the search small.
     """
     if outcome is Outcome.UNKNOWN:
         return None if inp.kind is OpKind.READ else Operation(client, call, None, inp, None)
     if ret is None:
         raise ValueError(f"a request with outcome {outcome.value!r} needs a return time")
     if outcome is Outcome.FAIL:
-        if inp.kind is OpKind.CAS:
+        if inp.kind in (OpKind.CAS, OpKind.DELETE):
             return Operation(client, call, ret, inp, KvOutput(ok=False))
         return None
     # Only a read's result is an observation; other kinds may echo their value, which means nothing.
@@ -198,11 +203,16 @@ def kv_operation(
 
 @dataclass(frozen=True, slots=True)
 class KvRecord:
-    """One request as a test harness records it (wall-clock seconds).
+    """One request as a test harness records it (times from one clock for all clients, in
+    seconds; wall-clock time lets a report be matched with fault logs).
 
-    `ret` is None when the outcome is unknown. `result` is what a read returned (None: missing).
-    For cas, `outcome="fail"` means the compare failed (etcd errors 100/101); for other kinds
-    "fail" means the request surely did not take effect (it is then ignored).
+    op: read (get), write (put, set), cas, append, delete. `value` is what a write, append or cas
+    stores, `expected` what a cas compares with (None: the key must not exist), `result` what a
+    read returned. How etcd v2 answers map onto `outcome`:
+    - "ok": 2xx; a read of a missing key (error 100 on GET) is also "ok", with result None;
+    - "fail": cas answered 101 "Compare failed" or 100 "Key not found"; delete answered 100;
+      for other kinds, any answer saying the request was refused (it is then ignored);
+    - "unknown": no answer (timeout, connection reset), or a 5xx: it may still take effect.
     """
 
     client: int
