@@ -23,6 +23,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "node": ("shoal.node.node", "one machine: apply a cloud-config, run its units"),
     "systemctl": ("shoal.node.systemctl", "show and change a machine's units (systemctl)"),
     "journal": ("shoal.node.journalctl", "read a machine's journal (journalctl)"),
+    "up": ("shoal.cluster.cmd_up", "start a local cluster (coreos-01..N) in the background"),
+    "status": ("shoal.cluster.cmd_status", "show the local cluster's machines and health"),
+    "stop": ("shoal.cluster.cmd_stop", "shut a machine of the local cluster down cleanly"),
+    "start": ("shoal.cluster.cmd_start", "boot a stopped machine of the local cluster"),
+    "kill": ("shoal.cluster.cmd_kill", "power a machine off (SIGKILL everything it runs)"),
+    "partition": ("shoal.cluster.cmd_partition", "cut machines' etcd peer links"),
+    "heal": ("shoal.cluster.cmd_heal", "remove every partition"),
+    "down": ("shoal.cluster.cmd_down", "stop the local cluster (--purge: delete it)"),
+    "ssh": ("shoal.cluster.cmd_ssh", "a shell (or a command) on a machine of the local cluster"),
 }
 
 

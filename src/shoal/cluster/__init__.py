@@ -1,0 +1,1 @@
+"""A local cluster of shoal machines: `shoal up`, `status`, `stop`, `down`, ..."""

@@ -1,0 +1,5 @@
+"""`shoal partition`: see shoal.cluster.commands."""
+
+from shoal.cluster.commands import partition as main
+
+__all__ = ["main"]

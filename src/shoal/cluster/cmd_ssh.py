@@ -1,0 +1,5 @@
+"""`shoal ssh`: see shoal.cluster.commands."""
+
+from shoal.cluster.commands import ssh as main
+
+__all__ = ["main"]

@@ -1,0 +1,447 @@
+"""The local-cluster commands: `shoal up | status | stop | start | kill | partition | heal | down
+| ssh`. Each takes `--dir DIR` (default $SHOAL_HOME or ~/.shoal/cluster), so several clusters can
+live side by side on different addresses (`shoal up --subnet 127.0.1.0`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from shoal.cluster import health, processes, shell
+from shoal.cluster.layout import (
+    STATE_FILE,
+    Cluster,
+    ClusterError,
+    Machine,
+    cluster_dir,
+    load_cluster,
+    machine_from_config,
+)
+from shoal.node.cloudconfig_template import DEFAULT_SIZE, machine_name, render
+from shoal.node.journal import read
+from shoal.node.machine_units import ETCD_COMMAND_ENV
+
+BOOT_TIMEOUT = 180.0  # the seed's election timeout is 5 s; a first election can take a few
+FLEET_TIMEOUT = 45.0
+
+
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"shoal {prog}", description=description)
+    p.add_argument(
+        "--dir", help="the cluster's directory (default: $SHOAL_HOME, else ~/.shoal/cluster)"
+    )
+    return p
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _err(msg: str) -> None:
+    print(f"shoal: {msg}", file=sys.stderr, flush=True)
+
+
+def _guard(fn: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+    def run(argv: list[str]) -> int:
+        try:
+            return fn(argv)
+        except ClusterError as e:
+            _err(str(e))
+            return 1
+        except KeyboardInterrupt:
+            return 130
+
+    return run
+
+
+# --- up ------------------------------------------------------------------------------------------
+
+
+@_guard
+def up(argv: list[str]) -> int:
+    p = _parser("up", "Start a local cluster of machines (coreos-01..N) in the background.")
+    p.add_argument("--size", type=int, help=f"number of machines (default {DEFAULT_SIZE})")
+    p.add_argument("--subnet", help="addresses: machine N gets subnet+10*N (default 127.0.0.0)")
+    p.add_argument(
+        "--etcd-command",
+        help=f"what etcd2.service runs (default ${ETCD_COMMAND_ENV}, else shoal's own etcd)",
+    )
+    p.add_argument("--timeout", type=float, default=BOOT_TIMEOUT, help="seconds to wait")
+    p.add_argument("--no-wait", action="store_true", help="do not wait until healthy")
+    p.add_argument("configs", nargs="*", metavar="CLOUD-CONFIG", help="one file per machine")
+    args = p.parse_args(argv)
+    d = cluster_dir(args.dir)
+    if (d / STATE_FILE).exists():
+        cluster = load_cluster(str(d))
+        if (args.size and args.size != cluster.size) or args.configs or args.subnet:
+            raise ClusterError(
+                f"a cluster of {cluster.size} machines already exists in {d}; `shoal up` starts "
+                f"its stopped machines. To make a new one: `shoal down --purge --dir {d}` first, "
+                "or use another --dir"
+            )
+    else:
+        cluster = _create(d, args.size, args.subnet or "127.0.0.0", args.configs,
+                          args.etcd_command if args.etcd_command is not None
+                          else os.environ.get(ETCD_COMMAND_ENV, ""))  # fmt: skip
+    shell.write_wrappers(cluster)
+    todo = [m for m in cluster.machines if processes.node_pid(m) is None]
+    for m in todo:
+        processes.check_addresses_free(m)
+    etcd = cluster.etcd_command or "shoal etcd"
+    for m in todo:
+        pid = processes.spawn(m, cluster.etcd_command)
+        _say(f"{m.name}: started on {m.address} (pid {pid}; etcd: {etcd}; log {m.log_file})")
+    if not todo:
+        _say(f"all {cluster.size} machines of {d} are already running")
+    if args.no_wait:
+        return 0
+    if not wait_healthy(cluster, cluster.machines, args.timeout):
+        return 1
+    show_health(cluster, cluster.machines[0])
+    return 0
+
+
+def _create(d: Path, size: int | None, subnet: str, configs: Sequence[str], etcd: str) -> Cluster:
+    n = size or (len(configs) if configs else DEFAULT_SIZE)
+    if configs and len(configs) != n:
+        raise ClusterError(f"{len(configs)} cloud-configs given for {n} machines: give one each")
+    if n < 1:
+        raise ClusterError("--size must be at least 1")
+    texts = []
+    for i in range(1, n + 1):
+        root = str(d / machine_name(i))
+        if configs:
+            try:
+                texts.append(Path(configs[i - 1]).read_text(encoding="utf-8"))
+            except OSError as e:
+                raise ClusterError(f"cannot read {configs[i - 1]}: {e.strerror}") from e
+        else:
+            try:
+                texts.append(render(i, root, size=n, subnet=subnet))
+            except ValueError as e:
+                raise ClusterError(str(e)) from e
+    d.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(texts, 1):
+        (d / f"{machine_name(i)}.yml").write_text(text, encoding="utf-8")
+    try:
+        machines = tuple(machine_from_config(i, d) for i in range(1, n + 1))
+    except ClusterError:
+        for i in range(1, n + 1):
+            (d / f"{machine_name(i)}.yml").unlink(missing_ok=True)
+        raise
+    cluster = Cluster(d, n, subnet, etcd, machines)
+    cluster.save()
+    return cluster
+
+
+def _describe(m: Machine) -> str:
+    if processes.node_pid(m) is None:
+        return "down"
+    if health.healthy(m):
+        return "healthy"
+    u = _unit_state(m, "etcd2.service")
+    return f"booting (etcd2 {u})" if u else "booting"
+
+
+def _unit_state(m: Machine, unit: str) -> str:
+    from shoal.node.control import ControlError, call, socket_path
+
+    try:
+        s = call(socket_path(m.root), {"op": "status", "unit": unit}, timeout=2.0)["unit"]
+    except ControlError:
+        return ""
+    return f"{s['active_state']}/{s['sub_state']}"
+
+
+def wait_healthy(cluster: Cluster, machines: Sequence[Machine], timeout: float) -> bool:
+    """Wait until every machine's etcd is healthy, showing progress; on a machine that died,
+    print the tail of its log and journal and say so."""
+    t0 = time.monotonic()
+    last = ""
+    while True:
+        states = {m.name: _describe(m) for m in machines}
+        line = ", ".join(f"{k} {v}" for k, v in states.items())
+        elapsed = time.monotonic() - t0
+        if line != last:
+            _say(f"[{elapsed:5.1f}s] {line}")
+            last = line
+        if all(v == "healthy" for v in states.values()):
+            return True
+        dead = [m for m in machines if states[m.name] == "down"]
+        if dead:
+            for m in dead:
+                _report_death(m)
+            return False
+        if elapsed > timeout:
+            _err(
+                f"the cluster is not healthy after {timeout:.0f}s ({line}). "
+                f"See `shoal journal -M NAME --dir {cluster.dir} -u etcd2` and `shoal status`; "
+                "a member needs a majority of members running to become healthy"
+            )
+            return False
+        time.sleep(0.5)
+
+
+def _report_death(m: Machine) -> None:
+    _err(f"{m.name} died while booting. The end of its log ({m.log_file}):")
+    for line in processes.tail(m.log_file, 15):
+        print(f"    {line}", file=sys.stderr)
+    entries = read(m.root, frozenset({"etcd2.service"}), last=15)
+    if entries:
+        print(f"  and of its etcd2 journal (shoal journal -M {m.name} -u etcd2):", file=sys.stderr)
+        for e in entries:
+            print(f"    {e.short(m.name)}", file=sys.stderr)
+
+
+def show_health(cluster: Cluster, m: Machine) -> None:
+    """What the seed ran after booting: etcdctl cluster-health, fleetctl list-machines."""
+    env = shell.environment(cluster, m, dict(os.environ))
+    _say(f"\n$ etcdctl cluster-health        (on {m.name})")
+    r = subprocess.run(
+        [sys.executable, "-m", "shoal.cli", "etcdctl", "cluster-health"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    sys.stdout.write(r.stdout + r.stderr)
+    _say(f"\n$ fleetctl list-machines        (on {m.name})")
+    deadline = time.monotonic() + FLEET_TIMEOUT
+    out = ""
+    while time.monotonic() < deadline:
+        r = subprocess.run(
+            [sys.executable, "-m", "shoal.cli", "fleetctl", "list-machines"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        out = r.stdout + r.stderr
+        if r.returncode == 0 and len(out.strip().splitlines()) - 1 >= len(cluster.machines):
+            break
+        time.sleep(1)
+    sys.stdout.write(out)
+    _say(f"\nshoal ssh {m.name}   opens a shell there; `shoal status`, `shoal down` when done.")
+
+
+# --- status --------------------------------------------------------------------------------------
+
+
+@_guard
+def status(argv: list[str]) -> int:
+    p = _parser("status", "Show the machines, their addresses, processes and etcd health.")
+    args = p.parse_args(argv)
+    cluster = load_cluster(args.dir)
+    rows = [("MACHINE", "ADDRESS", "NODE PID", "STATE", "ETCD", "ROLE", "FLEET")]
+    ids = health.member_ids(cluster)
+    names = {v: k for k, v in ids.items()}
+    leaders: set[str] = set()
+    n_healthy = 0
+    for m in cluster.machines:
+        pid = processes.node_pid(m)
+        ok = pid is not None and health.healthy(m)
+        n_healthy += ok
+        info = health.member_info(m) if pid is not None else None
+        role = ""
+        if info is not None:
+            role = {"StateLeader": "leader", "StateFollower": "follower"}.get(info.state, "")
+            if info.leader:
+                leaders.add(names.get(info.leader, info.leader))
+        etcd = "healthy" if ok else ("unhealthy" if pid is not None else "-")
+        fleet = (_unit_state(m, "fleet.service") or "-") if pid is not None else "-"
+        rows.append((m.name, m.address, str(pid or "-"), "running" if pid else "stopped",
+                     etcd, role or "-", fleet))  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        _say("  ".join(f"{c:<{w}}" for c, w in zip(r, widths, strict=True)).rstrip())
+    quorum = cluster.size // 2 + 1
+    if n_healthy == cluster.size:
+        verdict = "healthy"
+    elif n_healthy >= quorum:
+        verdict = f"degraded ({n_healthy} of {cluster.size} members healthy, quorum is {quorum})"
+    else:
+        verdict = f"unavailable ({n_healthy} of {cluster.size} healthy, quorum is {quorum})"
+    leader = ", ".join(sorted(leaders)) or "none"
+    _say(f"\ncluster {cluster.dir}: {verdict}; leader: {leader}")
+    return 0
+
+
+# --- stop / start / kill -------------------------------------------------------------------------
+
+
+def _nodes_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = _parser(prog, description)
+    p.add_argument("nodes", nargs="+", metavar="NODE", help="coreos-01, or just 1")
+    return p
+
+
+def _each(machines: Sequence[Machine], fn: Callable[[Machine], None]) -> None:
+    """Run fn on each machine at once (a cluster's machines shut down in parallel)."""
+    errors: list[BaseException] = []
+
+    def run(m: Machine) -> None:
+        try:
+            fn(m)
+        except BaseException as e:  # reported after all have finished
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(m,)) for m in machines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+@_guard
+def stop(argv: list[str]) -> int:
+    p = _nodes_parser("stop", "Shut machines down cleanly (their units stop in reverse order).")
+    args = p.parse_args(argv)
+    cluster = load_cluster(args.dir)
+    machines = [cluster.machine(n) for n in args.nodes]
+
+    def one(m: Machine) -> None:
+        if processes.node_pid(m) is None:
+            _say(f"{m.name}: already stopped")
+            return
+        _say(f"{m.name}: shutting down")
+        clean = processes.stop(m)
+        _say(f"{m.name}: stopped" + ("" if clean else " (killed: the shutdown took too long)"))
+
+    _each(machines, one)
+    return 0
+
+
+@_guard
+def start(argv: list[str]) -> int:
+    p = _nodes_parser("start", "Boot stopped machines again (their data is kept).")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
+    p.add_argument("--no-wait", action="store_true")
+    args = p.parse_args(argv)
+    cluster = load_cluster(args.dir)
+    machines = [cluster.machine(n) for n in args.nodes]
+    started = []
+    for m in machines:
+        if processes.node_pid(m) is not None:
+            _say(f"{m.name}: already running (pid {processes.node_pid(m)})")
+            continue
+        pid = processes.spawn(m, cluster.etcd_command)
+        _say(f"{m.name}: started on {m.address} (pid {pid})")
+        started.append(m)
+    if args.no_wait or not started:
+        return 0
+    return 0 if wait_healthy(cluster, started, args.timeout) else 1
+
+
+@_guard
+def kill(argv: list[str]) -> int:
+    p = _nodes_parser("kill", "Power machines off: SIGKILL every process they run.")
+    args = p.parse_args(argv)
+    cluster = load_cluster(args.dir)
+    for n in args.nodes:
+        m = cluster.machine(n)
+        count = processes.kill_all(m)
+        _say(f"{m.name}: powered off ({count} processes killed)")
+    return 0
+
+
+# --- partition / heal ----------------------------------------------------------------------------
+
+
+@_guard
+def partition(argv: list[str]) -> int:
+    from shoal.transport.control import FaultControlError, get_faults, set_faults
+
+    p = _nodes_parser("partition", "Cut machines' etcd peer links (all others, or --from).")
+    p.add_argument("--from", dest="others", nargs="+", metavar="NODE", default=None)
+    args = p.parse_args(argv)
+    cluster = load_cluster(args.dir)
+    inside = [cluster.machine(n) for n in args.nodes]
+    outside = (
+        [cluster.machine(n) for n in args.others]
+        if args.others
+        else [m for m in cluster.machines if m not in inside]
+    )
+    ids = health.member_ids(cluster)
+    if not ids:
+        raise ClusterError("no etcd member answers /v2/members: is the cluster up?")
+    block = set()
+    for m in outside:
+        if m.etcd_name not in ids:
+            raise ClusterError(f"{m.name}: its etcd member {m.etcd_name} is not in the cluster")
+        block.add(int(ids[m.etcd_name], 16))
+    for m in inside:
+        try:
+            current = get_faults(m.peer_url)
+            set_faults(m.peer_url, current.block(block))
+        except FaultControlError as e:
+            raise ClusterError(
+                f"{m.name}: {e}. Partitions need shoal's etcd (its peer port has the "
+                "/_shoal/faults endpoint); a real etcd has none"
+            ) from e
+        _say(f"{m.name}: cut off from {', '.join(o.name for o in outside)}")
+    return 0
+
+
+@_guard
+def heal(argv: list[str]) -> int:
+    from shoal.transport.control import FaultControlError, clear_faults
+
+    p = _parser("heal", "Remove every partition made with `shoal partition`.")
+    args = p.parse_args(argv)
+    cluster = load_cluster(args.dir)
+    for m in cluster.machines:
+        if processes.node_pid(m) is None:
+            continue
+        try:
+            clear_faults(m.peer_url)
+            _say(f"{m.name}: healed")
+        except FaultControlError as e:
+            _err(f"{m.name}: {e}")
+    return 0
+
+
+# --- down / ssh ----------------------------------------------------------------------------------
+
+
+@_guard
+def down(argv: list[str]) -> int:
+    p = _parser("down", "Stop every machine of the cluster (and with --purge, delete it).")
+    p.add_argument("--purge", action="store_true", help="also delete the cluster's directory")
+    args = p.parse_args(argv)
+    d = cluster_dir(args.dir)
+    if not (d / STATE_FILE).exists():
+        _say(f"no cluster in {d}: nothing to do")
+        return 0
+    cluster = load_cluster(args.dir)
+
+    def one(m: Machine) -> None:
+        if processes.node_pid(m) is not None:
+            processes.stop(m)
+            _say(f"{m.name}: stopped")
+        else:
+            processes.kill_all(m)  # leftovers of a machine whose node was killed
+
+    _each(cluster.machines, one)
+    if args.purge:
+        shutil.rmtree(d)
+        _say(f"deleted {d}")
+    return 0
+
+
+@_guard
+def ssh(argv: list[str]) -> int:
+    p = _parser("ssh", "A shell on a machine (or run COMMAND there), where etcdctl and "
+                "fleetctl talk to that machine.")  # fmt: skip
+    p.add_argument("node", metavar="NODE")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+    args = p.parse_args(argv)
+    cluster = load_cluster(args.dir)
+    m = cluster.machine(args.node)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if processes.node_pid(m) is None:
+        _err(f"{m.name} is not running (`shoal start {m.name}`); its tools will fail to connect")
+    return shell.run(cluster, m, command)

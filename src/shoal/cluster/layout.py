@@ -1,0 +1,117 @@
+"""Where a local cluster lives on disk, and what each machine is.
+
+    DIR/cluster.json          size, subnet, etcd command (written by `shoal up`)
+    DIR/coreos-01.yml         machine 1's cloud-config (the seed's template, or the user's file)
+    DIR/coreos-01/            machine 1's root directory (etc/, var/lib/etcd2, run/, journal)
+    DIR/coreos-01.pid         the `shoal node` process of machine 1 while it runs
+    DIR/coreos-01.log         that process's stdout/stderr
+    DIR/bin/                  etcdctl, fleetctl, ... wrappers for `shoal ssh`
+
+A machine's addresses are read from its cloud-config (coreos.etcd2), so a user's own files work
+as well as the template's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from shoal.node.cloudconfig import load
+from shoal.node.cloudconfig_report import CloudConfigInvalid
+from shoal.node.cloudconfig_substitute import values_from_environment
+from shoal.node.cloudconfig_template import machine_name
+from shoal.node.machine_root import default_cluster_dir, machine_dir_name
+from shoal.node.node import _addresses_in
+
+STATE_FILE = "cluster.json"
+
+
+class ClusterError(Exception):
+    """A cluster command cannot go on; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Machine:
+    number: int
+    name: str
+    cluster_dir: Path
+    client_url: str  # first advertise-client-url
+    peer_url: str  # first initial-advertise-peer-url (the fault endpoint lives there)
+    etcd_name: str  # the member's name (coreos.etcd2.name)
+
+    @property
+    def root(self) -> Path:
+        return self.cluster_dir / self.name
+
+    @property
+    def cloud_config(self) -> Path:
+        return self.cluster_dir / f"{self.name}.yml"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.cluster_dir / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.cluster_dir / f"{self.name}.log"
+
+    @property
+    def address(self) -> str:
+        return self.client_url.split("//", 1)[-1].rsplit(":", 1)[0]
+
+    @property
+    def fleet_socket(self) -> Path:
+        return self.root / "var" / "run" / "fleet.sock"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    dir: Path
+    size: int
+    subnet: str
+    etcd_command: str  # "" = shoal's own etcd
+    machines: tuple[Machine, ...]
+
+    def machine(self, node: str) -> Machine:
+        name = machine_dir_name(node)
+        for m in self.machines:
+            if m.name == name:
+                return m
+        names = ", ".join(m.name for m in self.machines)
+        raise ClusterError(f"no machine {node!r} in {self.dir} (machines: {names})")
+
+    def save(self) -> None:
+        state = {"size": self.size, "subnet": self.subnet, "etcd_command": self.etcd_command}
+        (self.dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+
+
+def cluster_dir(given: str | None) -> Path:
+    return Path(given).expanduser().resolve() if given else default_cluster_dir()
+
+
+def machine_from_config(number: int, cluster: Path) -> Machine:
+    name = machine_name(number)
+    path = cluster / f"{name}.yml"
+    text = path.read_text(encoding="utf-8")
+    try:
+        config, _ = load(text, values_from_environment({}, _addresses_in(text)))
+    except CloudConfigInvalid as e:
+        raise ClusterError(f"{path} is not a valid cloud-config:\n{e.report}") from e
+    etcd2 = config.coreos.etcd2
+    client = (etcd2.get("advertise_client_urls") or "").split(",")[0]
+    peer = (etcd2.get("initial_advertise_peer_urls") or "").split(",")[0]
+    if not client:
+        raise ClusterError(f"{path}: coreos.etcd2 has no advertise-client-urls; shoal up needs it")
+    return Machine(number, name, cluster, client, peer, etcd2.get("name") or name)
+
+
+def load_cluster(given: str | None) -> Cluster:
+    d = cluster_dir(given)
+    state_path = d / STATE_FILE
+    if not state_path.exists():
+        raise ClusterError(f"no cluster in {d}: start one with `shoal up --dir {d}`")
+    state = json.loads(state_path.read_text())
+    size = int(state["size"])
+    machines = tuple(machine_from_config(n, d) for n in range(1, size + 1))
+    return Cluster(d, size, state.get("subnet", ""), state.get("etcd_command", ""), machines)
