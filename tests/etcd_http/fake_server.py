@@ -49,6 +49,8 @@ class FakeMember:
         self.leader = self.member_id
         self.healthy = True
         self.started = time.time()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The loop serving this member (set by `serve`)."""
         # The store index etcd has reached when it is ready (membership and version writes).
         for i in range(3):
             self.store.set(f"/0/boot{i}", "x", now=time.time())
@@ -148,7 +150,7 @@ class FakeMember:
     def serve(self, host: str = "127.0.0.1") -> Iterator[str]:
         """Serve the client API on a free loopback port in a background thread; yields its
         base URL. The loop and listener are shut down however the block ends."""
-        loop = asyncio.new_event_loop()
+        loop = self.loop = asyncio.new_event_loop()
         ready = threading.Event()
         box: dict[str, Any] = {}
 

@@ -116,10 +116,14 @@ def make_app(server: ServerAPI) -> web.Application:
 def runner_options() -> dict[str, object]:
     """AppRunner options matching etcd's client port: a request line of at most 4096 bytes
     (etcd drops the connection beyond; aiohttp answers 400), 1 MiB headers, handlers
-    cancelled when their client disconnects (watches are removed then), no access log."""
+    cancelled when their client disconnects (watches are removed then), no access log.
+
+    aiohttp limits the request target, not the line: the target may be 4081 bytes, which is
+    exact for GET and PUT lines (`GET <target> HTTP/1.1\r\n`) and lets a POST, HEAD or DELETE
+    line run 1 to 3 bytes over etcd's limit."""
     return {
         "handler_cancellation": True,
-        "max_line_size": facts.MAX_REQUEST_LINE - 2,
+        "max_line_size": facts.MAX_REQUEST_LINE - len("GET ") - len(" HTTP/1.1\r\n"),
         "max_field_size": facts.MAX_HEADER_BYTES,
         "access_log": None,
     }

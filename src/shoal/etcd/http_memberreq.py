@@ -18,6 +18,9 @@ _REQUEST_TYPE = 'struct { PeerURLs []string "json:\\"peerURLs\\"" }'
 
 _ALLOWED_SCHEMES = ("http", "https", "unix", "unixs")
 
+# ASCII characters net/url accepts in a host (shouldEscape in encodeHost mode), plus `%`.
+_HOST_OK = frozenset("-_.~!$&'()*+,;=:[]<>\"%")
+
 
 class _Object(list[tuple[str, Any]]):
     """A decoded JSON object: its pairs in document order (duplicates kept, as Go sees them)."""
@@ -200,6 +203,9 @@ def _parse_url(s: str) -> tuple[str, str, str]:
         return scheme, "", rest if rest.startswith("/") or not scheme else ""
     authority, slash, path = rest[2:].partition("/")
     host = authority.rpartition("@")[2]
+    for ch in host:
+        if ch < "\x80" and not (ch.isalnum() or ch in _HOST_OK):
+            raise fail(f"invalid character {json.dumps(ch)} in host name")
     if host.startswith("["):
         end = host.find("]")
         if end < 0:
