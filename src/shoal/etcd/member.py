@@ -11,6 +11,7 @@ applied here, which is after a majority (this member included) had it on disk.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import heapq
 import itertools
@@ -64,6 +65,7 @@ CLUSTER_VERSION = "3.4.0"
 SNAPSHOT_CATCHUP_ENTRIES = 5000  # entries kept behind a snapshot for slow followers (etcd)
 SYNC_INTERVAL = 0.5  # the leader expires TTL keys through the log this often (etcd)
 RAFT_INTERNAL = 300
+APPLIED_IDS_KEPT = 100_000
 
 ROLE_NAMES = {
     "leader": "StateLeader",
@@ -128,6 +130,12 @@ class Member:
         )
         self._tasks: list[asyncio.Task[Any]] = []
         self._conf_waits: dict[int, asyncio.Future[None]] = {}
+        self._prop_batch: list[bytes] = []
+        # Ids of the last requests applied, to skip a proposal applied twice (deterministic:
+        # the same on every member, and kept in snapshots).
+        self._applied_ids: set[int] = set()
+        self._applied_order: collections.deque[int] = collections.deque()
+        self._prop_fut: asyncio.Future[None] | None = None
         self.recv_append = 0
         self.send_append = 0
         self.on_stop: Callable[[], None] | None = None
@@ -444,6 +452,10 @@ class Member:
         if not e.data:
             return  # a leader's no-op
         req = Request.decode(e.data)
+        if req.id:
+            if req.id in self._applied_ids:
+                return  # a proposal made twice: only its first copy takes effect
+            self._remember_applied(req.id)
         now = time.time()
         result: Event | None = None
         err: EtcdError | None = None
@@ -459,6 +471,12 @@ class Member:
                 fut.set_exception(err)
             else:
                 fut.set_result(result)
+
+    def _remember_applied(self, rid: int) -> None:
+        self._applied_ids.add(rid)
+        self._applied_order.append(rid)
+        if len(self._applied_order) > APPLIED_IDS_KEPT:
+            self._applied_ids.discard(self._applied_order.popleft())
 
     def _apply_cluster_key(self, req: Request) -> None:
         parts = req.path.split("/")
@@ -553,12 +571,16 @@ class Member:
 
     # ================================================================ snapshots
     def _snapshot_data(self) -> bytes:
-        return msgpack.packb([self.store.save(), self.membership.encode()])  # type: ignore[no-any-return]
+        return msgpack.packb(  # type: ignore[no-any-return]
+            [self.store.save(), self.membership.encode(), list(self._applied_order)]
+        )
 
     def _restore_snapshot_data(self, snap: Snapshot) -> None:
-        store_data, members = msgpack.unpackb(snap.data)
+        store_data, members, applied_ids = msgpack.unpackb(snap.data)
         self.store.restore(store_data)
         self.membership = Membership.decode(members)
+        self._applied_order = collections.deque(applied_ids)
+        self._applied_ids = set(applied_ids)
 
     def _install_snapshot(self, snap: Snapshot) -> None:
         log.info(PKG, f"applying snapshot at index {snap.meta.index}")
@@ -592,15 +614,19 @@ class Member:
         return EtcdError(RAFT_INTERNAL, cause, self.store.index)
 
     async def _propose(self, data: bytes, deadline: float) -> None:
-        """Hand `data` to raft; while there is no leader, wait for one (as etcd blocks)."""
+        """Hand `data` to raft; while there is no leader, wait for one (as etcd blocks).
+        Proposals made in the same loop turn go to raft as one batch (one append, one round
+        of replication)."""
         loop = asyncio.get_running_loop()
         while True:
             if self.stopped.is_set():
                 raise self._error("etcdserver: server stopped")
-            assert self.raw is not None
+            if self._prop_fut is None:
+                self._prop_fut = loop.create_future()
+                loop.call_soon(self._flush_proposals)
+            self._prop_batch.append(data)
             try:
-                self.raw.propose(data)
-                self._wake.set()
+                await self._prop_fut
                 return
             except ProposalDroppedError:
                 pass
@@ -611,6 +637,21 @@ class Member:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), min(left, self.cfg.heartbeat_ms / 1000))
 
+    def _flush_proposals(self) -> None:
+        batch, fut = self._prop_batch, self._prop_fut
+        self._prop_batch, self._prop_fut = [], None
+        if fut is None or fut.done():
+            return
+        assert self.raw is not None
+        try:
+            self.raw.propose_many(batch)
+        except ProposalDroppedError as e:
+            fut.set_exception(e)
+            fut.exception()  # retrieved: waiters that went away must not warn
+            return
+        fut.set_result(None)
+        self._wake.set()
+
     async def do(self, req: Request) -> Event:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.cfg.request_timeout
@@ -618,15 +659,25 @@ class Member:
             await self._read_barrier(deadline)
             return self.store.get(req.path, req.recursive, req.sorted, now=time.time())
         req.id = next(self._ids)
+        data = req.encode()
         fut: asyncio.Future[Event | None] = loop.create_future()
         self._waits[req.id] = fut
+        # A proposal can be lost on its way (forwarded to a leader that just lost office, or
+        # over a link still reconnecting). Propose it again after a while: entries carry the
+        # request's id and a second copy is skipped when applied (see _apply_entry).
+        retry = max(1.0, 2 * self.cfg.election_ms / 1000.0)
         try:
-            await self._propose(req.encode(), deadline)
-            left = deadline - loop.time()
-            try:
-                ev = await asyncio.wait_for(asyncio.shield(fut), max(left, 0.001))
-            except TimeoutError:
-                raise self._error("etcdserver: request timed out") from None
+            while True:
+                await self._propose(data, deadline)
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise self._error("etcdserver: request timed out")
+                try:
+                    ev = await asyncio.wait_for(asyncio.shield(fut), min(left, retry))
+                    break
+                except TimeoutError:
+                    if loop.time() >= deadline:
+                        raise self._error("etcdserver: request timed out") from None
         finally:
             self._waits.pop(req.id, None)
         assert ev is not None

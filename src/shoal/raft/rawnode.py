@@ -84,6 +84,14 @@ class RawNode:
             Message(MessageType.PROP, frm=self.raft.id, entries=[Entry(0, 0, data=data)])
         )
 
+    def propose_many(self, datas: list[bytes]) -> None:
+        """Several proposals as one message: one append to the log, one round of replication."""
+        self.raft.step(
+            Message(
+                MessageType.PROP, frm=self.raft.id, entries=[Entry(0, 0, data=d) for d in datas]
+            )
+        )
+
     def propose_conf_change(self, cc: ConfChange) -> None:
         from shoal.raft.codec import encode_conf_change
 
