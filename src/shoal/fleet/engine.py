@@ -125,9 +125,10 @@ class Engine:
         loop = asyncio.get_running_loop()
         await self.mirror.ready.wait()
         seen = -1
+        pause = 0.05
         while not self.stopping:
             await self.mirror.wait_change(seen, self.interval)
-            await asyncio.sleep(0.05)  # let a burst of events land in one round
+            await asyncio.sleep(pause)  # let a burst of events land in one round
             seen = self.mirror.version
             if not self.mirror.healthy:
                 self._healthy_since = None
@@ -138,6 +139,7 @@ class Engine:
                 # Settle only after a loss of contact; at first start absent machines are gone.
                 start = loop.time()
                 self._healthy_since = start if self._lost_contact else start - self.settle
+            started = loop.time()
             try:
                 await self._hold_lease(self.mirror.keyspace())
                 if self.leader:
@@ -147,6 +149,7 @@ class Engine:
                 self._healthy_since = None
                 self._lost_contact = True
                 await asyncio.sleep(0.5)
+            pause = max(0.05, loop.time() - started)
 
     async def release(self) -> None:
         if self.lease_index is not None:

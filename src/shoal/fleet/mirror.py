@@ -28,6 +28,8 @@ _DELETE_ACTIONS = frozenset({"delete", "expire", "compareAndDelete"})
 # A watch with nothing to report is re-issued after this long, to notice a dead connection.
 WATCH_POLL = 30.0
 RETRY_DELAY = 0.5
+# Re-read instead of replaying when the watch is this many etcd indexes behind.
+RESYNC_GAP = 300
 
 
 class Mirror:
@@ -118,6 +120,10 @@ class Mirror:
                 self.healthy = True
                 n = resp.node
                 self.apply(resp.action, n.key, n.value, n.dir, n.modified_index)
+                if resp.etcd_index - n.modified_index > RESYNC_GAP:
+                    # Far behind (a burst of writes): one read beats replaying each event with
+                    # its own long-poll request.
+                    need_resync = True
             except EtcdError as e:
                 if e.code == ERR_EVENT_INDEX_CLEARED:
                     need_resync = True

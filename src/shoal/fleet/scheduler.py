@@ -63,17 +63,57 @@ class Task:
     reason: str
 
 
+class Host(dict[str, Requirements]):
+    """The units scheduled to one machine, indexed by who has Conflicts/Replaces, so checking a
+    candidate costs O(units with such options) rather than O(units): with hundreds of plain units
+    per machine the engine's round stays cheap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conflicting: dict[str, Requirements] = {}
+        self.replacing: dict[str, Requirements] = {}
+
+    def __setitem__(self, name: str, req: Requirements) -> None:
+        super().__setitem__(name, req)
+        if req.conflicts:
+            self.conflicting[name] = req
+        if req.replaces:
+            self.replacing[name] = req
+
+    def __delitem__(self, name: str) -> None:
+        super().__delitem__(name)
+        self.conflicting.pop(name, None)
+        self.replacing.pop(name, None)
+
+    def pop(self, name: str, default: Requirements | None = None) -> Requirements | None:  # type: ignore[override]
+        if name in self:
+            req = self[name]
+            del self[name]
+            return req
+        return default
+
+    @staticmethod
+    def of(local: Mapping[str, Requirements]) -> Host:
+        if isinstance(local, Host):
+            return local
+        h = Host()
+        for k, v in local.items():
+            h[k] = v
+        return h
+
+
 def has_conflict(
     name: str, conflicts: Sequence[str], local: Mapping[str, Requirements]
 ) -> str | None:
     """agent/state.go HasConflict: a local unit conflicting either way, or None."""
-    for other, req in local.items():
-        if other == name:
-            continue
-        if any(glob_match(p, name) for p in req.conflicts):
+    host = Host.of(local)
+    for other, req in host.conflicting.items():
+        if other != name and any(glob_match(p, name) for p in req.conflicts):
             return other
-        if any(glob_match(p, other) for p in conflicts):
-            return other
+    if conflicts:
+        for other in host:
+            if other != name and any(glob_match(p, other) for p in conflicts):
+                return other
     return None
 
 
@@ -86,16 +126,23 @@ def _replace_relation(
     iteration met first moved; shoal keeps the documented meaning: the replacing unit stays and
     the replaced one moves. Mutual Replaces cancel out, as in fleet.
     """
-    replaced = replacer = ""
-    for other, req in sorted(local.items()):
-        if other == name:
-            continue
-        mine = any(glob_match(p, other) for p in replaces)
-        theirs = any(glob_match(p, name) for p in req.replaces)
-        if mine and not theirs and not replaced:
-            replaced = other
-        if theirs and not mine and not replacer:
-            replacer = other
+    host = Host.of(local)
+    theirs = {
+        o for o, req in host.replacing.items() if any(glob_match(p, name) for p in req.replaces)
+    }
+    theirs.discard(name)
+    replaced = ""
+    if replaces:
+        for other in sorted(host):
+            if (
+                other != name
+                and other not in theirs
+                and any(glob_match(p, other) for p in replaces)
+            ):
+                replaced = other
+                break
+    mine_set = {o for o in host if replaces and any(glob_match(p, o) for p in replaces)}
+    replacer = next((o for o in sorted(theirs) if o not in mine_set), "")
     return replaced, replacer
 
 
@@ -136,7 +183,7 @@ class _State:
         self.machines = {m.id: m for m in cluster.machines}
         self.jobs = {j.name: j for j in cluster.jobs}
         self.target = {j.name: j.target for j in cluster.jobs}
-        self.local: dict[str, dict[str, Requirements]] = {m: {} for m in self.machines}
+        self.local: dict[str, Host] = {m: Host() for m in self.machines}
         for j in cluster.jobs:
             if j.target and j.target_state != facts.STATE_INACTIVE and j.target in self.local:
                 self.local[j.target][j.name] = j.requirements

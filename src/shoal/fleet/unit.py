@@ -12,6 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from shoal.fleet import facts
 
@@ -375,12 +376,24 @@ class Unit:
 
     @property
     def hash(self) -> str:
-        return unit_hash(self.options)
+        return _cached_hash(self.options)
 
     @property
     def requirements(self) -> Requirements:
-        return Requirements.of(self.name, self.options)
+        return _cached_requirements(self.name, self.options)
 
     @property
     def text(self) -> str:
         return serialize(self.options)
+
+
+# The engine and agents look at every unit on every round; the same (name, content) always
+# gives the same hash and requirements, so each is computed once.
+@lru_cache(maxsize=1 << 14)
+def _cached_hash(options: tuple[UnitOption, ...]) -> str:
+    return unit_hash(options)
+
+
+@lru_cache(maxsize=1 << 14)
+def _cached_requirements(name: str, options: tuple[UnitOption, ...]) -> Requirements:
+    return Requirements.of(name, options)
