@@ -47,8 +47,9 @@ class FleetConfig:
     # shoal: where /etc/machine-id is read from (fleet read the host's), and an explicit override.
     root_dir: str = "/"
     machine_id: str = ""
-    # shoal: "process" runs units as plain processes ("node:<socket>": shoal node, later).
-    unit_runner: str = "process"
+    # shoal: how units run: "auto" (shoal node's manager when its control socket is under
+    # root_dir, else plain processes), "process", or "node[:SOCKET]".
+    unit_runner: str = "auto"
 
 
 _FIELDS = {f for f in FleetConfig.__dataclass_fields__}

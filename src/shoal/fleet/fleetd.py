@@ -28,6 +28,7 @@ from shoal.fleet.etcdv2 import EtcdV2, TLSFiles
 from shoal.fleet.mirror import Mirror
 from shoal.fleet.registry import MachineState, Registry
 from shoal.fleet.runner import ProcessRunner, UnitRunner
+from shoal.fleet.runner_node import NodeRunner, control_socket
 
 log = logging.getLogger("shoal.fleet.fleetd")
 
@@ -42,11 +43,20 @@ Options (also in FILE as option=value, or as FLEET_OPTION variables):
 
 
 def make_runner(cfg: FleetConfig) -> UnitRunner:
-    if cfg.unit_runner == "process":
+    """ "auto": the node's unit manager when `shoal node` runs this machine (its control socket
+    exists under root_dir), else plain processes; "node[:SOCKET]" or "process" to choose."""
+    kind, _, where = cfg.unit_runner.partition(":")
+    if kind == "auto":
+        sock = control_socket(cfg.root_dir)
+        if sock.exists():
+            log.info("running units through shoal node (%s)", sock)
+            return NodeRunner(sock)
         return ProcessRunner(cfg.units_directory)
-    raise ConfigError(
-        f"unit_runner {cfg.unit_runner!r} is not available: only 'process' is implemented"
-    )
+    if kind == "node":
+        return NodeRunner(Path(where) if where else control_socket(cfg.root_dir))
+    if kind == "process":
+        return ProcessRunner(cfg.units_directory)
+    raise ConfigError(f"unit_runner {cfg.unit_runner!r}: expected auto, process or node[:SOCKET]")
 
 
 class Fleetd:

@@ -1,0 +1,95 @@
+"""fleet's agent driving `shoal node`'s unit manager through its control socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fleet_procs import PYTHON, Etcd, fleet_cluster, kill, wait_for
+
+from shoal.fleet.runner import UnitStatus
+from shoal.fleet.runner_node import NodeRunner, control_socket
+
+
+@pytest.fixture
+def node_root() -> Iterator[Path]:
+    """A `shoal node` with an empty cloud-config (no etcd, no fleet of its own)."""
+    work = Path(tempfile.mkdtemp(prefix="sfn-"))
+    (work / "cc.yml").write_text("#cloud-config\nhostname: fleet-node-test\n")
+    root = work / "root"
+    log = open(work / "node.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "shoal.cli",
+            "node",
+            "--cloud-config",
+            str(work / "cc.yml"),
+            "--root",
+            str(root),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: control_socket(str(root)).exists(), 20, "the node's control socket")
+        yield root
+    finally:
+        kill(proc, signal.SIGTERM)
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def node_units(root: Path) -> dict[str, str]:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(str(control_socket(str(root))))
+        s.sendall(b'{"op": "list-units", "all": true}\n')
+        buf = b""
+        while not buf.endswith(b"\n"):
+            buf += s.recv(1 << 20)
+    return {u["name"]: u["active_state"] for u in json.loads(buf)["units"]}
+
+
+def test_node_runner_lifecycle(node_root: Path) -> None:
+    async def main() -> None:
+        r = NodeRunner(control_socket(str(node_root)))
+        try:
+            await r.load("hi.service", "[Service]\nExecStart=/bin/sleep 66661\n")
+            assert r.status("hi.service") == UnitStatus("loaded", "inactive", "dead")
+            await r.start("hi.service")
+            for _ in range(100):
+                if r.status("hi.service") == UnitStatus("loaded", "active", "running"):
+                    break
+                await asyncio.sleep(0.05)
+            assert r.status("hi.service") == UnitStatus("loaded", "active", "running")
+            await r.unload("hi.service")
+            assert r.loaded() == []
+        finally:
+            await r.close()
+
+    asyncio.run(main())
+    assert "hi.service" not in node_units(node_root)
+
+
+def test_fleetd_runs_units_on_the_node_it_belongs_to(etcd: Etcd, node_root: Path) -> None:
+    mid = (node_root / "etc" / "machine-id").read_text().strip()
+    with fleet_cluster(etcd.url, {}) as c:
+        f = c.add(mid, root_dir=str(node_root))  # unit_runner "auto" finds the control socket
+        f.start()
+        wait_for(lambda: c.machine_ids() == [mid], 20, "the machine to register")
+        rc, _, err = c.ctl("start", "--block-attempts=10", c.unit_file("web.service"))
+        assert rc == 0, err
+        assert node_units(node_root).get("web.service") == "active"
+        assert "running units through shoal node" in f.log()
+        rc, _, err = c.ctl("destroy", "web.service")
+        wait_for(lambda: "web.service" not in node_units(node_root), 10, "the unit to be unloaded")
