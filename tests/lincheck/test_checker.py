@@ -15,6 +15,7 @@ from shoal.lincheck import (
     report,
 )
 from shoal.lincheck.history import Value
+from shoal.lincheck.report import earliest_failure
 
 REG = CasRegister()
 
@@ -177,3 +178,13 @@ def test_in_order_appends_read_back_in_one_order_that_real_time_allows() -> None
     assert verdict(h, model) is CheckResult.OK
     assert verdict([*h, read(2, 8, 9, "a;b;")], model) is CheckResult.ILLEGAL
     assert verdict([*h, read(2, 8, 9, "b;")], model) is CheckResult.ILLEGAL
+
+
+def test_the_report_cuts_the_history_at_the_first_point_no_order_explains() -> None:
+    h = [write(0, 0, 1, 1), write(0, 2, 3, 2), read(1, 4, 5, 1)]
+    h += [write(0, 10 + 2 * i, 11 + 2 * i, 10 + i) for i in range(20)]  # much later traffic
+    failed = check(REG, h).failures[0]
+    at, part = earliest_failure(REG, failed)
+    assert at == 5  # the stale read's return
+    assert len(part.operations) == 3
+    assert part.blocked is not None and part.operations[part.blocked] == h[2]

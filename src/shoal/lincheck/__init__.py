@@ -15,8 +15,10 @@ from shoal.lincheck.history import (
     Operation,
     OpKind,
     Outcome,
+    operations_from_records,
     parse_jepsen_log,
     parse_kv_log,
+    parse_records_jsonl,
 )
 from shoal.lincheck.kv import Verdict, check_kv
 from shoal.lincheck.model import CasRegister, KvMap, Model, WholeKvMap
@@ -40,7 +42,9 @@ __all__ = [
     "check",
     "check_kv",
     "check_partition",
+    "operations_from_records",
     "parse_jepsen_log",
     "parse_kv_log",
+    "parse_records_jsonl",
     "report",
 ]
