@@ -41,6 +41,7 @@ def write_wrappers(cluster: Cluster) -> Path:
         for name, sub in WRAPPERS.items()
     }
     scripts["sudo"] = _script('exec "$@"')
+    scripts["hostname"] = _script('echo "$SHOAL_MACHINE"')
     # shutdown -h now / poweroff: a clean stop of this machine, in the background because the
     # shell that typed it is not part of the machine (on a VM the ssh session would just end).
     stop = f'{py} -m shoal.cli stop --dir {d} "$SHOAL_MACHINE"'

@@ -232,7 +232,7 @@ class Manager:
             u
             for u in self.units.values()
             if all_units or u.active_state != "inactive" or u.job is not None
-            or u.load_state not in ("loaded", "not-found")
+            or u.load_state == "error"
         ]  # fmt: skip
         return sorted(out, key=lambda u: u.name)
 
