@@ -186,3 +186,21 @@ class FakeMember:
                 loop.call_soon_threadsafe(stop.set)
             t.join(20)
             loop.close()
+
+
+def main() -> None:
+    """`python fake_server.py [--uvloop]`: serve on a free loopback port, print the base URL,
+    run until killed (for benchmarks that keep the client in another process)."""
+    import sys
+
+    if "--uvloop" in sys.argv:
+        import uvloop
+
+        uvloop.install()
+    with FakeMember().serve() as url:
+        print(url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
