@@ -9,6 +9,7 @@ developed against), set SHOAL_E2E_ETCD_COMMAND=/usr/bin/etcd.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import socket
@@ -84,10 +85,8 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         if (c.dir / STATE_FILE).exists():
             c.shoal("down", timeout=200)
         for pid in c.processes():
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, 9)
-            except OSError:
-                pass
 
 
 def _eventually(fn, what: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
