@@ -312,38 +312,48 @@ class Member:
         cfg = self.cfg
         peers = [u for n, u in cfg.initial_cluster if n != cfg.name]
         last_err = "no peer URLs in --initial-cluster other than this member's"
+        mine = sorted(cfg.advertise_peer_urls)
+        found: tuple[int, list[MemberInfo]] | None = None
+        # Ask every peer, a few times: one that has not yet applied `member add` does not list
+        # us, and one may be down.
+        deadline = asyncio.get_running_loop().time() + 5.0
         async with aiohttp.ClientSession() as s:
-            for u in peers:
-                try:
-                    async with s.get(
-                        u.rstrip("/") + "/members", timeout=aiohttp.ClientTimeout(total=2)
-                    ) as r:
-                        body = await r.json(content_type=None)
-                        cid = int(r.headers.get("X-Etcd-Cluster-Id", "0"), 16)
-                except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-                    last_err = f"{u}: {e}"
-                    continue
-                mine = sorted(cfg.advertise_peer_urls)
-                for d in body:
-                    m = MemberInfo(
-                        int(d["id"]),
-                        d.get("name", ""),
-                        list(d["peerURLs"]),
-                        d.get("clientURLs", []),
+            while found is None:
+                for u in peers:
+                    try:
+                        async with s.get(
+                            u.rstrip("/") + "/members", timeout=aiohttp.ClientTimeout(total=2)
+                        ) as r:
+                            body = await r.json(content_type=None)
+                            cid = int(r.headers.get("X-Etcd-Cluster-Id", "0"), 16)
+                    except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+                        last_err = f"{u}: {e}"
+                        continue
+                    ms = [
+                        MemberInfo(
+                            int(d["id"]),
+                            d.get("name", ""),
+                            list(d["peerURLs"]),
+                            list(d.get("clientURLs") or []),
+                        )
+                        for d in body
+                    ]
+                    if any(sorted(m.peer_urls) == mine for m in ms):
+                        found = (cid, ms)
+                        break
+                    last_err = (
+                        f"member {cfg.name} with peer URLs {','.join(mine)} is not in the "
+                        "cluster (add it first with `etcdctl member add`)"
                     )
-                    self.membership.members[m.id] = m
-                    if sorted(m.peer_urls) == mine:
-                        self.member_id = m.id
-                if not self.member_id:
-                    raise StartError(
-                        "error validating peerURLs: member "
-                        f"{cfg.name} with peer URLs {','.join(mine)} is not in the cluster "
-                        "(add it first with `etcdctl member add`)"
-                    )
-                self.cluster_id = cid
-                break
-            else:
-                raise StartError(f"cannot fetch cluster info from peer urls: {last_err}")
+                if found is None:
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise StartError(f"error validating peerURLs: {last_err}")
+                    await asyncio.sleep(0.2)
+        self.cluster_id, ms = found
+        for m in ms:
+            self.membership.members[m.id] = m
+            if sorted(m.peer_urls) == mine:
+                self.member_id = m.id
         self._ids = itertools.count(
             ((self.member_id & 0xFFFF) << 48) | ((int(time.time() * 1000) & 0xFFFFFFFF) << 8)
         )
