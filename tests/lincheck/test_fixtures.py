@@ -24,7 +24,8 @@ from shoal.lincheck import (
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("SHOAL_SHARED") or REPO.parent / "shared")
-FIXTURES = SHARED / "linearizability-fixtures"
+# SHOAL_SHARED names the shared folder; the fixtures folder itself is accepted too.
+FIXTURES = SHARED if (SHARED / "expected.tsv").is_file() else SHARED / "linearizability-fixtures"
 ABSENT = f"linearizability fixtures not found at {FIXTURES} (set SHOAL_SHARED to the shared folder)"
 
 # Per fixture: enough for the slowest on this 2-core machine many times over; a hang fails, it
