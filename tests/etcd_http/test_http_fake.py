@@ -264,3 +264,58 @@ def test_listen_url_must_be_http() -> None:
     listener = ClientListener(FakeMember(), ["https://127.0.0.1:0"])
     with pytest.raises(ValueError, match="only http"):
         asyncio.run(listener.start())
+
+
+def put_expecting_continue(base: str, target: str, body: bytes) -> bytes:
+    """A PUT sending `Expect: 100-continue` that waits for the interim answer before sending
+    the body, as curl does for bodies over 1 KiB; returns everything the server said."""
+    u = urllib.parse.urlsplit(base)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(
+            b"PUT %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+            % (target.encode(), len(body))
+        )
+        interim = s.recv(1024)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n", interim
+        s.sendall(body)
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+        return interim + out
+
+
+def test_continue_is_sent_when_the_body_is_read(fake: Fake) -> None:
+    _, base = fake
+    got = put_expecting_continue(base, "/v2/keys/e", b"value=" + b"x" * 2000)
+    assert got.count(b"100 Continue") == 1
+    assert b"HTTP/1.1 201 Created" in got
+
+
+def test_make_app_answers_as_the_listener() -> None:
+    from aiohttp import web
+
+    from shoal.etcd.http_api import make_app, runner_options
+
+    m = FakeMember()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(make_app(m), **runner_options())  # type: ignore[arg-type]
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = runner.addresses[0][1]
+    base = f"http://127.0.0.1:{port}"
+    t = threading.Thread(target=loop.run_forever, daemon=True)
+    t.start()
+    try:
+        got = put_expecting_continue(base, "/v2/keys/e", b"value=" + b"x" * 2000)
+        assert got.count(b"100 Continue") == 1 and b"HTTP/1.1 201 Created" in got
+        status, h, _ = call(base, "GET", "/v2/keys/a/../e")
+        assert (status, h["location"]) == (301, "/v2/keys/e")
+        status, _, body = call(base, "GET", "/v2/keys/e")
+        assert status == 200 and json.loads(body)["node"]["value"] == "x" * 2000
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        t.join(10)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()

@@ -5,7 +5,7 @@ found` for the rest), then the handler.
 
 Entry points:
   make_app(server)                      the aiohttp Application for one member
-  ClientListener(server, listen_urls)   runs it on etcd's --listen-client-urls
+  ClientListener(server, listen_urls)   serves the same on etcd's --listen-client-urls
                                         (`await start()`, `bound_urls`, `await stop()`)
 
 aiohttp's own router is bypassed (one catch-all route) because it normalises paths differently
@@ -104,13 +104,19 @@ def _redirect(method: str, path: str, raw_query: str) -> web.Response:
 
 
 def make_app(server: ServerAPI) -> web.Application:
-    """The client API of `server` as an aiohttp Application. Run it with `ClientListener`
-    (or an AppRunner given `runner_options()`), so long request lines are accepted and a
-    watch notices its client leaving."""
+    """The client API of `server` as an aiohttp Application (for embedding beside other
+    routes; give its AppRunner `runner_options()` so a watch notices its client leaving).
+    `ClientListener` serves the same handler without the Application's routing layer."""
     app = web.Application()
-    router = _Router(server)
-    app.router.add_route("*", "/{tail:.*}", router.dispatch)
+    # 100-continue is sent by the handlers when they read a body, as Go does.
+    app.router.add_route(
+        "*", "/{tail:.*}", _Router(server).dispatch, expect_handler=_no_expect_handling
+    )
     return app
+
+
+async def _no_expect_handling(request: web.Request) -> None:
+    return None
 
 
 def runner_options() -> dict[str, object]:
@@ -136,12 +142,14 @@ class ClientListener:
     def __init__(self, server: ServerAPI, listen_urls: list[str]) -> None:
         self.server = server
         self.listen_urls = list(listen_urls)
-        self._runner: web.AppRunner | None = None
+        self._runner: web.BaseRunner | None = None
         self.bound_urls: list[str] = []
 
     async def start(self) -> None:
         addrs = [_host_port(u) for u in self.listen_urls]
-        runner = web.AppRunner(make_app(self.server), **runner_options())  # type: ignore[arg-type]
+        # aiohttp's low-level server: the one catch-all handler needs no Application routing.
+        lowlevel = web.Server(_Router(self.server).dispatch, **runner_options())  # type: ignore[arg-type]
+        runner = web.ServerRunner(lowlevel)
         await runner.setup()
         self._runner = runner
         try:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from shoal.etcd import facts
 from shoal.etcd import http_respond as respond
+from shoal.etcd.http_body import read_body
 from shoal.etcd.http_gohttp import parse_form
 from shoal.etcd.http_keyreq import parse_key_request
 from shoal.etcd.server_iface import ServerAPI
@@ -54,7 +55,7 @@ class KeysHandler:
             req, no_value = parse_key_request(method, path[len(KEYS_PREFIX) :], form, time.time())
         except EtcdError as err:
             resp = respond.etcd_error(err, headers)
-            if too_large:
+            if too_large and not request.content.at_eof():
                 resp.force_close()  # the rest of the body was never read (Go closes too)
             return resp
 
@@ -162,18 +163,8 @@ def _consume(t: asyncio.Future[Event]) -> None:
 
 async def read_form_body(request: web.Request) -> tuple[bytes, bool]:
     """The request body if ParseForm would read it (a urlencoded Content-Type), up to Go's
-    10 MiB form limit plus one byte; and whether it went over (then the rest stays unread)."""
+    10 MiB form limit plus one byte; and whether it went over (the rest stays unread)."""
     ct = request.headers.get("Content-Type", "")
     if "x-www-form-urlencoded" not in ct.lower():
         return b"", False
-    limit = facts.MAX_FORM_BYTES + 1
-    parts: list[bytes] = []
-    size = 0
-    content = request.content
-    while size < limit:
-        part = await content.read(limit - size)
-        if not part:
-            break
-        parts.append(part)
-        size += len(part)
-    return b"".join(parts), size >= limit and not content.at_eof()
+    return await read_body(request, facts.MAX_FORM_BYTES)

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from shoal.etcd import facts
 from shoal.etcd import http_respond as respond
+from shoal.etcd.http_body import read_body
 from shoal.etcd.http_gohttp import parse_hex_id
 from shoal.etcd.http_memberreq import BadMemberRequest, decode_member_request
 from shoal.etcd.server_iface import MemberInfo, MembershipError, ServerAPI
@@ -118,13 +119,10 @@ async def _json_body(request: web.Request) -> bytes:
     if ctype != "application/json":
         raise _Refused(415, facts.BAD_CONTENT_TYPE.format(ctype))
     # etcd reads without a limit; shoal stops at Go's form limit rather than exhaust memory.
-    body = await request.content.read(facts.MAX_FORM_BYTES + 1)
-    while len(body) <= facts.MAX_FORM_BYTES:
-        more = await request.content.read(facts.MAX_FORM_BYTES + 1 - len(body))
-        if not more:
-            return body
-        body += more
-    raise _Refused(400, facts.POST_TOO_LARGE)
+    body, too_large = await read_body(request, facts.MAX_FORM_BYTES)
+    if too_large:
+        raise _Refused(400, facts.POST_TOO_LARGE)
+    return body
 
 
 def _membership_failure(e: Exception, member_id: int, headers: dict[str, str]) -> web.Response:
