@@ -20,6 +20,7 @@ from typing import Any
 from shoal.node.control import ControlError, call, socket_path
 from shoal.node.journal import hostname_of, read
 from shoal.node.machine_root import NoMachine, resolve_root
+from shoal.node.units import SUPPORTED_TYPES, unsupported_reason
 
 EXIT_NOT_ACTIVE = 3
 EXIT_NO_SUCH_UNIT = 4
@@ -90,12 +91,15 @@ def _job(sock: Path, cmd: str, unit: str, no_block: bool) -> int:
     name = u["name"]
     if result in ("done", "skipped", "queued"):
         return 0
-    verb = {"start": "start", "stop": "stop", "restart": "restart"}[cmd]
+    verb = cmd
+    if result == "invalid" and name.rsplit(".", 1)[-1] not in SUPPORTED_TYPES:
+        print(f"Failed to {verb} {name}: {unsupported_reason(name)}.", file=sys.stderr)
+        return 1
     if u["load_state"] == "not-found":
         print(f"Failed to {verb} {name}: Unit {name} not found.", file=sys.stderr)
         return EXIT_START_NOT_FOUND
     if result == "invalid":
-        why = u["load_error"] or _unsupported(name)
+        why = u["load_error"] or f"unit {u['load_state']}"
         print(f"Failed to {verb} {name}: {why}", file=sys.stderr)
         return 1
     because = {
@@ -110,12 +114,6 @@ def _job(sock: Path, cmd: str, unit: str, no_block: bool) -> int:
         file=sys.stderr,
     )
     return 1
-
-
-def _unsupported(name: str) -> str:
-    from shoal.node.units import unsupported_reason
-
-    return unsupported_reason(name)
 
 
 def _list_units(sock: Path, all_units: bool) -> int:
