@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from shoal.cluster import health, processes, shell
 from shoal.cluster.layout import (
@@ -147,18 +148,29 @@ def _describe(m: Machine) -> str:
         return "down"
     if health.healthy(m):
         return "healthy"
-    u = _unit_state(m, "etcd2.service")
-    return f"booting (etcd2 {u})" if u else "booting"
+    u = _unit(m, "etcd2.service")
+    if u is None:
+        return "booting"
+    if u["result"] not in ("success", "") and u["sub_state"] in ("auto-restart", "failed"):
+        return "etcd2 failed"
+    return f"booting (etcd2 {u['active_state']}/{u['sub_state']})"
 
 
-def _unit_state(m: Machine, unit: str) -> str:
+def _unit(m: Machine, unit: str) -> dict[str, Any] | None:
     from shoal.node.control import ControlError, call, socket_path
 
     try:
-        s = call(socket_path(m.root), {"op": "status", "unit": unit}, timeout=2.0)["unit"]
+        state: dict[str, Any] = call(
+            socket_path(m.root), {"op": "status", "unit": unit}, timeout=2.0
+        )["unit"]
     except ControlError:
-        return ""
-    return f"{s['active_state']}/{s['sub_state']}"
+        return None
+    return state
+
+
+def _unit_state(m: Machine, unit: str) -> str:
+    u = _unit(m, unit)
+    return f"{u['active_state']}/{u['sub_state']}" if u else ""
 
 
 def wait_healthy(cluster: Cluster, machines: Sequence[Machine], timeout: float) -> bool:
@@ -175,10 +187,10 @@ def wait_healthy(cluster: Cluster, machines: Sequence[Machine], timeout: float) 
             last = line
         if all(v == "healthy" for v in states.values()):
             return True
-        dead = [m for m in machines if states[m.name] == "down"]
+        dead = [m for m in machines if states[m.name] in ("down", "etcd2 failed")]
         if dead:
             for m in dead:
-                _report_death(m)
+                _report_death(m, states[m.name] == "down")
             return False
         if elapsed > timeout:
             _err(
@@ -190,10 +202,16 @@ def wait_healthy(cluster: Cluster, machines: Sequence[Machine], timeout: float) 
         time.sleep(0.5)
 
 
-def _report_death(m: Machine) -> None:
-    _err(f"{m.name} died while booting. The end of its log ({m.log_file}):")
-    for line in processes.tail(m.log_file, 15):
-        print(f"    {line}", file=sys.stderr)
+def _report_death(m: Machine, node_died: bool) -> None:
+    if node_died:
+        _err(f"{m.name} died while booting. The end of its log ({m.log_file}):")
+        for line in processes.tail(m.log_file, 15):
+            print(f"    {line}", file=sys.stderr)
+    else:
+        _err(
+            f"etcd2.service failed on {m.name} (it will be retried; fix the cause, then "
+            f"`shoal stop {m.name}` and `shoal start {m.name}`)."
+        )
     entries = read(m.root, frozenset({"etcd2.service"}), last=15)
     if entries:
         print(f"  and of its etcd2 journal (shoal journal -M {m.name} -u etcd2):", file=sys.stderr)
