@@ -144,6 +144,21 @@ def keys_script(s: Session) -> list[Record]:
     mod = json.loads(s.raw("GET", "/v2/keys/o/k")[2])["node"]["modifiedIndex"]
     S("cad ok", "DELETE", f"/v2/keys/o/k?prevIndex={mod}&prevValue=5")
     S("delete file", "DELETE", "/v2/keys/o/n")
+    S("in-order dir", "POST", "/v2/keys/o2/q?dir=true")
+    S("in-order ttl", "POST", "/v2/keys/o2/q?ttl=50", form="value=j")
+    S("head dir", "HEAD", "/v2/keys/o2/q")
+    S("recursive on file", "GET", "/v2/keys/o/t?recursive=true")
+    S("create dir", "PUT", "/v2/keys/o2/d?prevExist=false&dir=true")
+    S("dir over dir", "PUT", "/v2/keys/o2/d?dir=true")
+    S("cas on dir", "PUT", "/v2/keys/o2/d?prevValue=x", form="value=y")
+    S("update dir with value", "PUT", "/v2/keys/o2/d?prevExist=true", form="value=y")
+    S("update dir ttl", "PUT", "/v2/keys/o2/d?prevExist=true&ttl=60")
+    S("dir over file", "PUT", "/v2/keys/o/t?dir=true")
+    S("delete empty dir", "DELETE", "/v2/keys/o2/d?dir=true")
+    S("delete novalue", "DELETE", "/v2/keys/o/t?noValueOnSuccess=true&dir=true")
+    S("get novalue", "GET", "/v2/keys/o2?noValueOnSuccess=true&recursive=true&sorted=true")
+    S("cad on dir", "DELETE", "/v2/keys/o2/q?prevIndex=1")
+    S("sorted root", "GET", "/v2/keys/?sorted=true", sort_nodes=False)
     S("write root", "PUT", "/v2/keys/", form="value=x")
     S("delete root", "DELETE", "/v2/keys/?recursive=true")
 
@@ -226,6 +241,12 @@ def watch_script(s: Session) -> list[Record]:
     s.drop_watch("hist-stream")
     # quorum=true turns a watch into a plain quorum read (etcd's QGET ignores wait).
     S("quorum wait", "GET", "/v2/keys/w/a?wait=true&quorum=true")
+
+    # Expiry reaches watchers as an `expire` event (the leader's SYNC, through the log).
+    S("w ttl 1", "PUT", "/v2/keys/w/e?ttl=1", form="value=e")
+    out.append(s.watch("expire", "/v2/keys/w/e?wait=true"))
+    out.append(s.watch_events("expire", 1))
+    S("w expired", "GET", "/v2/keys/w/e")
 
     # A client that leaves takes its watcher with it.
     out.append(s.watch("gone", "/v2/keys/w/zz?wait=true"))
