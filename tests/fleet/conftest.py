@@ -3,12 +3,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fleet_procs import HAVE_ETCD, SKIP_REASON, Etcd, etcd_member
+from fleet_procs import BACKENDS, HAVE_ETCD, SKIP_REASON, Etcd, etcd_member
 
 
-@pytest.fixture(scope="module")
-def etcd() -> Iterator[Etcd]:
-    if not HAVE_ETCD:
+@pytest.fixture(scope="module", params=BACKENDS)
+def etcd(request: pytest.FixtureRequest) -> Iterator[Etcd]:
+    if request.param == "etcd" and not HAVE_ETCD:
         pytest.skip(SKIP_REASON)
-    with etcd_member() as e:
+    with etcd_member(request.param) as e:
         yield e

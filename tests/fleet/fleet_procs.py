@@ -46,10 +46,18 @@ def kill(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
         proc.wait(timeout=5)
 
 
-class Etcd:
-    """One real etcd 3.4 member with the v2 API, on random loopback ports in a temp dir."""
+SHOAL_ETCD = [sys.executable, "-m", "shoal.cli", "etcd"]
+# fleet talks to etcd only through the v2 API, so every test that needs etcd runs against the
+# real etcd 3.4 and against shoal's own member.
+BACKENDS = ["etcd", "shoal"]
 
-    def __init__(self, workdir: Path) -> None:
+
+class Etcd:
+    """One etcd member with the v2 API, on random loopback ports in a temp dir: the real etcd 3.4
+    (kind "etcd") or shoal's own (kind "shoal"), started with the same flags."""
+
+    def __init__(self, workdir: Path, kind: str = "etcd") -> None:
+        self.kind = kind
         self.workdir = workdir
         self.client_port = free_port()
         self.peer_port = free_port()
@@ -61,7 +69,7 @@ class Etcd:
         log = open(self.workdir / "etcd.log", "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [
-                ETCD,
+                *([ETCD] if self.kind == "etcd" else SHOAL_ETCD),
                 "--name=fleet-test",
                 f"--data-dir={self.workdir / 'etcd-data'}",
                 "--enable-v2",
@@ -91,9 +99,9 @@ class Etcd:
 
 
 @contextlib.contextmanager
-def etcd_member() -> Iterator[Etcd]:
+def etcd_member(kind: str = "etcd") -> Iterator[Etcd]:
     workdir = Path(tempfile.mkdtemp(prefix="shoal-fleet-etcd-"))
-    e = Etcd(workdir)
+    e = Etcd(workdir, kind)
     try:
         e.start()
         yield e

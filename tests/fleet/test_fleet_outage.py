@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fleet_procs import HAVE_ETCD, SKIP_REASON, Etcd, fleet_cluster, wait_for
+from fleet_procs import BACKENDS, HAVE_ETCD, SKIP_REASON, Etcd, fleet_cluster, wait_for
 
 M1, M2 = "1" * 8 + "e" * 24, "2" * 8 + "f" * 24
 LINE_503 = (
@@ -20,13 +20,13 @@ LINE_503 = (
 )
 
 
-@pytest.fixture
-def own_etcd() -> Iterator[Etcd]:
+@pytest.fixture(params=BACKENDS)
+def own_etcd(request: pytest.FixtureRequest) -> Iterator[Etcd]:
     """An etcd this test may stop and restart (same data dir and ports)."""
-    if not HAVE_ETCD:
+    if request.param == "etcd" and not HAVE_ETCD:
         pytest.skip(SKIP_REASON)
     workdir = Path(tempfile.mkdtemp(prefix="shoal-fleet-outage-"))
-    e = Etcd(workdir)
+    e = Etcd(workdir, request.param)
     try:
         e.start()
         yield e

@@ -30,7 +30,7 @@ log = logging.getLogger("shoal.fleet.agent")
 
 RETRY = 1.0  # seconds between attempts while etcd is unreachable
 REWRITE_AFTER = 3.0  # a write the mirror has not shown after this long is made again
-DEBOUNCE = 0.05  # coalesce bursts of watch events into one reconcile
+DEBOUNCE = 0.2  # coalesce bursts of watch events into one reconcile
 
 
 class Agent:
@@ -218,8 +218,8 @@ class Agent:
                 log.warning("reconcile deferred, etcd unavailable: %s", e)
                 await asyncio.sleep(RETRY)
             # Coalesce bursts of events: the busier the rounds, the more events each one takes
-            # in (at most about half of the time goes to reconciling).
-            pause = max(DEBOUNCE, time.monotonic() - started)
+            # in (at most about a third of the time goes to reconciling).
+            pause = max(DEBOUNCE, 2 * (time.monotonic() - started))
 
     async def shutdown(self) -> None:
         """Clean stop: stop and unload every unit, drop our states, delete our machine key, so the

@@ -19,7 +19,7 @@ from shoal.fleet.etcdv2 import (
     EtcdError,
     EtcdUnavailable,
 )
-from shoal.fleet.registry import KeysAPI, Keyspace, parse_keyspace
+from shoal.fleet.registry import KeysAPI, Keyspace, KeyspaceBuilder
 
 log = logging.getLogger("shoal.fleet.mirror")
 
@@ -43,6 +43,7 @@ class Mirror:
         self.healthy = False  # the last request to etcd succeeded
         self._changed = asyncio.Event()
         self._cache: tuple[int, Keyspace] | None = None
+        self._builder = KeyspaceBuilder(self.prefix)
         self._stopped = False
 
     def stop(self) -> None:
@@ -51,8 +52,10 @@ class Mirror:
         self._stopped = True
 
     def keyspace(self) -> Keyspace:
+        """A snapshot of the registry as of `index`; later events do not change it."""
         if self._cache is None or self._cache[0] != self.version:
-            self._cache = (self.version, parse_keyspace(self.flat, self.prefix, self.index))
+            self._builder.ks.index = self.index
+            self._cache = (self.version, self._builder.snapshot())
         return self._cache[1]
 
     async def wait_change(self, since: int, timeout: float) -> None:
@@ -89,17 +92,25 @@ class Mirror:
             flat, index = {}, e.index
         self.flat = flat
         self.index = index
+        self._builder = KeyspaceBuilder(self.prefix, index)
+        for k, v in flat.items():
+            self._builder.set(k, v)
         self._bump()
 
     def apply(self, action: str, key: str, value: str | None, is_dir: bool, index: int) -> None:
         if action in _SET_ACTIONS:
             if not is_dir:
                 self.flat[key] = value or ""
+                self._builder.set(key, value or "")
         elif action in _DELETE_ACTIONS:
-            self.flat.pop(key, None)
-            under = key.rstrip("/") + "/"
-            for k in [k for k in self.flat if k.startswith(under)]:
+            gone = [key] if key in self.flat else []
+            if is_dir or not gone:
+                # A directory went (recursive delete or expiry): everything under it went too.
+                under = key.rstrip("/") + "/"
+                gone += [k for k in self.flat if k.startswith(under)]
+            for k in gone:
                 del self.flat[k]
+                self._builder.delete(k)
         self.index = max(self.index, index)
         self._bump()
 

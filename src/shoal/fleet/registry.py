@@ -195,30 +195,72 @@ def _parse_raw(raw: str) -> tuple[UnitOption, ...] | None:
         return None
 
 
-def parse_keyspace(flat: Mapping[str, str], prefix: str, index: int = 0) -> Keyspace:
-    """Typed view of fleet's keys. `flat` maps full etcd keys to values (directories omitted)."""
-    ks = Keyspace(index=index)
-    base = "/" + prefix.strip("/") + "/"
-    objects: dict[str, dict[str, Any]] = {}
-    dynamic: dict[str, dict[str, str]] = {}
-    jobs: dict[str, dict[str, str]] = {}
-    for key, value in flat.items():
-        if not key.startswith(base):
-            continue
-        parts = key[len(base) :].split("/")
-        top = parts[0]
+class KeyspaceBuilder:
+    """Fleet's keyspace kept up to date key by key: each set or delete costs O(1), so the watch
+    mirror can follow thousands of units without re-parsing everything on every event.
+    `snapshot()` hands out a copy that later changes do not touch."""
+
+    def __init__(self, prefix: str, index: int = 0) -> None:
+        self.base = "/" + prefix.strip("/") + "/"
+        self.ks = Keyspace(index=index)
+        self._mobj: dict[str, dict[str, Any]] = {}
+        self._mdyn: dict[str, dict[str, str]] = {}
+        self._jobs: dict[str, dict[str, str]] = {}
+
+    def snapshot(self) -> Keyspace:
+        ks = self.ks
+        return Keyspace(
+            dict(ks.machines),
+            dict(ks.jobs),
+            dict(ks.unit_files),
+            dict(ks.states),
+            ks.lease,
+            ks.index,
+        )
+
+    def set(self, key: str, value: str) -> None:
+        self._change(key, value)
+
+    def delete(self, key: str) -> None:
+        self._change(key, None)
+
+    def _change(self, key: str, value: str | None) -> None:
+        if not key.startswith(self.base):
+            return
+        parts = key[len(self.base) :].split("/")
+        top, n = parts[0], len(parts)
+        ks = self.ks
         try:
-            if top == facts.MACHINES_DIR and len(parts) == 3 and parts[2] == "object":
-                objects[parts[1]] = _loads(value)
-            elif top == facts.MACHINES_DIR and len(parts) == 4 and parts[2] == "metadata":
-                dynamic.setdefault(parts[1], {})[parts[3]] = value
-            elif top == facts.JOB_DIR and len(parts) == 3:
-                jobs.setdefault(parts[1], {})[parts[2]] = value
-            elif top == facts.UNIT_DIR and len(parts) == 2:
-                opts = _parse_raw(_unit_raw(value))
-                if opts is not None:
+            if top == facts.MACHINES_DIR and n == 3 and parts[2] == "object":
+                if value is None:
+                    self._mobj.pop(parts[1], None)
+                else:
+                    self._mobj[parts[1]] = _loads(value)
+                self._machine(parts[1])
+            elif top == facts.MACHINES_DIR and n == 4 and parts[2] == "metadata":
+                dyn = self._mdyn.setdefault(parts[1], {})
+                if value is None:
+                    dyn.pop(parts[3], None)
+                else:
+                    dyn[parts[3]] = value
+                self._machine(parts[1])
+            elif top == facts.JOB_DIR and n == 3:
+                fields = self._jobs.setdefault(parts[1], {})
+                if value is None:
+                    fields.pop(parts[2], None)
+                else:
+                    fields[parts[2]] = value
+                self._job(parts[1])
+            elif top == facts.UNIT_DIR and n == 2:
+                opts = None if value is None else _parse_raw(_unit_raw(value))
+                if opts is None:
+                    ks.unit_files.pop(parts[1], None)
+                else:
                     ks.unit_files[parts[1]] = opts
-            elif top == facts.STATES_DIR and len(parts) == 3:
+            elif top == facts.STATES_DIR and n == 3:
+                if value is None:
+                    ks.states.pop((parts[1], parts[2]), None)
+                    return
                 d = _loads(value)
                 ks.states[(parts[1], parts[2])] = UnitState(
                     parts[1],
@@ -229,39 +271,57 @@ def parse_keyspace(flat: Mapping[str, str], prefix: str, index: int = 0) -> Keys
                     str(d.get("unitHash", "")),
                 )
             elif top == facts.LEASE_DIR and parts[1:] == [facts.ENGINE_LEASE_NAME]:
+                if value is None:
+                    ks.lease = None
+                    return
                 d = _loads(value)
                 ks.lease = Lease(str(d.get("MachineID", "")), int(d.get("Version", 0)), 0)
         except (ValueError, AttributeError, TypeError):
-            continue  # a value fleet could not parse either; skipped, as fleet logged and went on
-    for mid, obj in objects.items():
+            pass  # a value fleet could not parse either; skipped, as fleet logged and went on
+
+    def _machine(self, mid: str) -> None:
+        obj = self._mobj.get(mid)
+        if obj is None:
+            self.ks.machines.pop(mid, None)
+            return
         md = {str(k): str(v) for k, v in (obj.get("Metadata") or {}).items()}
         # registry/machine.go mergeMetadata: dynamic values win, "" deletes.
-        for k, v in dynamic.get(mid, {}).items():
+        for k, v in self._mdyn.get(mid, {}).items():
             if v == "":
                 md.pop(k, None)
             else:
                 md[k] = v
-        ks.machines[mid] = MachineState(
+        self.ks.machines[mid] = MachineState(
             str(obj.get("ID") or mid),
             str(obj.get("PublicIP") or ""),
             md,
             str(obj.get("Version", "")),
         )
-    for name, d in jobs.items():
-        if "object" not in d:
-            continue
+
+    def _job(self, name: str) -> None:
+        d = self._jobs.get(name, {})
+        raw = d.get("object")
+        if raw is None:
+            self.ks.jobs.pop(name, None)
+            if not d:
+                self._jobs.pop(name, None)
+            return
         try:
-            obj = _loads(d["object"])
-        except ValueError:
-            continue
-        ks.jobs[name] = JobRecord(
-            name,
-            _hash_from_json(obj.get("UnitHash")),
-            d.get("target-state", ""),
-            d.get("target", ""),
-            d.get("job-state", ""),
+            unit_hash = _hash_from_json(_loads(raw).get("UnitHash"))
+        except (ValueError, AttributeError):
+            self.ks.jobs.pop(name, None)
+            return
+        self.ks.jobs[name] = JobRecord(
+            name, unit_hash, d.get("target-state", ""), d.get("target", ""), d.get("job-state", "")
         )
-    return ks
+
+
+def parse_keyspace(flat: Mapping[str, str], prefix: str, index: int = 0) -> Keyspace:
+    """Typed view of fleet's keys. `flat` maps full etcd keys to values (directories omitted)."""
+    b = KeyspaceBuilder(prefix, index)
+    for key, value in flat.items():
+        b.set(key, value)
+    return b.ks
 
 
 # ---- the registry ------------------------------------------------------------------------------
