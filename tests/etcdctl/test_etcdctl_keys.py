@@ -143,6 +143,13 @@ def test_ls(ctl, etcd, fmt) -> None:  # type: ignore[no-untyped-def]
     ctl("-o", fmt, "ls", "--sort", "-r", "-p", "/t")
 
 
+def test_total_timeout(ctl, etcd) -> None:  # type: ignore[no-untyped-def]
+    reset(etcd, ("/t/a", "one"))()
+    ctl("--total-timeout", "0s", "get", "/t/a")  # expires during the endpoint sync: exit 2
+    ctl("--no-sync", "--total-timeout", "0s", "get", "/t/a")  # during the read: exit 4
+    ctl("--timeout", "0", "get", "/t/a")  # no per-request limit
+
+
 def test_unsupported_output_format(ctl, etcd) -> None:  # type: ignore[no-untyped-def]
     reset(etcd, ("/t/a", "one"))()
     ctl("-o", "bogus", "get", "/t/a")

@@ -66,6 +66,10 @@ def test_group_help_for_a_subcommand() -> None:
         ["ls", "---r"],
         ["member", "list", "--bogus"],
         ["user", "grant", "--roles"],
+        ["-o", "simple", "--output", "json", "get", "/a"],
+        ["ls", "-r", "--recursive", "/"],
+        ["member", "--bogus"],
+        ["member", "-h", "--help"],
     ],
 )
 def test_bad_usage(args: list[str]) -> None:

@@ -11,7 +11,13 @@ import ssl
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from shoal.client import AsyncClient, ClientError, ClusterError, NoEndpointsError
+from shoal.client import (
+    AsyncClient,
+    ClientError,
+    ClusterError,
+    DeadlineExceeded,
+    NoEndpointsError,
+)
 from shoal.client.protocol import DEFAULT_ENDPOINTS
 from shoal.etcdctl.flags import Parsed, go_quote
 from shoal.etcdctl.output import fail
@@ -107,7 +113,7 @@ class Context:
         client = AsyncClient(
             self.endpoints(),
             timeout=self.opts.get_seconds("timeout") or None,
-            total_timeout=self.total_timeout or None,
+            total_timeout=self.total_timeout,  # 0 expires at once, as Go's context does
             username=user,
             password=password,
             ssl_context=self._ssl_context(),
@@ -140,6 +146,9 @@ class Context:
                 if exc.is_connection_error:
                     await client.close()
                     raise self.fail(EXIT_BAD_CONNECTION, exc) from None
+            except DeadlineExceeded as exc:  # Go counts a timeout as a connection error
+                await client.close()
+                raise self.fail(EXIT_BAD_CONNECTION, exc) from None
             except ClientError:  # etcdctl goes on with the given endpoints after other failures
                 pass
             if debug:

@@ -24,6 +24,11 @@ class UsageError(Exception):
     """Bad flags: the caller prints etcdctl's "Incorrect Usage" and exits 1."""
 
 
+class TwoFormsError(UsageError):
+    """Two names of one flag used together (`-o x --output y`): urfave reports this without
+    the "Incorrect Usage" prefix at the top level."""
+
+
 Value = bool | str | int | float | list[str]
 
 
@@ -159,9 +164,26 @@ def defaults(flags: tuple[Flag, ...]) -> dict[str, Value]:
 
 
 def parse(flags: tuple[Flag, ...], args: list[str]) -> Parsed:
-    """Go's FlagSet.Parse: flags first, stopping at the first non-flag or after `--`."""
-    by_name = {n: f for f in flags for n in f.names}
+    """Go's FlagSet.Parse: flags first, stopping at the first non-flag or after `--`; then
+    urfave's check that no flag was given under two of its names."""
+    used: list[str] = []
     parsed = Parsed(defaults(flags), set(), [])
+    try:
+        _parse_into(flags, args, parsed, used)
+    finally:  # urfave checks the names even when parsing failed part way
+        _check_one_form(flags, used)
+    return parsed
+
+
+def _check_one_form(flags: tuple[Flag, ...], used: list[str]) -> None:
+    for f in flags:
+        seen = [n for n in f.names if n in used]
+        if len(f.names) > 1 and len(seen) > 1:
+            raise TwoFormsError(f"Cannot use two forms of the same flag: {seen[1]} {seen[0]}")
+
+
+def _parse_into(flags: tuple[Flag, ...], args: list[str], parsed: Parsed, used: list[str]) -> None:
+    by_name = {n: f for f in flags for n in f.names}
     i = 0
     while i < len(args):
         s = args[i]
@@ -203,8 +225,9 @@ def parse(flags: tuple[Flag, ...], args: list[str]) -> Parsed:
                 value = _convert(flag, raw, name)
         parsed.values[flag.name] = value
         parsed.given.add(flag.name)
+        if name not in used:
+            used.append(name)
     parsed.args = args[i:]
-    return parsed
 
 
 def _is_flag(flags: tuple[Flag, ...], arg: str) -> bool:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TextIO
 
-from shoal.etcdctl.flags import Parsed, UsageError, parse, parse_command
+from shoal.etcdctl.flags import Parsed, TwoFormsError, UsageError, parse, parse_command
 from shoal.etcdctl.help import app_help, command_help, group_app_help, group_help, version_text
 from shoal.etcdctl.spec import (
     APP_NAME,
@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
 def run(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO) -> int:
     try:
         opts = parse(GLOBAL_FLAGS, argv)
+    except TwoFormsError as exc:
+        out.write(f"{exc}\n{app_help()}")
+        err.write(f"{exc}\n")
+        return EXIT_BAD_ARGS
     except UsageError as exc:
         out.write(f"Incorrect Usage. {exc}\n\n{app_help()}")
         err.write(f"{exc}\n")
@@ -150,8 +154,12 @@ def _run_group(
     parents = f"{APP_NAME} {group.name}"
     try:
         local = parse((HELP_FLAG,), rest)
+    except TwoFormsError as exc:
+        out.write(f"{exc}\n\n{group_help(group)}")
+        err.write(f"{exc}\n")
+        return EXIT_BAD_ARGS
     except UsageError as exc:
-        out.write(f"Incorrect Usage. {exc}\n\n{group_app_help(group)}")
+        out.write(f"Incorrect Usage. {exc}\n\n{group_help(group)}")
         err.write(f"{exc}\n")
         return EXIT_BAD_ARGS
     if local.get_bool("help") or not local.args:
