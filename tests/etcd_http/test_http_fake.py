@@ -319,3 +319,19 @@ def test_make_app_answers_as_the_listener() -> None:
         t.join(10)
         loop.run_until_complete(runner.cleanup())
         loop.close()
+
+
+def test_stopping_ends_open_watches_promptly() -> None:
+    m = FakeMember()
+    result: dict[str, Any] = {}
+    with m.serve() as base:
+        t = threading.Thread(
+            target=lambda: result.update(r=stream_lines(base, "/v2/keys/x?wait=true&stream=true"))
+        )
+        t.start()
+        wait_until(lambda: m.store.hub.count == 1, 10, "the watch to register")
+        t0 = time.monotonic()
+    assert time.monotonic() - t0 < 5
+    t.join(10)
+    assert result["r"] == ([], True)
+    assert m.store.hub.count == 0

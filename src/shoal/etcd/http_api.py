@@ -135,6 +135,11 @@ def runner_options() -> dict[str, object]:
     }
 
 
+SHUTDOWN_GRACE = 1.0
+"""Seconds requests in flight get to finish when the listener stops; then they (and every
+open watch) are cancelled. shoal's choice: a stopping member should not wait on long polls."""
+
+
 class ClientListener:
     """The app served on etcd-style listen URLs (`http://host:port`; port 0 picks a free
     port, see `bound_urls`)."""
@@ -149,21 +154,16 @@ class ClientListener:
         addrs = [_host_port(u) for u in self.listen_urls]
         # aiohttp's low-level server: the one catch-all handler needs no Application routing.
         lowlevel = web.Server(_Router(self.server).dispatch, **runner_options())  # type: ignore[arg-type]
-        runner = web.ServerRunner(lowlevel)
+        runner = web.ServerRunner(lowlevel, shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
         self._runner = runner
         try:
             for host, port in addrs:
-                site = web.TCPSite(runner, host, port, reuse_address=True)
-                await site.start()
-                server = site._server
-                assert server is not None
-                for sock in getattr(server, "sockets", None) or ():
-                    h, p = sock.getsockname()[:2]
-                    self.bound_urls.append(f"http://{_join_host(h)}:{p}")
+                await web.TCPSite(runner, host, port, reuse_address=True).start()
         except BaseException:
             await self.stop()
             raise
+        self.bound_urls = [f"http://{_join_host(a[0])}:{a[1]}" for a in runner.addresses]
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
