@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 
-from etcdctl_cluster import Run, Target, run_real, run_shoal_inprocess, same
+from etcdctl_cluster import Run, Target, run_real, run_shoal, run_shoal_inprocess, same
 
 from shoal.client import AsyncClient, ClientError
 from shoal.client.auth import AuthAPI
@@ -93,3 +93,20 @@ def test_auth_scenario_side_by_side(cluster) -> None:  # type: ignore[no-untyped
             same(r, m)
         except AssertionError:
             raise AssertionError(f"etcdctl {' '.join(step)}:\nreal  {r}\nshoal {m}") from None
+
+
+def test_password_prompts(cluster) -> None:  # type: ignore[no-untyped-def]
+    # Without a terminal the prompt still goes to stdout and stty complains on stderr, as
+    # etcdctl's prompt does; these run through the real `shoal etcdctl` entry point.
+    eps = ["--endpoints", ",".join(cluster.client_urls)]
+    for args in (
+        ["-u", "bob", "get", "/nope"],
+        ["user", "add", "alice"],  # empty password: refused by etcd
+        ["user", "passwd", "nobody"],
+    ):
+        same(run_real([*eps, *args]), run_shoal([*eps, *args]))
+    same(
+        run_real([*eps, "user", "add", "carol"], stdin="secret\n"),
+        run_shoal([*eps, "user", "add", "carol"], stdin="secret\n"),
+    )
+    asyncio.run(_reset(cluster.client_urls))

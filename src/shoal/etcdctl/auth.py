@@ -6,8 +6,6 @@ come from `user:password` arguments or a prompt on the terminal, as etcdctl's.
 
 from __future__ import annotations
 
-import getpass
-
 from shoal.client import ClientError
 from shoal.client.auth import AuthAPI, Permission
 from shoal.etcdctl.context import Context
@@ -38,10 +36,7 @@ async def _api(ctx: Context) -> AuthAPI:
 
 
 def _password(ctx: Context, prompt: str) -> str:
-    try:
-        return getpass.getpass(prompt)
-    except (EOFError, OSError) as exc:
-        raise _die(ctx, f"Error reading password: {exc}") from None
+    return ctx.ask_password(prompt)
 
 
 async def auth_enable(ctx: Context) -> None:

@@ -4,10 +4,12 @@ curl lines, and a sync of the endpoint list from /v2/members unless --no-sync)."
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
+import shutil
 import ssl
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -93,11 +95,23 @@ class Context:
         if ":" in flag:
             user, password = flag.split(":", 1)
             return user, password
+        return flag, self.ask_password("Password: ")
+
+    def ask_password(self, prompt: str) -> str:
+        """Prompt on stdout and read a line with echo off, the way etcdctl's speakeasy does:
+        by running `stty -echo` / `stty echo` on our stdin (so a non-terminal stdin gets stty's
+        complaint on stderr, as with etcdctl) and printing a newline afterwards."""
+        self.out.write(prompt)
+        self.out.flush()
+        _stty("-echo")
         try:
-            return flag, getpass.getpass("Password: ")
-        except (EOFError, OSError) as exc:
-            self.err.write(f"{exc}\n")
-            raise Exit(EXIT_BAD_ARGS) from None
+            line = self.stdin.readline()
+        except (OSError, ValueError):
+            line = ""
+        finally:
+            _stty("echo")
+        self.out.write("\n")
+        return line[:-1] if line.endswith("\n") else line
 
     def _curl(self, method: str, url: str, body: str | None) -> None:
         command = f"curl -X {method} {url}"
@@ -156,3 +170,10 @@ class Context:
         if debug:
             self.err.write(f"Cluster-Endpoints: {', '.join(client.endpoints)}\n")
         return client
+
+
+def _stty(mode: str) -> None:
+    if shutil.which("stty") is None:
+        return
+    sys.stderr.flush()
+    subprocess.run(["stty", mode], check=False)  # argv[0] as typed: stty names itself in errors
