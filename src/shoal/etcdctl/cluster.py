@@ -26,6 +26,7 @@ FOREVER_INTERVAL = 10.0  # seconds between checks with --forever, as etcdctl
 
 async def cluster_health(ctx: Context) -> None:
     async with ctx.client(sync=False) as c:
+        c.total_timeout = None  # etcdctl lists and checks without an overall deadline
         try:
             members = await c.members()
         except ClientError as exc:
