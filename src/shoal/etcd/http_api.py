@@ -42,6 +42,7 @@ _EXACT: dict[str, _Exact] = {
     "/v2/machines": http_misc.machines,
     "/version": http_misc.version,
     "/health": http_misc.health,
+    "/_shoal/hash": http_misc.shoal_hash,  # shoal's own, for `shoal torture`
 }
 
 _KEYS_LEN = len(KEYS_PREFIX)

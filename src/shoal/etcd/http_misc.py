@@ -1,6 +1,6 @@
 """The small endpoints beside keys and members: `/v2/stats/{self,leader,store}`,
 `/v2/machines`, `/version` and `/health`, each answering exactly as etcd 3.4's handler
-(methods allowed, content types, trailing newline or not)."""
+(methods allowed, content types, trailing newline or not); and shoal's own `/_shoal/hash`."""
 
 from __future__ import annotations
 
@@ -71,3 +71,12 @@ async def health(request: web.Request, server: ServerAPI) -> web.Response:
     if ok:
         return respond.text_body(_HEALTHY)
     return respond.go_error(503, _UNHEALTHY)
+
+
+async def shoal_hash(request: web.Request, server: ServerAPI) -> web.Response:
+    """shoal only (not etcd): `{"index":<store index>,"hash":"<16 hex digits>"}` of the local
+    store, so `shoal torture` can tell that healed members hold the same key space."""
+    if request.method != "GET":
+        return respond.method_not_allowed(facts.GET_ONLY)
+    store = server.store
+    return respond.json_body(_compact({"index": store.index, "hash": f"{store.hash():016x}"}))
