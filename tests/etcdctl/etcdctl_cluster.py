@@ -301,8 +301,13 @@ def until_lines(argv: Sequence[str], lines: int, timeout: float = 20) -> Run:
             proc.wait()
 
 
-def both(args: Sequence[str], lines: int) -> None:
-    """Side by side for commands that run until Ctrl+C (watch -f, exec-watch, --forever)."""
+def both(args: Sequence[str], lines: int, *, ordered: bool = True) -> None:
+    """Side by side for commands that run until Ctrl+C (watch -f, exec-watch, --forever).
+    `ordered=False` compares stdout as a set of lines (exec-watch runs its children
+    concurrently, so their output may interleave in any order)."""
     real = until_lines([ETCDCTL, *args], lines)
     mine = until_lines([*shoal_argv(), "etcdctl", *args], lines)
+    if not ordered:
+        real = Run("".join(sorted(real.out.splitlines(True))), real.err, real.code)
+        mine = Run("".join(sorted(mine.out.splitlines(True))), mine.err, mine.code)
     same(real, mine)

@@ -61,7 +61,11 @@ def test_exec_watch_runs_the_command_per_event(cluster, etcd) -> None:  # type: 
     eps = ["--endpoints", ",".join(cluster.client_urls)]
     idx = history(etcd, lambda c: c.set("/w/a", "1"), lambda c: c.set("/w/a", "two words"))
     script = 'echo "$ETCD_WATCH_ACTION|$ETCD_WATCH_KEY|$ETCD_WATCH_VALUE"; sleep 0.2'
-    both([*eps, "exec-watch", "--after-index", str(idx), "sh", "-c", script, "/w/a"], lines=2)
+    both(
+        [*eps, "exec-watch", "--after-index", str(idx), "sh", "-c", script, "/w/a"],
+        lines=2,
+        ordered=False,
+    )
     idx = history(etcd, lambda c: c.set("/w/d", dir=True), lambda c: c.set("/w/d/x", "v"))
     script = 'echo "$ETCD_WATCH_KEY=$ETCD_WATCH_VALUE"'
     both([*eps, "exec-watch", "-r", "--after-index", str(idx), "sh", "-c", script, "/w"], lines=1)
