@@ -145,7 +145,7 @@ def keys_script(s: Session) -> list[Record]:
     S("cad ok", "DELETE", f"/v2/keys/o/k?prevIndex={mod}&prevValue=5")
     S("delete file", "DELETE", "/v2/keys/o/n")
     S("in-order dir", "POST", "/v2/keys/o2/q?dir=true")
-    S("in-order ttl", "POST", "/v2/keys/o2/q?ttl=50", form="value=j")
+    S("in-order ttl", "POST", "/v2/keys/o2/qt?ttl=50", form="value=j")
     S("head dir", "HEAD", "/v2/keys/o2/q")
     S("recursive on file", "GET", "/v2/keys/o/t?recursive=true")
     S("create dir", "PUT", "/v2/keys/o2/d?prevExist=false&dir=true")

@@ -209,3 +209,11 @@ def test_member_body_urls() -> None:
     got = decode_member_request(b'{"PeerUrls":[" HTTP://b:2 ","http://a:1"],"isLearner":"ignored"}')
     assert got == ["http://a:1", "http://b:2"]
     assert decode_member_request(b'{"peerURLs":["http://[::1]:2380?x"]}') == ["http://[::1]:2380?x"]
+
+
+def test_go_json() -> None:
+    from shoal.etcd.http_respond import go_json
+
+    assert go_json({"a": "<&>\u2028", "b": [1, 2.0, 2.5, None, True], "c": {}}) == (
+        '{"a":"\\u003c\\u0026\\u003e\\u2028","b":[1,2,2.5,null,true],"c":{}}'
+    )

@@ -22,10 +22,6 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 _PATH_SAFE = "$&+,/:;=@-_.~"
 
 
-class BadTarget(Exception):
-    """The request target cannot be parsed (Go's server answers `400 Bad Request`)."""
-
-
 class FormError(Exception):
     """ParseForm failed; `str(err)` is Go's error text (etcd's cause for code 210)."""
 
@@ -42,7 +38,8 @@ class Target:
 
 
 def parse_target(raw: str) -> Target:
-    """Split and unescape a request target (origin form). Raises BadTarget as Go would."""
+    """Split and unescape a request target (origin form). Raises FormError where Go's
+    server refuses the target (with `400 Bad Request`)."""
     path, _, query = raw.partition("?")
     if not path.startswith("/"):
         # Absolute-form and `*` targets: Go accepts them, etcd then 404s; treat as a path.

@@ -5,7 +5,6 @@ module checks the request as etcd does and words the answers as etcd does."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
@@ -29,7 +28,7 @@ def member_json(m: MemberInfo) -> bytes:
 
 
 def _encode(obj: object) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    return (respond.go_json(obj) + "\n").encode()
 
 
 class MembersHandler:

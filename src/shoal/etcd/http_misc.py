@@ -21,7 +21,7 @@ _UNHEALTHY = '{"health":"false"}'
 
 
 def _compact(obj: object) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    return respond.go_json(obj).encode()
 
 
 async def stats_store(request: web.Request, server: ServerAPI) -> web.Response:

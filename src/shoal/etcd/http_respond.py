@@ -5,12 +5,31 @@ re-encodes JSON."""
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from shoal.etcd import facts
 from shoal.store import EtcdError
+from shoal.store.jsonenc import go_string
+
+
+def go_json(obj: object) -> str:
+    """Go's json.Marshal of plain values: compact, maps in the given order, strings escaped
+    as Go escapes them (`<`, `>`, `&` included), integral floats without a fraction."""
+    if isinstance(obj, str):
+        return go_string(obj)
+    if obj is None:
+        return "null"
+    if isinstance(obj, bool):
+        return "true" if obj else "false"
+    if isinstance(obj, int):
+        return str(obj)
+    if isinstance(obj, float):
+        return str(int(obj)) if obj.is_integer() and abs(obj) < 1e21 else repr(obj)
+    if isinstance(obj, dict):
+        return "{" + ",".join(f"{go_string(str(k))}:{go_json(v)}" for k, v in obj.items()) + "}"
+    if isinstance(obj, list | tuple):
+        return "[" + ",".join(go_json(v) for v in obj) + "]"
+    raise TypeError(f"no JSON form for {type(obj).__name__}")
 
 
 def base_headers() -> dict[str, str]:
@@ -43,7 +62,7 @@ def message(status: int, text: str, headers: dict[str, str] | None = None) -> we
     """etcd's httptypes.HTTPError: `{"message":"..."}` as JSON, no trailing newline."""
     h = headers if headers is not None else base_headers()
     h["Content-Type"] = facts.JSON
-    body = json.dumps({"message": text}, ensure_ascii=False, separators=(",", ":"))
+    body = '{"message":' + go_string(text) + "}"
     return web.Response(status=status, body=body.encode(), headers=h)
 
 
