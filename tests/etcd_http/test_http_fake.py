@@ -335,3 +335,48 @@ def test_stopping_ends_open_watches_promptly() -> None:
     t.join(10)
     assert result["r"] == ([], True)
     assert m.store.hub.count == 0
+
+
+def test_make_app_under_a_plain_runner_ends_watches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run without runner_options() (no handler cancellation, aiohttp's 60 s shutdown grace):
+    a watch whose client left is still removed, and stopping does not wait on open watches."""
+    from aiohttp import web
+
+    from shoal.etcd import http_keys
+    from shoal.etcd.http_api import make_app
+
+    monkeypatch.setattr(http_keys, "DISCONNECT_POLL", 0.2)
+    m = FakeMember()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(make_app(m))
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    t = threading.Thread(target=loop.run_forever, daemon=True)
+    t.start()
+    try:
+        u = urllib.parse.urlsplit(base)
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        c.request("GET", "/v2/keys/gone?wait=true&stream=true")
+        assert c.getresponse().status == 200
+        wait_until(lambda: m.store.hub.count == 1, 10, "the watch to register")
+        assert c.sock is not None
+        c.sock.shutdown(socket.SHUT_RDWR)
+        c.close()
+        wait_until(lambda: m.store.hub.count == 0, 10, "the watch of a closed connection to go")
+
+        result: dict[str, Any] = {}
+        reader = threading.Thread(
+            target=lambda: result.update(r=stream_lines(base, "/v2/keys/open?wait=true"))
+        )
+        reader.start()
+        wait_until(lambda: m.store.hub.count == 1, 10, "the second watch to register")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        t.join(10)
+        t0 = time.monotonic()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+    assert time.monotonic() - t0 < 5
+    reader.join(10)
+    assert result["r"] == ([], True)

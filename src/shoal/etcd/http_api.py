@@ -57,6 +57,10 @@ class _Router:
         self.keys = KeysHandler(server)
         self.members = MembersHandler(server)
 
+    def close(self) -> None:
+        """The server is stopping: end open watches so shutdown need not wait for them."""
+        self.keys.close()
+
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         try:
             target = parse_target(request.raw_path)
@@ -109,10 +113,14 @@ def make_app(server: ServerAPI) -> web.Application:
     routes; give its AppRunner `runner_options()` so a watch notices its client leaving).
     `ClientListener` serves the same handler without the Application's routing layer."""
     app = web.Application()
+    router = _Router(server)
     # 100-continue is sent by the handlers when they read a body, as Go does.
-    app.router.add_route(
-        "*", "/{tail:.*}", _Router(server).dispatch, expect_handler=_no_expect_handling
-    )
+    app.router.add_route("*", "/{tail:.*}", router.dispatch, expect_handler=_no_expect_handling)
+
+    async def end_watches(_: web.Application) -> None:
+        router.close()
+
+    app.on_shutdown.append(end_watches)
     return app
 
 
@@ -149,12 +157,14 @@ class ClientListener:
         self.server = server
         self.listen_urls = list(listen_urls)
         self._runner: web.BaseRunner | None = None
+        self._router: _Router | None = None
         self.bound_urls: list[str] = []
 
     async def start(self) -> None:
         addrs = [_host_port(u) for u in self.listen_urls]
         # aiohttp's low-level server: the one catch-all handler needs no Application routing.
-        lowlevel = web.Server(_Router(self.server).dispatch, **runner_options())  # type: ignore[arg-type]
+        self._router = _Router(self.server)
+        lowlevel = web.Server(self._router.dispatch, **runner_options())  # type: ignore[arg-type]
         runner = web.ServerRunner(lowlevel, shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
         self._runner = runner
@@ -168,6 +178,8 @@ class ClientListener:
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
+        if self._router is not None:
+            self._router.close()
         if runner is not None:
             await runner.cleanup()
 

@@ -35,12 +35,26 @@ _BUG_LOCAL_QUORUM_READS = os.environ.get("SHOAL_TEST_BUG") == "local-quorum-read
 _FORM_BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
 
 
+DISCONNECT_POLL = 5.0
+"""How often a waiting watch checks that its client is still connected, for servers run
+without aiohttp's handler cancellation (with it, a disconnect ends the watch at once)."""
+
+
 class KeysHandler:
-    __slots__ = ("cluster_id", "server")
+    __slots__ = ("_wakes", "closing", "cluster_id", "server")
 
     def __init__(self, server: ServerAPI) -> None:
         self.server = server
         self.cluster_id = f"{server.cluster_id:x}"
+        self.closing = False
+        self._wakes: set[asyncio.Event] = set()
+
+    def close(self) -> None:
+        """End every open watch response now (the server is stopping), so shutting down does
+        not wait on long polls."""
+        self.closing = True
+        for wake in self._wakes:
+            wake.set()
 
     async def handle(self, request: web.Request, path: str, raw_query: str) -> web.StreamResponse:
         method = request.method
@@ -105,46 +119,63 @@ class KeysHandler:
         headers["X-Raft-Term"] = str(server.raft_term())
         resp = web.StreamResponse(status=200, headers=headers)
         resp.enable_chunked_encoding()
+        self._wakes.add(wake)
         try:
             await resp.prepare(request)
-            await _pump(w, wake, resp, req.stream)
+            await self._pump(request, w, wake, resp, req.stream)
             await resp.write_eof()
         except ConnectionError:
             pass  # the client went away; nothing left to answer
         finally:
             # Also on cancellation (the client disconnected while we waited).
+            self._wakes.discard(wake)
             w.remove()
         return resp
 
-
-async def _pump(w: Watcher, wake: asyncio.Event, resp: web.StreamResponse, stream: bool) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + facts.WATCH_TIMEOUT
-    while True:
-        chunk = []
-        while (ev := w.pop()) is not None:
-            chunk.append(ev.to_json())
-            if not stream:
-                break
-        if chunk:
-            await resp.write(b"".join(chunk))
-            if not stream:
+    async def _pump(
+        self,
+        request: web.Request,
+        w: Watcher,
+        wake: asyncio.Event,
+        resp: web.StreamResponse,
+        stream: bool,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + facts.WATCH_TIMEOUT
+        while not self.closing:
+            if await _next_events(w, resp, stream):
+                if not stream:
+                    return
+                continue
+            # etcd ends a stream when the hub drops the watcher (its channel closes); a stream
+            # answered from history is never registered and stays open until the timeout.
+            if w.dropped or (w.done and not stream):
                 return
-            continue
-        # etcd ends a stream when the hub drops the watcher (its channel closes); a stream
-        # answered from history is never registered and stays open until the timeout.
-        if w.dropped or (w.done and not stream):
-            return
-        wake.clear()
-        if w.pending or w.dropped:
-            continue
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            return
-        try:
-            await asyncio.wait_for(wake.wait(), remaining)
-        except TimeoutError:
-            return
+            wake.clear()
+            if w.pending or w.dropped or self.closing:
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(wake.wait(), min(remaining, DISCONNECT_POLL))
+            except TimeoutError:
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return
+
+
+async def _next_events(w: Watcher, resp: web.StreamResponse, stream: bool) -> bool:
+    """Write what the watcher holds (one event without stream); whether there was any."""
+    chunk = []
+    while (ev := w.pop()) is not None:
+        chunk.append(ev.to_json())
+        if not stream:
+            break
+    if not chunk:
+        return False
+    await resp.write(b"".join(chunk))
+    return True
 
 
 async def _do(server: ServerAPI, req: Request) -> Event:
