@@ -31,7 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "partition": ("shoal.cluster.cmd_partition", "cut machines' etcd peer links"),
     "heal": ("shoal.cluster.cmd_heal", "remove every partition"),
     "down": ("shoal.cluster.cmd_down", "stop the local cluster (--purge: delete it)"),
+    "bench": ("shoal.bench.cli", "benchmark a 3-member shoal cluster against etcd 3.4"),
+    "discovery": ("shoal.discovery.main", "discovery service (like discovery.etcd.io) on etcd"),
     "ssh": ("shoal.cluster.cmd_ssh", "a shell (or a command) on a machine of the local cluster"),
+    "torture": ("shoal.torture.cli", "Jepsen-style fault test of a local shoal etcd cluster"),
 }
 
 
