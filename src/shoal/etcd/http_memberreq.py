@@ -10,13 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shoal.etcd import facts
 from shoal.etcd.http_gohttp import FormError, unescape
-
-# The Go type etcd 3.4.23 decodes both bodies into, as its type errors name it (3.4's
-# MemberCreateRequest has no isLearner: the field is ignored, as any unknown field).
-_REQUEST_TYPE = 'struct { PeerURLs []string "json:\\"peerURLs\\"" }'
-
-_ALLOWED_SCHEMES = ("http", "https", "unix", "unixs")
 
 # ASCII characters net/url accepts in a host (shouldEscape in encodeHost mode), plus `%`.
 _HOST_OK = frozenset("-_.~!$&'()*+,;=:[]<>\"%")
@@ -61,7 +56,7 @@ def decode_member_request(body: bytes) -> list[str]:
     elif doc is not None:
         what = _json_kind(doc)
         raise BadMemberRequest(
-            f"json: cannot unmarshal {what} into Go value of type {_REQUEST_TYPE}"
+            f"json: cannot unmarshal {what} into Go value of type {facts.MEMBER_REQUEST_GO_TYPE}"
         )
     if type_err is not None:
         raise BadMemberRequest(type_err)
@@ -76,7 +71,7 @@ def new_urls(strs: list[str]) -> list[str]:
     for raw in strs:
         s = raw.strip()
         scheme, host, path = _parse_url(s)
-        if scheme not in _ALLOWED_SCHEMES:
+        if scheme not in facts.MEMBER_URL_SCHEMES:
             raise BadMemberRequest(f"URL scheme must be http, https, unix, or unixs: {s}")
         if not _has_port(host):
             raise BadMemberRequest(f'URL address does not have the form "host:port": {s}')
