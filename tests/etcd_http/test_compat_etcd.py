@@ -1,5 +1,5 @@
 """The same scripted HTTP requests against a real etcd 3.4 and against shoal's v2 HTTP layer,
-compared as a client sees them (see compat.py for what is normalised). The script covers the
+compared as a client sees them (see http_compat.py for what is normalised). The script covers the
 keys API with query strings and form bodies, every parameter error, big bodies, `..` and
 escaped paths, watches (waitIndex, recursive, stream, the 401), and the members, stats,
 machines, version and health endpoints.
@@ -12,7 +12,7 @@ import json
 import urllib.parse
 from collections.abc import Callable
 
-from compat import Record, Session, wait_until
+from http_compat import Record, Session, wait_until
 
 BIG = 2 * 1024 * 1024  # over etcd's 1.5 MiB --max-request-bytes, which v2 does not apply
 FORM_LIMIT = 10 << 20  # Go's ParseForm limit

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from compat import wait_until
 from fake_server import FakeMember
+from http_compat import wait_until
 
 from shoal.etcd import facts
 from shoal.etcd.http_api import ClientListener
