@@ -6,9 +6,10 @@ import pytest
 from etcdctl_cluster import HAVE_ETCD, SKIP_REASON, Target, target_cluster
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster() -> Iterator[Target]:
-    """A 3-member cluster for this module (real etcd unless SHOAL_TEST_TARGET says otherwise)."""
+    """One 3-member cluster for the etcdctl tests (real etcd unless SHOAL_TEST_TARGET says
+    otherwise). A test that stops members starts them again, also when it fails."""
     if not HAVE_ETCD:
         pytest.skip(SKIP_REASON)
     with target_cluster() as c:
