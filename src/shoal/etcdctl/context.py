@@ -55,6 +55,10 @@ class Context:
     def endpoints(self) -> list[str]:
         """getEndpoints: --endpoints, ETCDCTL_ENDPOINTS, --endpoint, ETCDCTL_ENDPOINT, --peers,
         ETCDCTL_PEERS, then the default; a missing scheme becomes http."""
+        if self.opts.get_str("discovery-srv") or self.env.get("ETCDCTL_DISCOVERY_SRV"):
+            # etcdctl resolves DNS SRV records here; the standard library has no SRV lookup.
+            self.err.write("shoal etcdctl: --discovery-srv is not supported; use --endpoints\n")
+            raise Exit(EXIT_BAD_ARGS)
         raw = ""
         for flag, var in (("endpoints", "ETCDCTL_ENDPOINTS"), ("endpoint", "ETCDCTL_ENDPOINT")):
             raw = raw or self.opts.get_str(flag) or self.env.get(var, "")
