@@ -71,8 +71,11 @@ def main(argv: list[str]) -> int:
     log.set_level(cfg.log_level)
     log.info("etcdmain", f"etcd Version: {ETCD_VERSION} (shoal {__version__})")
     if cfg.discovery or cfg.discovery_srv:
-        log.critical("etcdmain", "discovery is not supported yet by this member")
-        return 1
+        from shoal.etcd.discovery_start import bootstrap
+
+        code = bootstrap(cfg)  # sets the initial cluster, or runs a proxy / fails
+        if code is not None:
+            return code
     with contextlib.suppress(ImportError):
         import uvloop
 

@@ -1,0 +1,1 @@
+"""`shoal discovery`: a token service for etcd discovery, like discovery.etcd.io."""
