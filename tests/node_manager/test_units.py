@@ -360,3 +360,17 @@ def test_shutdown_stops_in_reverse_activation_order(machine: Machine, tmp_path) 
 
     machine.run(body)  # run() ends with manager.shutdown()
     assert log.read_text().split() == ["c", "b", "a"]
+
+
+def test_stop_during_activation_cancels_the_start(machine: Machine) -> None:
+    machine.unit("slow.service", "[Service]\nType=notify\nExecStart=/bin/sleep 60\n")
+
+    async def body(m: Manager) -> None:
+        job = m.enqueue_start("slow.service")
+        u = m.get("slow.service")
+        await until(lambda: u.sub_state == "start" and bool(u.pgids), what="activating")
+        assert await m.stop("slow.service") == "done"
+        assert job.cancelled() or job.done()
+        assert u.active_state in ("inactive", "failed") and not u.pgids
+
+    machine.run(body)

@@ -251,8 +251,13 @@ class Manager:
 
     async def stop(self, name: str) -> JobResult:
         u = self.get(name)
-        if u.job is not None and not u.job.done() and u.job_type == "stop":
-            return await u.job
+        if u.job is not None and not u.job.done():
+            if u.job_type == "stop":
+                return await u.job
+            # A stop replaces a pending start (systemd cancels it); the start cleans up first.
+            prev = u.job
+            prev.cancel()
+            return await self._new_job(u, "stop", self._after(prev, self._stop_job(u)))
         return await self._new_job(u, "stop", self._stop_job(u))
 
     async def restart(self, name: str) -> JobResult:
