@@ -8,7 +8,6 @@ import importlib
 import os
 import signal
 import sys
-from urllib.parse import urlsplit
 
 from shoal import __version__
 from shoal.etcd import log
@@ -25,30 +24,25 @@ def print_version() -> None:
 
 
 async def serve(member: Member) -> int:
-    from aiohttp import web
-
     await member.start()
     # The HTTP layer is imported by name: it sits above the member in the layering.
-    make_app = importlib.import_module("shoal.etcd.http_api").make_app
-    runner = web.AppRunner(make_app(member), access_log=None, handle_signals=False)
-    await runner.setup()
-    for u in member.cfg.listen_client_urls:
-        p = urlsplit(u)
-        site = web.TCPSite(runner, p.hostname, p.port, reuse_address=True)
-        try:
-            await site.start()
-        except OSError as e:
-            log.critical("etcdmain", f"listen tcp {p.hostname}:{p.port}: {e.strerror}")
-            await member.stop()
-            await runner.cleanup()
-            return 1
-        log.info("embed", f"serving client requests on {p.hostname}:{p.port}")
+    listener = importlib.import_module("shoal.etcd.http_api").ClientListener(
+        member, member.cfg.listen_client_urls
+    )
+    try:
+        await listener.start()
+    except OSError as e:
+        log.critical("etcdmain", f"listen tcp {member.cfg.listen_client_urls}: {e.strerror}")
+        await member.stop()
+        return 1
+    for u in listener.bound_urls:
+        log.info("embed", f"serving client requests on {u}")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, member.request_stop, f"received {signal.Signals(sig).name}")
     await member.stopped.wait()
     log.info("etcdmain", f"stopping: {member.stop_reason}")
-    await runner.cleanup()
+    await listener.stop()
     await member.stop()
     return 1 if "removed" in member.stop_reason or "internal" in member.stop_reason else 0
 
