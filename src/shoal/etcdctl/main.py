@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TextIO
@@ -88,10 +89,14 @@ _INTERRUPT_OK = {"watch", "exec-watch", "cluster-health"}
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
-        return run(args, sys.stdout, sys.stderr, sys.stdin)
-    finally:
+        code = run(args, sys.stdout, sys.stderr, sys.stdin)
         sys.stdout.flush()
         sys.stderr.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, as a Go program killed by SIGPIPE.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def run(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO) -> int:
