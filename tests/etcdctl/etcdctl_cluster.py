@@ -1,9 +1,10 @@
 """A swappable test cluster for the etcdctl and client tests, plus the side-by-side runner.
 
 A *target* is anything with `client_urls` (one per member, index i is member i) and
-`stop(i, sig)` / `start(i)` / `wait_ready()`. `RealEtcdCluster` runs three real etcd 3.4 members
-(--enable-v2) on loopback; a shoal cluster can be dropped in later by adding a factory to
-`TARGETS` and choosing it with SHOAL_TEST_TARGET=<name>.
+`stop(i, sig)` / `start(i)` / `wait_ready()` / `close()` (see `Target`). `RealEtcdCluster` runs
+three real etcd 3.4 members (--enable-v2) on loopback; a shoal cluster can be dropped in by
+adding a factory to `TARGETS`, or without touching this file with
+SHOAL_TEST_TARGET=package.module:factory (a zero-argument callable returning a started Target).
 
 Every process started here is killed on close, also when a test fails.
 """
@@ -11,6 +12,7 @@ Every process started here is killed on close, also when a test fails.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import random
 import re
@@ -153,10 +155,19 @@ class RealEtcdCluster:
 TARGETS: dict[str, Callable[[], Target]] = {"etcd": RealEtcdCluster}
 
 
+def _factory(name: str) -> Callable[[], Target]:
+    """A name from TARGETS, or "package.module:callable" for a cluster defined elsewhere
+    (e.g. SHOAL_TEST_TARGET=shoal.cluster.testing:ThreeNodes once shoal can run one)."""
+    if ":" in name:
+        module, attr = name.split(":", 1)
+        factory: Callable[[], Target] = getattr(importlib.import_module(module), attr)
+        return factory
+    return TARGETS[name]
+
+
 @contextlib.contextmanager
 def target_cluster() -> Iterator[Target]:
-    name = os.environ.get("SHOAL_TEST_TARGET", "etcd")
-    cluster = TARGETS[name]()
+    cluster = _factory(os.environ.get("SHOAL_TEST_TARGET", "etcd"))()
     try:
         yield cluster
     finally:
