@@ -160,6 +160,20 @@ def test_seed_experiment(cluster: Cluster) -> None:
     # (The write refused without quorum may or may not appear now: it was never acknowledged,
     # and etcd, too, may commit a timed-out proposal once the quorum is back.)
 
+    if not ETCD:  # partitions go through shoal etcd's fault endpoint; a real etcd has none
+        r = cluster.shoal("partition", "coreos-03")
+        assert r.returncode == 0, r.stderr
+        _eventually(lambda: "degraded" in cluster.shoal("status").stdout, "coreos-03 cut off", 90)
+        assert cluster.on("coreos-01", "etcdctl set /seed/partitioned 4").returncode == 0
+        assert cluster.shoal("heal").returncode == 0
+        _eventually(
+            lambda: (
+                "cluster is healthy" in cluster.on("coreos-03", "etcdctl cluster-health").stdout
+            ),
+            "healed",
+            90,
+        )
+
     r = cluster.shoal("down")
     assert r.returncode == 0, r.stderr
     assert cluster.processes() == []

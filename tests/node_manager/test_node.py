@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shoal.node.control import ControlError, call, socket_path
+from shoal.node.control import ControlError, call, socket_path, subscribe
 
 CONFIG = """#cloud-config
 hostname: testbox
@@ -157,6 +157,14 @@ def test_control_socket_loads_and_runs_units_for_fleet(
     assert u["load_state"] == "loaded" and u["active_state"] == "inactive"
     a = call(sock, {"op": "start", "unit": "web.service"})
     assert a["result"] == "done" and a["unit"]["sub_state"] == "running"
+    events = subscribe(sock)
+    call(sock, {"op": "stop", "unit": "web.service", "no_block": True})
+    seen = []
+    for ev in events:
+        seen.append((ev["unit"]["name"], ev["unit"]["active_state"]))
+        if seen[-1] == ("web.service", "inactive"):
+            break
+    assert ("web.service", "deactivating") in seen
     call(sock, {"op": "unload", "unit": "web.service"})
     assert call(sock, {"op": "status", "unit": "web.service"})["unit"]["load_state"] == "not-found"
     with pytest.raises(ControlError, match="line 2"):

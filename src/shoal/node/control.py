@@ -209,15 +209,21 @@ def call(path: Path, request: dict[str, Any], timeout: float | None = 120.0) -> 
 
 
 def subscribe(path: Path) -> Iterator[dict[str, Any]]:
-    """State changes as the node reports them (blocking iterator)."""
-    with _connect(path, None) as s:
-        s.sendall(b'{"op":"subscribe"}\n')
-        f = s.makefile("rb")
-        first = f.readline()
-        if not first:
-            raise ControlError(f"the node at {path} closed the connection")
-        for line in f:
-            yield json.loads(line)
+    """State changes as the node reports them (blocking iterator). Subscribed when this returns,
+    so no change made afterwards is missed."""
+    s = _connect(path, None)
+    s.sendall(b'{"op":"subscribe"}\n')
+    f = s.makefile("rb")
+    if not f.readline():
+        s.close()
+        raise ControlError(f"the node at {path} closed the connection")
+
+    def events() -> Iterator[dict[str, Any]]:
+        with s, f:
+            for line in f:
+                yield json.loads(line)
+
+    return events()
 
 
 def _connect(path: Path, timeout: float | None) -> socket.socket:
