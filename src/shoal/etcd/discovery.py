@@ -235,7 +235,10 @@ class Discovery:
                 f"client: etcd cluster is unavailable or misconfigured; {e}"
             ) from None
         # Make sure the registration is visible on the server we talk to (as etcd does).
-        await self.reg.watch(self.self_key, ans.node.created_index, recursive=False)
+        try:
+            await self.reg.watch(self.self_key, ans.node.created_index, recursive=False)
+        except (_KeysError, _Unreachable) as e:
+            raise DiscoveryError(str(e)) from None
 
     async def check_cluster(self) -> tuple[list[Node], int, int]:
         while True:
