@@ -77,6 +77,12 @@ def up(argv: list[str]) -> int:
     )
     p.add_argument("--timeout", type=float, default=BOOT_TIMEOUT, help="seconds to wait")
     p.add_argument("--no-wait", action="store_true", help="do not wait until healthy")
+    p.add_argument(
+        "--discovery",
+        metavar="URL",
+        help="bootstrap etcd through a token instead of a static initial-cluster: a discovery "
+        "service (`shoal discovery`, e.g. http://127.0.0.1:8087) or a token URL",
+    )
     p.add_argument("configs", nargs="*", metavar="CLOUD-CONFIG", help="one file per machine")
     args = p.parse_args(argv)
     d = cluster_dir(args.dir)
@@ -91,7 +97,8 @@ def up(argv: list[str]) -> int:
     else:
         cluster = _create(d, args.size, args.subnet or "127.0.0.0", args.configs,
                           args.etcd_command if args.etcd_command is not None
-                          else os.environ.get(ETCD_COMMAND_ENV, ""))  # fmt: skip
+                          else os.environ.get(ETCD_COMMAND_ENV, ""),
+                          args.discovery)  # fmt: skip
     shell.write_wrappers(cluster)
     todo = [m for m in cluster.machines if processes.node_pid(m) is None]
     for m in todo:
@@ -110,7 +117,14 @@ def up(argv: list[str]) -> int:
     return 0
 
 
-def _create(d: Path, size: int | None, subnet: str, configs: Sequence[str], etcd: str) -> Cluster:
+def _create(
+    d: Path,
+    size: int | None,
+    subnet: str,
+    configs: Sequence[str],
+    etcd: str,
+    discovery: str | None = None,
+) -> Cluster:
     n = size or (len(configs) if configs else DEFAULT_SIZE)
     if configs and len(configs) != n:
         raise ClusterError(f"{len(configs)} cloud-configs given for {n} machines: give one each")
@@ -129,6 +143,14 @@ def _create(d: Path, size: int | None, subnet: str, configs: Sequence[str], etcd
                 texts.append(render(i, root, size=n, subnet=subnet))
             except ValueError as e:
                 raise ClusterError(str(e)) from e
+    if discovery:
+        from shoal.discovery.cloudconfig import token_for, with_discovery
+
+        try:
+            token = token_for(discovery, n)
+            texts = [with_discovery(t, token) for t in texts]
+        except ValueError as e:
+            raise ClusterError(str(e)) from e
     d.mkdir(parents=True, exist_ok=True)
     for i, text in enumerate(texts, 1):
         (d / f"{machine_name(i)}.yml").write_text(text, encoding="utf-8")
