@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import heapq
 import itertools
@@ -139,6 +140,8 @@ class Member:
         self.recv_append = 0
         self.send_append = 0
         self.on_stop: Callable[[], None] | None = None
+        # WAL writes and fsyncs run in order on one thread of their own, off the event loop.
+        self._wal_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wal")
 
     # ================================================================ start-up and shut-down
     async def start(self) -> None:
@@ -205,6 +208,7 @@ class Member:
             if not fut.done():
                 fut.set_exception(self._error("etcdserver: server stopped"))
         self.disk.close()
+        self._wal_thread.shutdown(wait=False)
 
     def _metadata(self) -> bytes:
         return msgpack.packb([self.member_id, self.cluster_id])  # type: ignore[no-any-return]
@@ -411,9 +415,13 @@ class Member:
                     self._on_soft_state(rd)
                 # 1. persist
                 if rd.snapshot is not None:
-                    await loop.run_in_executor(None, self.disk.save_snapshot, rd.snapshot)
+                    await loop.run_in_executor(
+                        self._wal_thread, self.disk.save_snapshot, rd.snapshot
+                    )
                 if rd.hard_state is not None or rd.entries:
-                    await loop.run_in_executor(None, self.disk.save, rd.hard_state, rd.entries)
+                    await loop.run_in_executor(
+                        self._wal_thread, self.disk.save, rd.hard_state, rd.entries
+                    )
                 if rd.snapshot is not None:
                     self.mem.apply_snapshot(rd.snapshot)
                 self.mem.append(rd.entries)
@@ -612,7 +620,9 @@ class Member:
         conf = self.raw.raft.conf_state()
         snap = self.mem.create_snapshot(self.applied, conf, self._snapshot_data())
         self.snapshot_index = self.applied
-        await asyncio.get_running_loop().run_in_executor(None, self.disk.save_snapshot, snap)
+        await asyncio.get_running_loop().run_in_executor(
+            self._wal_thread, self.disk.save_snapshot, snap
+        )
         keep = min(SNAPSHOT_CATCHUP_ENTRIES, max(self.cfg.snapshot_count, 1))
         compact_to = self.applied - keep
         if compact_to > self.mem.first_index():
