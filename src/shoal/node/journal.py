@@ -22,6 +22,9 @@ from pathlib import Path
 
 JOURNAL_FILE = "var/log/journal/journal.log"  # under the machine's root directory
 MANAGER_PID = 0
+# journald caps its files too; past this size the file becomes journal.log.1 (one generation
+# kept, so a machine's journal never takes more than twice this).
+MAX_SIZE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +64,25 @@ class Journal:
     """The writer (the node daemon). Each write is one line appended and flushed at once, so a
     reader following the file, or a machine killed the next instant, sees every line written."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_size: int = MAX_SIZE) -> None:
         self.path = journal_path(root)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_size = max_size
+        self._open()
+
+    def _open(self) -> None:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self._size = os.fstat(self._fd).st_size
 
     def write(self, unit: str, pid: int, message: str) -> None:
         entry = Entry(dt.datetime.now(dt.UTC), unit, pid, message)
-        os.write(self._fd, entry.encode().encode("utf-8", "replace"))
+        data = entry.encode().encode("utf-8", "replace")
+        if self._size + len(data) > self.max_size and self._size > 0:
+            os.close(self._fd)
+            os.replace(self.path, _previous(self.path))
+            self._open()
+        os.write(self._fd, data)
+        self._size += len(data)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -86,29 +100,43 @@ def read(root: Path, units: frozenset[str] = frozenset(), last: int | None = Non
     keep: deque[Entry] = deque(maxlen=last)
     if last == 0:
         return []
-    try:
-        with path.open(encoding="utf-8", errors="replace") as f:
-            for line in f:
-                e = Entry.decode(line)
-                if e is not None and _matches(e, units):
-                    keep.append(e)
-    except FileNotFoundError:
-        return []
+    for p in (_previous(path), path):
+        try:
+            with p.open(encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    e = Entry.decode(line)
+                    if e is not None and _matches(e, units):
+                        keep.append(e)
+        except FileNotFoundError:
+            continue
     return list(keep)
+
+
+def _previous(path: Path) -> Path:
+    return path.with_name(path.name + ".1")
 
 
 def follow(
     root: Path, units: frozenset[str], poll: float = 0.25, stop_after: float | None = None
 ) -> Iterator[Entry]:
-    """New entries as they are appended (from the current end), until interrupted."""
+    """Entries appended from now on (the end is taken when this is called), until interrupted
+    or `stop_after` seconds."""
+    path = journal_path(root)
+    start = path.stat().st_size if path.exists() else 0
+    return _follow(path, units, start, poll, stop_after)
+
+
+def _follow(
+    path: Path, units: frozenset[str], pos: int, poll: float, stop_after: float | None
+) -> Iterator[Entry]:
     import time
 
-    path = journal_path(root)
     deadline = None if stop_after is None else time.monotonic() + stop_after
-    pos = path.stat().st_size if path.exists() else 0
     buf = ""
     while deadline is None or time.monotonic() < deadline:
         try:
+            if path.stat().st_size < pos:  # rotated: the new file starts from its beginning
+                pos = 0
             with path.open(encoding="utf-8", errors="replace") as f:
                 f.seek(pos)
                 chunk = f.read()

@@ -144,6 +144,7 @@ class Node:
                     "shoal's machines share this computer's network"
                 )
             boot = asyncio.ensure_future(self._boot(result))
+            boot.add_done_callback(self._boot_done)
             await self._stop.wait()
             boot.cancel()
             self.log(f"{hostname} shutting down")
@@ -155,6 +156,10 @@ class Node:
                 pidfile.unlink()
             self.journal.close()
         return 0
+
+    def _boot_done(self, task: asyncio.Future[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.log(f"boot failed: {task.exception()!r}")
 
     async def _boot(self, result: ApplyResult) -> None:
         m = self.manager
