@@ -73,9 +73,11 @@ class Procs:
         self.tmp = tmp
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         out = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
         p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.tmp, env=env)
         out.close()
         self.procs[name] = p

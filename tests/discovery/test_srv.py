@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
+import threading
 from pathlib import Path
 
 import pytest
+from discovery_harness import SHOAL, STARTUP, Procs, free_port, healthy, members, wait_until
 
-from shoal.etcd.discovery_srv import SRVError, srv_cluster
+from shoal.etcd.discovery_srv import DNS_SERVER_ENV, DNSResolver, SRVError, srv_cluster
 from shoal.etcd.discovery_start import prepare
 from shoal.etcd.flags import load_config
 
@@ -110,3 +114,90 @@ def test_unresolvable_domain_fails_with_etcds_message(
     assert "couldn't resolve during SRV discovery (error querying DNS SRV records" in (
         capsys.readouterr().err
     )
+
+
+class FakeDNS:
+    """A UDP DNS server on loopback answering SRV questions from a table (names compressed
+    the way real servers do: the target points into the message when it can)."""
+
+    def __init__(self, records: dict[str, list[tuple[str, int]]]) -> None:
+        self.records = records
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.addr = f"127.0.0.1:{self.sock.getsockname()[1]}"
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                msg, peer = self.sock.recvfrom(512)
+            except TimeoutError:
+                continue
+            qid = struct.unpack(">H", msg[:2])[0]
+            pos, labels = 12, []
+            while msg[pos]:
+                labels.append(msg[pos + 1 : pos + 1 + msg[pos]].decode())
+                pos += 1 + msg[pos]
+            question = msg[12 : pos + 5]
+            found = self.records.get(".".join(labels), [])
+            rcode = 0 if found else 3
+            out = struct.pack(">HHHHHH", qid, 0x8180 | rcode, 1, len(found), 0, 0) + question
+            for target, port in found:
+                name = b"".join(bytes([len(p)]) + p.encode() for p in target.rstrip(".").split("."))
+                rdata = struct.pack(">HHH", 0, 10, port) + name + b"\0"
+                out += b"\xc0\x0c" + struct.pack(">HHIH", 33, 1, 60, len(rdata)) + rdata
+            self.sock.sendto(out, peer)
+
+
+def test_three_members_form_a_cluster_from_dns_srv_records(procs: Procs) -> None:
+    hosts = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+    peers = [free_port(h) for h in hosts]
+    dns = FakeDNS(
+        {"_etcd-server._tcp.shoal.test": [(h + ".", p) for h, p in zip(hosts, peers, strict=True)]}
+    )
+    try:
+        clients = []
+        for i, (h, p) in enumerate(zip(hosts, peers, strict=True)):
+            client = f"http://{h}:{free_port(h)}"
+            clients.append(client)
+            peer = f"http://{h}:{p}"
+            procs.start(
+                f"infra{i}",
+                [
+                    *SHOAL, "etcd", "--name", f"infra{i}",
+                    "--data-dir", str(procs.tmp / f"infra{i}.etcd"),
+                    "--heartbeat-interval", "50", "--election-timeout", "500",
+                    "--listen-client-urls", client, "--advertise-client-urls", client,
+                    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                    "--discovery-srv", "shoal.test",
+                ],
+                env={DNS_SERVER_ENV: dns.addr},
+            )  # fmt: skip
+        for c in clients:
+            wait_until(lambda c=c: healthy(c), STARTUP, f"{c} healthy")  # type: ignore[misc]
+        assert sorted(len(m["peerURLs"]) for m in members(clients[0])) == [1, 1, 1]
+        assert "got bootstrap from DNS for etcd-server at infra0=http://127.0.0.1:" in (
+            procs.log("infra0")
+        )
+    finally:
+        dns.close()
+
+
+def test_dns_resolver_reads_srv_answers_and_says_no_such_host() -> None:
+    dns = FakeDNS({"_etcd-server._tcp.shoal.test": [("a.shoal.test.", 2380)]})
+    try:
+        host, port = dns.addr.split(":")
+        r = DNSResolver((host, int(port)), timeout=5)
+        assert r.lookup_srv("_etcd-server._tcp.shoal.test") == [("a.shoal.test.", 2380)]
+        with pytest.raises(SRVError, match=f"lookup _x._tcp.shoal.test on {dns.addr}: no such"):
+            r.lookup_srv("_x._tcp.shoal.test")
+    finally:
+        dns.close()

@@ -174,7 +174,8 @@ class ClusterView:
                 PKG, f"proxy: updated peer urls in cluster file from {self.peer_urls} to {peers}"
             )
         self.peer_urls = peers
-        log.info("proxy/httpproxy", f"endpoints found {self.client_urls}")
+        quoted = " ".join(f'"{u}"' for u in self.client_urls)
+        log.info("proxy/httpproxy", f"endpoints found [{quoted}]")  # Go's %q of a []string
 
     async def keep_fresh(self, session: aiohttp.ClientSession) -> None:
         while True:
