@@ -53,6 +53,7 @@ from shoal.raft.types import (
     EntryType,
     HardState,
     Message,
+    MessageType,
     Snapshot,
 )
 from shoal.store import EtcdError, Event, Request, Store
@@ -74,6 +75,10 @@ ROLE_NAMES = {
     "candidate": "StateCandidate",
     "pre-candidate": "StatePreCandidate",
 }
+
+
+# What a leader may send before its own fsync of the same Ready (see _ready_loop).
+_LEADER_EARLY = frozenset({MessageType.APP, MessageType.HEARTBEAT})
 
 
 class MemberStopped(Exception):
@@ -371,7 +376,7 @@ class Member:
             return
         with contextlib.suppress(RaftError):
             self.raw.step(m)
-        if m.type.name == "APP":
+        if m.type is MessageType.APP:
             self.recv_append += 1
         self._wake.set()
 
@@ -414,6 +419,18 @@ class Member:
                 rd = raw.ready()
                 if rd.soft_state is not None:
                     self._on_soft_state(rd)
+                # 0. A leader replicates while it persists (Raft thesis 10.2.1): its appends
+                # and heartbeats go out before its own fsync. That is safe because nothing
+                # of this batch is applied (so no client is answered) before that fsync is
+                # done below, and every later Ready comes after it. Everything else, and all
+                # of a follower's messages (its acks promise the entries are on its disk),
+                # waits for the fsync.
+                later = rd.messages
+                if later and self.role == LEADER and self.transport is not None:
+                    early = [m for m in later if m.type in _LEADER_EARLY]
+                    if early:
+                        later = [m for m in later if m.type not in _LEADER_EARLY]
+                        self._send(early)
                 # 1. persist
                 if rd.snapshot is not None:
                     await loop.run_in_executor(
@@ -437,9 +454,8 @@ class Member:
                 if rd.hard_state is not None:
                     self.mem.set_hard_state(rd.hard_state)
                 # 2. send
-                if rd.messages and self.transport is not None:
-                    self.send_append += sum(1 for m in rd.messages if m.type.name == "APP")
-                    self.transport.send(rd.messages)
+                if later and self.transport is not None:
+                    self._send(later)
                 # 3. apply
                 if rd.snapshot is not None:
                     self._install_snapshot(rd.snapshot)
@@ -454,6 +470,11 @@ class Member:
                 await self._maybe_snapshot()
                 if self.stopped.is_set():
                     return
+
+    def _send(self, msgs: list[Message]) -> None:
+        assert self.transport is not None
+        self.send_append += sum(1 for m in msgs if m.type is MessageType.APP)
+        self.transport.send(msgs)
 
     def _only_commit_changed(self, hs: HardState) -> bool:
         old = self._saved_hs
