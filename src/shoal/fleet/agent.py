@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 
 from shoal.fleet import facts
 from shoal.fleet.etcdv2 import ERR_NODE_EXIST, EtcdError, EtcdUnavailable
@@ -31,6 +32,7 @@ log = logging.getLogger("shoal.fleet.agent")
 RETRY = 1.0  # seconds between attempts while etcd is unreachable
 REWRITE_AFTER = 3.0  # a write the mirror has not shown after this long is made again
 DEBOUNCE = 0.2  # coalesce bursts of watch events into one reconcile
+WRITES_IN_FLIGHT = 16
 
 
 class Agent:
@@ -156,7 +158,13 @@ class Agent:
 
     async def publish(self, ks: Keyspace) -> None:
         """Make the registry show this machine's unit states and launched units (writes only what
-        differs from what the mirror shows)."""
+        differs from what the mirror shows; independent writes go out together)."""
+        writes: list[Awaitable[None]] = []
+
+        def write(key: str, value: object, op: Awaitable[None]) -> None:
+            writes.append(op)
+            self._wrote(key, value)
+
         loaded = set(self.loaded_hash)
         for name in sorted(loaded):
             status = self.runner.status(name)
@@ -172,24 +180,31 @@ class Agent:
             )
             key = f"state/{name}"
             if ks.states.get((name, self.id)) != st and self._should_write(key, st):
-                await self.registry.save_unit_state(st)
-                self._wrote(key, st)
+                write(key, st, self.registry.save_unit_state(st))
             j = ks.jobs.get(name)
             if j is None or j.target != self.id:
                 continue  # global units have no target and no job-state
             hb = f"hb/{name}"
             if name in self.launched and j.heartbeat != self.id and self._should_write(hb, 1):
-                await self.registry.set_heartbeat(name, self.id)
-                self._wrote(hb, 1)
-        for (name, mid), _ in list(ks.states.items()):
-            if mid == self.id and name not in loaded and self._should_write(f"state/{name}", None):
-                await self.registry.remove_unit_state(name, self.id)
-                self._wrote(f"state/{name}", None)
+                write(hb, 1, self.registry.set_heartbeat(name, self.id))
+        for name, mid in list(ks.states):
+            key = f"state/{name}"
+            if mid == self.id and name not in loaded and self._should_write(key, None):
+                write(key, None, self.registry.remove_unit_state(name, self.id))
         for name, j in ks.jobs.items():
             stale = j.heartbeat == self.id and name not in self.launched
             if stale and self._should_write(f"hb/{name}", 0):
-                await self.registry.clear_heartbeat(name, self.id)
-                self._wrote(f"hb/{name}", 0)
+                write(f"hb/{name}", 0, self.registry.clear_heartbeat(name, self.id))
+        gate = asyncio.Semaphore(WRITES_IN_FLIGHT)
+
+        async def bounded(op: Awaitable[None]) -> None:
+            async with gate:
+                await op
+
+        results = await asyncio.gather(*(bounded(w) for w in writes), return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
 
     async def run(self) -> None:
         """Reconcile on every mirror change, runner change, and every 5 s, until cancelled."""

@@ -88,14 +88,20 @@ class FleetClient:
         shown = f"{self.ep.display}{url}"
         verb = method[0] + method[1:].lower()
         conn = self._conn()
+        connected = False
         try:
+            conn.connect()
+            connected = True
             headers = {"Content-Type": "application/json"} if body is not None else {}
             data = json.dumps(body) if body is not None else None
             conn.request(method, url + ("&" if "?" in url else "?") + "alt=json", data, headers)
             resp = conn.getresponse()
             raw = resp.read()
         except OSError as e:
-            if self.ep.scheme == "unix":
+            if connected and isinstance(e, TimeoutError):
+                # Go's net/http words a slow answer this way.
+                why = "net/http: request canceled (Client.Timeout exceeded while awaiting headers)"
+            elif self.ep.scheme == "unix":
                 why = f"dial unix {self.ep.address}: connect: {_strerror(e)}"
             else:
                 why = f"dial tcp {self.ep.address}: {_strerror(e)}"

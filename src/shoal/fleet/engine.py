@@ -26,6 +26,10 @@ from shoal.fleet.scheduler import Cluster, Job, Machine, Task, plan
 
 log = logging.getLogger("shoal.fleet.engine")
 
+# A round is bounded so it ends well within the lease TTL; the rest waits for the next round.
+MAX_TASKS_PER_ROUND = 200
+WRITES_IN_FLIGHT = 16
+
 
 def cluster_of(ks: Keyspace) -> Cluster:
     """The scheduler's input from a registry snapshot."""
@@ -93,15 +97,25 @@ class Engine:
         cluster = cluster_of(ks)
         if self._settling() and any(j.target and j.target not in ks.machines for j in cluster.jobs):
             return []  # a machine may be absent only because etcd was: give it time to return
-        tasks = plan(cluster)
-        last_index = 0
+        tasks = plan(cluster)[:MAX_TASKS_PER_ROUND]
+        # A job's own tasks (unschedule, then schedule elsewhere) stay in order; different jobs'
+        # writes go out together, so placing hundreds of units is not one write at a time.
+        by_job: dict[str, list[Task]] = {}
         for t in tasks:
-            if t.kind == "unschedule":
-                await self.registry.unschedule_unit(t.job, t.machine)
-            elif not await self.registry.schedule_unit(t.job, t.machine):
-                log.info("scheduling %s lost a race; next round", t.job)
-                break
-            log.info("engine: %s %s on %s: %s", t.kind, t.job, t.machine, t.reason)
+            by_job.setdefault(t.job, []).append(t)
+        gate = asyncio.Semaphore(WRITES_IN_FLIGHT)
+
+        async def carry_out(job_tasks: list[Task]) -> None:
+            async with gate:
+                for t in job_tasks:
+                    if t.kind == "unschedule":
+                        await self.registry.unschedule_unit(t.job, t.machine)
+                    elif not await self.registry.schedule_unit(t.job, t.machine):
+                        log.info("scheduling %s lost a race; next round", t.job)
+                        return
+                    log.info("engine: %s %s on %s: %s", t.kind, t.job, t.machine, t.reason)
+
+        await asyncio.gather(*(carry_out(ts) for ts in by_job.values()))
         if tasks:
             # Our own writes must be in the snapshot before the next round plans on it.
             last_index = (await self.registry.keys.get(self.registry.prefix)).etcd_index

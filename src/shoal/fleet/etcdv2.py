@@ -10,15 +10,20 @@ quorum). Swapping the transport again means changing this file only.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import ssl
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote
+
+import aiohttp
 
 from shoal.client import AsyncClient, ClientError
 from shoal.client import EtcdError as ClientEtcdError
 from shoal.client import Node as ClientNode
 from shoal.client import Response as ClientResponse
+from shoal.client.model import decode_response
 
 log = logging.getLogger("shoal.fleet.etcd")
 
@@ -122,12 +127,16 @@ class EtcdV2:
     ) -> None:
         self.timeout = timeout
         self.requests = 0  # counted for the scale bench (requests per second at rest)
+        self._endpoints = [e.rstrip("/") for e in endpoints]
+        self._ssl = (tls or TLSFiles()).context()
+        self._auth = aiohttp.BasicAuth(username, password) if username else None
+        self._stream_session: aiohttp.ClientSession | None = None
         self._client = AsyncClient(
             list(endpoints),
             timeout=timeout,
             username=username or None,
             password=password or None,
-            ssl_context=(tls or TLSFiles()).context(),
+            ssl_context=self._ssl,
             on_request=self._count,
         )
 
@@ -137,6 +146,8 @@ class EtcdV2:
 
     async def close(self) -> None:
         await self._client.close()
+        if self._stream_session is not None:
+            await self._stream_session.close()
 
     async def _call(self, op: Awaitable[ClientResponse]) -> Response:
         try:
@@ -206,3 +217,55 @@ class EtcdV2:
         return await asyncio.wait_for(
             self._call(self._client.watch(key, wait_index=wait_index, recursive=True)), timeout
         )
+
+    async def watch_stream(self, key: str, wait_index: int) -> AsyncIterator[Response]:
+        """Every change at or under `key` from `wait_index` on, over one long-lived request
+        (etcd's `stream=true`), until the server ends it; the caller resumes after the last
+        event. Raises EtcdError 401 when that index is no longer in etcd's history and
+        EtcdUnavailable when no endpoint answers.
+
+        shoal's shared client polls one event per request; at a thousand units that meant
+        thousands of requests per fleetd for one `fleetctl start`, so the watch streams here."""
+        if self._stream_session is None or self._stream_session.closed:
+            self._stream_session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else False),
+                auth=self._auth,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout),
+            )
+        params = {
+            "wait": "true",
+            "recursive": "true",
+            "stream": "true",
+            "waitIndex": str(wait_index),
+        }
+        last: Exception | None = None
+        for endpoint in self._endpoints:
+            url = endpoint + "/v2/keys" + quote("/" + key.lstrip("/"), safe="/@:-_.~")
+            self.requests += 1
+            try:
+                async with self._stream_session.get(url, params=params) as resp:
+                    if resp.status != 200:
+                        body = await resp.read()
+                        try:
+                            err = json.loads(body)
+                            code = int(err["errorCode"])
+                        except (ValueError, KeyError, TypeError):
+                            raise EtcdUnavailable(f"watch answered {resp.status}") from None
+                        if code in _UNAVAILABLE_CODES:
+                            raise EtcdUnavailable(str(err.get("message", "")))
+                        raise EtcdError(
+                            code,
+                            str(err.get("message", "")),
+                            str(err.get("cause", "")),
+                            int(err.get("index", 0)),
+                        )
+                    index = int(resp.headers.get("X-Etcd-Index", "0") or 0)
+                    while line := await resp.content.readline():
+                        if not line.strip():
+                            continue
+                        yield Response.of(decode_response(line, {"X-Etcd-Index": str(index)}))
+                    return
+            except (aiohttp.ClientError, OSError) as e:
+                last = e
+                continue
+        raise EtcdUnavailable(f"no etcd endpoint answered the watch: {last}")

@@ -860,10 +860,13 @@ def cmd_journal(ctl: Ctl) -> int:
     if (u.get("currentState") or "inactive") == "inactive":
         ctl.stderr(f"Unit {name} does not appear to be running.")
         return 1
+    mid = str(u.get("machineID", ""))
+    m = ctl.machine(mid) or {"id": mid}
+    follow = " -f" if ctl.inv.flags.get("follow") else ""
     ctl.stderr(
-        f"journal is not supported yet: fleetd runs {name} as a plain process on machine "
-        f"{u.get('machineID', '')}; its output is in <units_directory>/{name}.log there "
-        "(the node's journal will serve it once fleetd drives shoal node's unit manager)"
+        f"fleetctl journal is not supported by shoal (fleet ran journalctl over ssh): {name} "
+        f"runs on {machine_full_legend(m, True)}; read it there with "
+        f"`shoal journal -M <machine> -u {name} -n {ctl.inv.get('lines')}{follow}`"
     )
     return 1
 

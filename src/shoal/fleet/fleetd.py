@@ -103,6 +103,16 @@ class Fleetd:
             host, _, port = self.cfg.api_tcp.rpartition(":")
             await web.TCPSite(self._runner_web, host or "127.0.0.1", int(port)).start()
 
+    async def _watch_lag(self) -> None:
+        """Log when the event loop was blocked: the API then answers late, fleetctl times out."""
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.5)
+            lag = loop.time() - before - 0.5
+            if lag > 1.0:
+                log.warning("event loop was blocked for %.1fs", lag)
+
     async def run(self) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -117,6 +127,7 @@ class Fleetd:
             asyncio.create_task(self.mirror.run(), name="mirror"),
             asyncio.create_task(self.agent.heart(), name="heart"),
             asyncio.create_task(self.agent.run(), name="agent"),
+            asyncio.create_task(self._watch_lag(), name="lag"),
         ]
         if self.engine is not None:
             tasks.append(asyncio.create_task(self.engine.run(), name="engine"))

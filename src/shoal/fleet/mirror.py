@@ -28,8 +28,8 @@ _DELETE_ACTIONS = frozenset({"delete", "expire", "compareAndDelete"})
 # A watch with nothing to report is re-issued after this long, to notice a dead connection.
 WATCH_POLL = 30.0
 RETRY_DELAY = 0.5
-# Re-read instead of replaying when the watch is this many etcd indexes behind.
-RESYNC_GAP = 300
+# Behind by more than this many etcd indexes, the mirror re-reads instead of replaying events.
+CATCH_UP_GAP = 100
 
 
 class Mirror:
@@ -45,6 +45,7 @@ class Mirror:
         self._cache: tuple[int, Keyspace] | None = None
         self._builder = KeyspaceBuilder(self.prefix)
         self._stopped = False
+        self._need_resync = False
 
     def stop(self) -> None:
         """End `run` at its next step. Cancelling alone is not enough: asyncio.wait_for returns
@@ -115,7 +116,7 @@ class Mirror:
         self._bump()
 
     async def run(self) -> None:
-        """Until stopped: (re)read, then follow the watch."""
+        """Until stopped: (re)read, then follow the watch stream."""
         need_resync = True
         while not self._stopped:
             try:
@@ -124,28 +125,43 @@ class Mirror:
                     need_resync = False
                     self.healthy = True
                     self.ready.set()
-                try:
-                    resp = await self.keys.watch(self.prefix, self.index + 1, WATCH_POLL)
-                except TimeoutError:
-                    continue
-                self.healthy = True
-                n = resp.node
-                self.apply(resp.action, n.key, n.value, n.dir, n.modified_index)
-                if resp.etcd_index - n.modified_index > RESYNC_GAP:
-                    # Far behind (a burst of writes): one read beats replaying each event with
-                    # its own long-poll request.
+                await self._follow()
+                if self._need_resync:
+                    self._need_resync = False
                     need_resync = True
             except EtcdError as e:
-                if e.code == ERR_EVENT_INDEX_CLEARED:
-                    need_resync = True
-                    continue
-                log.warning("watch error: %s", e)
                 need_resync = True
+                if e.code == ERR_EVENT_INDEX_CLEARED:
+                    continue  # fell out of etcd's 1000-event history: read everything again
+                log.warning("watch error: %s", e)
                 await asyncio.sleep(RETRY_DELAY)
             except EtcdUnavailable as e:
-                # A timed-out long poll looks the same as an unreachable etcd; a quick re-read
-                # tells them apart, and brings back anything missed while it was down.
+                # Re-read once etcd answers again: it brings back anything missed meanwhile.
                 self.healthy = False
                 log.debug("watch interrupted: %s", e)
                 need_resync = True
                 await asyncio.sleep(RETRY_DELAY)
+
+    async def _follow(self) -> None:
+        """Apply streamed events until the stream ends or stays silent for WATCH_POLL (then the
+        caller opens a new one, which also tells a dead connection from a quiet cluster)."""
+        events = self.keys.watch_stream(self.prefix, self.index + 1).__aiter__()
+        try:
+            while not self._stopped:
+                try:
+                    resp = await asyncio.wait_for(events.__anext__(), WATCH_POLL)
+                except (StopAsyncIteration, TimeoutError):
+                    return
+                self.healthy = True
+                n = resp.node
+                self.apply(resp.action, n.key, n.value, n.dir, n.modified_index)
+                if n.modified_index <= resp.etcd_index:
+                    # An event from etcd's history: etcd answers those once and does not keep
+                    # the stream's watcher, so catch up with a new stream (or, when far
+                    # behind, one read of everything).
+                    if resp.etcd_index - n.modified_index > CATCH_UP_GAP:
+                        self._need_resync = True
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                await events.aclose()  # type: ignore[attr-defined]

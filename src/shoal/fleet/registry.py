@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
@@ -72,6 +72,8 @@ class KeysAPI(Protocol):
     async def refresh(self, key: str, ttl: float, prev_index: int | None = None) -> Response: ...
 
     async def watch(self, key: str, wait_index: int, timeout: float) -> Response: ...
+
+    def watch_stream(self, key: str, wait_index: int) -> AsyncIterator[Response]: ...
 
 
 # ---- records -----------------------------------------------------------------------------------
