@@ -74,9 +74,11 @@ def http_status(url: str, timeout: float = 2.0) -> int:
 
 
 class RealEtcdCluster:
-    """Three etcd 3.4 members on 127.0.<r>.1-3 (random r and ports), fast timings (50/500 ms)."""
+    """Three etcd 3.4 members on 127.0.<r>.1-3 (random r and ports), fast timings (50/500 ms).
+    `command` runs another program taking etcd's flags instead (`shoal etcd`)."""
 
-    def __init__(self, size: int = 3) -> None:
+    def __init__(self, size: int = 3, command: Sequence[str] = (ETCD,)) -> None:
+        self.command = list(command)
         self.dir = Path(tempfile.mkdtemp(prefix="shoal-etcdctl-"))
         net = random.randint(2, 250)
         self.hosts = [f"127.0.{net}.{i + 1}" for i in range(size)]
@@ -96,7 +98,7 @@ class RealEtcdCluster:
     def _argv(self, i: int) -> list[str]:
         cluster = ",".join(f"{n}={u}" for n, u in zip(self.names, self.peer_urls, strict=True))
         return [
-            ETCD,
+            *self.command,
             "--name", self.names[i],
             "--data-dir", str(self.dir / self.names[i]),
             "--enable-v2",
@@ -152,7 +154,12 @@ class RealEtcdCluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-TARGETS: dict[str, Callable[[], Target]] = {"etcd": RealEtcdCluster}
+def shoal_etcd_cluster() -> Target:
+    """The same three members, run by `shoal etcd` (shoal's own member) instead of etcd."""
+    return RealEtcdCluster(command=[*shoal_argv(), "etcd"])
+
+
+TARGETS: dict[str, Callable[[], Target]] = {"etcd": RealEtcdCluster, "shoal": shoal_etcd_cluster}
 
 
 def _factory(name: str) -> Callable[[], Target]:

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from shoal.client.aio import AsyncClient, Reply, Request
 from shoal.client.errors import ClientError, UnexpectedStatus
-from shoal.client.model import DecodeError, decode_message, decode_object
+from shoal.client.model import decode_message, decode_object, go_json_error
 
 AUTH_PREFIX = "/v2/auth"
 
@@ -104,10 +104,9 @@ class AuthAPI:
     def _check(reply: Reply, *ok: int) -> Reply:
         if reply.status in ok:
             return reply
-        try:
-            decode_object(reply.body)
-        except DecodeError:
-            raise UnexpectedStatus(reply.status, reply.body) from None
+        not_json = go_json_error(reply.body)
+        if not_json:  # the Go client reports the decoding error itself
+            raise AuthError(not_json, reply.status)
         raise AuthError(decode_message(reply.body), reply.status)
 
     async def enable(self) -> None:

@@ -214,6 +214,23 @@ def decode_member(body: bytes | str) -> Member:
     return member_from_json(_loads(body))
 
 
+def go_json_error(body: bytes | str) -> str:
+    """What Go's encoding/json says about a body that is not JSON ("" if it is JSON): the Go
+    client returns that text as the error when a refusal is not etcd's JSON (e.g. a plain-text
+    "404 page not found" from a server without the endpoint)."""
+    text = body.decode(errors="replace") if isinstance(body, bytes) else body
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        rest = text[exc.pos :].lstrip()
+        if exc.msg.startswith("Extra data") and rest:
+            return f"invalid character {rest[0]!r} after top-level value"
+        if exc.pos >= len(text.rstrip()):
+            return "unexpected end of JSON input"
+        return f"invalid character {text[exc.pos]!r} looking for beginning of value"
+    return ""
+
+
 def decode_message(body: bytes | str) -> str:
     """The `{"message": ...}` body of a members API failure ("" when there is none)."""
     try:
