@@ -374,3 +374,42 @@ def test_stop_during_activation_cancels_the_start(machine: Machine) -> None:
         assert u.active_state in ("inactive", "failed") and not u.pgids
 
     machine.run(body)
+
+
+def test_ordering_cycle_is_broken_not_deadlocked(machine: Machine) -> None:
+    for a, b in (("a", "b"), ("b", "a")):
+        machine.unit(
+            f"{a}.service",
+            f"[Unit]\nRequires={b}.service\nAfter={b}.service\n"
+            "[Service]\nExecStart=/bin/sleep 60\n",
+        )
+
+    async def body(m: Manager) -> None:
+        assert await m.start("a.service") == "done"
+        await until(lambda: m.get("b.service").active_state == "active", what="b active")
+
+    machine.run(body)
+    assert any("ordering cycle" in x for x in machine.log("a.service") + machine.log("b.service"))
+
+
+def test_forking_service_with_and_without_pidfile(machine: Machine, tmp_path) -> None:
+    pidfile = tmp_path / "daemon.pid"
+    machine.unit(
+        "d1.service",
+        f"[Service]\nType=forking\nPIDFile={pidfile}\n"
+        f"ExecStart=/bin/sh -c 'sleep 60 & echo $! > {pidfile}'\n",
+    )
+    machine.unit("d2.service", "[Service]\nType=forking\nExecStart=/bin/sh -c 'sleep 0.5 &'\n")
+
+    async def body(m: Manager) -> None:
+        assert await m.start("d1.service") == "done"
+        u = m.get("d1.service")
+        assert state(u) == ("active", "running") and u.main_pid == int(pidfile.read_text())
+        daemon = u.main_pid
+        await m.stop("d1.service")
+        await until(lambda: _zombie(daemon), what="daemon gone")
+        assert await m.start("d2.service") == "done"
+        u2 = m.get("d2.service")
+        await until(lambda: u2.active_state == "inactive", what="daemon exit noticed")
+
+    machine.run(body)

@@ -202,6 +202,7 @@ class Manager:
         self._listeners: list[Listener] = []
         self._notify_dir = root / "run" / "systemd" / "notify"
         self._pumps: set[asyncio.Task[None]] = set()
+        self._waiting: dict[str, set[str]] = {}  # unit -> units whose start jobs it awaits
 
     # --- public API -----------------------------------------------------------------------------
 
@@ -397,8 +398,8 @@ class Manager:
         after = set(u.config.unit.after) if u.config else set()
         for dep in required:
             if dep in jobs:
-                res = await asyncio.shield(jobs[dep])
-                if res not in ("done", "skipped"):
+                res = await self._wait_job(u, dep, jobs[dep])
+                if res not in ("done", "skipped", "cycle"):
                     self._log(u, f"Dependency failed for {u.describe()}.")
                     u.result = "dependency"
                     return "dependency"
@@ -406,8 +407,26 @@ class Manager:
             other = self.units.get(dep)
             if other is not None and other.job is not None and other.job_type == "start":
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(other.job)
+                    await self._wait_job(u, dep, other.job)
         return await self._activate(u)
+
+    async def _wait_job(self, u: Unit, dep: str, job: asyncio.Task[JobResult]) -> str:
+        """Wait for another unit's start job, unless it is (transitively) waiting for this one:
+        systemd breaks such ordering cycles with a message, and so does this."""
+        seen, todo = set(), [dep]
+        while todo:
+            n = todo.pop()
+            if n == u.name:
+                self._log(u, f"{u.name}: Found ordering cycle on {dep}/start; breaking it.")
+                return "cycle"
+            if n not in seen:
+                seen.add(n)
+                todo.extend(self._waiting.get(n, ()))
+        self._waiting.setdefault(u.name, set()).add(dep)
+        try:
+            return await asyncio.shield(job)
+        finally:
+            self._waiting.get(u.name, set()).discard(dep)
 
     async def _stop_job(self, u: Unit) -> JobResult:
         if u.restart_task is not None:
@@ -418,6 +437,7 @@ class Manager:
             if (
                 other is not u
                 and other.active_state not in ("inactive", "failed")
+                and not (other.job is not None and other.job_type == "stop")  # cycles
                 and u.name in self._deps(other, "requires")
             ):
                 await self.stop(other.name)
