@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from discovery_harness import (
     STARTUP,
     Procs,
@@ -24,23 +25,27 @@ def _form(procs: Procs, token: str, real: bool = False) -> list[str]:
 
 
 def _assert_one_cluster(clients: list[str]) -> None:
-    views = [sorted((m["name"], tuple(m["clientURLs"])) for m in members(c)) for c in clients]
-    assert views[0] == [
-        ("infra0", (clients[0],)),
-        ("infra1", (clients[1],)),
-        ("infra2", (clients[2],)),
-    ]
-    assert all(v == views[0] for v in views)
+    want = [(f"infra{i}", (c,)) for i, c in enumerate(clients)]
+
+    def agreed() -> bool:
+        views = [sorted((m["name"], tuple(m["clientURLs"])) for m in members(c)) for c in clients]
+        return all(v == want for v in views)
+
+    # Every member publishes its name and client URLs once it has joined: wait for all three.
+    wait_until(agreed, STARTUP, "every member listing the same three members")
     ids = {http("GET", c + "/v2/keys/")[1]["X-Etcd-Cluster-Id"] for c in clients}
     assert len(ids) == 1
 
 
+@pytest.mark.parametrize("backend", ["shoal_registry", "real_etcd"])
 def test_seed_first_attempt_with_shoal_discovery_forms_a_healthy_cluster(
-    procs: Procs, real_etcd: str
+    procs: Procs, backend: str, request: pytest.FixtureRequest
 ) -> None:
     """`curl /new?size=3` then three members with --discovery and no initial cluster; a 4th
-    becomes a proxy that serves clients, a 5th with --discovery-fallback exit is refused."""
-    service = procs.discovery("discovery", real_etcd)
+    becomes a proxy that serves clients (and stays one across a restart), a 5th with
+    --discovery-fallback exit is refused. The service keeps tokens in a shoal etcd or in a
+    real etcd 3.4."""
+    service = procs.discovery("discovery", request.getfixturevalue(backend))
     status, _, token = http("GET", service + "/new?size=3")
     assert status == 200 and token.startswith(service + "/") and len(token.rsplit("/")[-1]) == 32
     clients = _form(procs, token)
@@ -55,9 +60,22 @@ def test_seed_first_attempt_with_shoal_discovery_forms_a_healthy_cluster(
     assert "discovery cluster full, falling back to proxy" in procs.log("proxy")
     status, _, _ = http("PUT", proxy + "/v2/keys/through-proxy", {"value": "yes"})
     assert status == 201
-    _, _, body = http("GET", clients[1] + "/v2/keys/through-proxy")
+    _, _, body = http("GET", clients[1] + "/v2/keys/through-proxy?quorum=true")
     assert json.loads(body)["node"]["value"] == "yes"
     assert len(json.loads(http("GET", proxy + "/v2/members")[2])["members"]) == 3
+
+    # Restarted on its data dir, it is a proxy again without asking the token (as etcd).
+    procs.procs["proxy"].terminate()
+    assert procs.wait_exit("proxy") == 0
+    procs.start("proxy-again", procs.procs["proxy"].args)  # type: ignore[arg-type]
+    wait_until(
+        lambda: "v2 proxy started" in procs.log("proxy-again"), STARTUP, "the proxy restarted"
+    )
+    log = procs.log("proxy-again")
+    assert "the server is already initialized as proxy before" in log
+    assert "discovery token ignored since the proxy has already been initialized" in log
+    _, _, body = http("GET", proxy + "/v2/keys/through-proxy")
+    assert json.loads(body)["node"]["value"] == "yes"
 
     procs.shoal_etcd("late", "127.0.0.5", "--discovery", token, "--discovery-fallback", "exit")
     assert procs.wait_exit("late") == 1
