@@ -719,7 +719,11 @@ class Raft:
         )
 
     def handle_heartbeat(self, m: Message) -> None:
-        self.log.commit_to(m.commit)
+        # The leader sends min(its commit, our match). Our log can end before that match when
+        # its tail of acknowledged entries was lost (a torn WAL tail): commit only what we hold
+        # (a prefix of what the leader matched, so safe) and answer, so that the leader's next
+        # append is refused and it sends the lost entries again (etcd panics here instead).
+        self.log.commit_to(min(m.commit, self.log.last_index()))
         self.send(Message(MT.HEARTBEAT_RESP, to=m.frm, context=m.context))
 
     def handle_snapshot(self, m: Message) -> None:
