@@ -14,7 +14,8 @@ import binascii
 import json
 import re
 import struct
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +126,9 @@ def paginate(items: Sequence[dict[str, Any]], tok: PageToken, field: str) -> dic
     return out
 
 
+# How long later pages of a listing are served from the snapshot its first page was cut from.
+SNAPSHOT_TTL = 10.0
+
 _METADATA_PATH = re.compile(r"^/([^/]+)/metadata/([A-Za-z0-9_.-]+)$")
 
 _METHOD_MESSAGES = {
@@ -192,6 +196,7 @@ class FleetAPI:
         self.registry = registry
         self.token_limit = token_limit
         self.available = available
+        self._snapshots: dict[tuple[str, ...], tuple[float, list[Any]]] = {}
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -256,10 +261,28 @@ class FleetAPI:
 
     # units
 
+    async def _listing(
+        self, tok: PageToken, key: tuple[str, ...], build: Callable[[], Awaitable[list[Any]]]
+    ) -> list[Any]:
+        """The items of a paginated listing. Page 1 is always read afresh; later pages come
+        from the snapshot page 1 was cut from (shoal: fleet re-read the registry for every
+        page, so listing 1,000 units cost ten full reads and pages could skip or repeat)."""
+        now = time.monotonic()
+        cached = self._snapshots.get(key)
+        if tok.page > 1 and cached is not None and now - cached[0] < SNAPSHOT_TTL:
+            return cached[1]
+        items = await build()
+        self._snapshots[key] = (now, items)
+        return items
+
     async def list_units(self, req: web.Request) -> web.Response:
         tok = page_token(req.query.getall("nextPageToken", []), self.token_limit)
-        ks = await self.registry.read("job", "unit", "states", "machines")
-        items = [unit_json(u, ks) for u in ks.units()]
+
+        async def build() -> list[Any]:
+            ks = await self.registry.read("job", "unit", "states", "machines")
+            return [unit_json(u, ks) for u in ks.units()]
+
+        items = await self._listing(tok, ("units",), build)
         return _json(200, paginate(items, tok, "units"))
 
     async def get_unit(self, name: str) -> web.Response:
@@ -338,12 +361,16 @@ class FleetAPI:
         tok = page_token(req.query.getall("nextPageToken", []), self.token_limit)
         machine = (req.query.getall("machineID", []) or [""])[0]
         unit = (req.query.getall("unitName", []) or [""])[0]
-        ks = await self.registry.read(f"states/{unit}" if unit else "states", "machines")
-        items = [
-            state_json(s)
-            for s in ks.live_states()
-            if (not machine or s.machine_id == machine) and (not unit or s.name == unit)
-        ]
+
+        async def build() -> list[Any]:
+            ks = await self.registry.read(f"states/{unit}" if unit else "states", "machines")
+            return [
+                state_json(s)
+                for s in ks.live_states()
+                if (not machine or s.machine_id == machine) and (not unit or s.name == unit)
+            ]
+
+        items = await self._listing(tok, ("states", machine, unit), build)
         return _json(200, paginate(items, tok, "states"))
 
     async def get_state(self, name: str) -> web.Response:
@@ -357,8 +384,12 @@ class FleetAPI:
 
     async def list_machines(self, req: web.Request) -> web.Response:
         tok = page_token(req.query.getall("nextPageToken", []), self.token_limit)
-        ks = await self.registry.read("machines")
-        items = [machine_json(ks.machines[m]) for m in sorted(ks.machines)]
+
+        async def build() -> list[Any]:
+            ks = await self.registry.read("machines")
+            return [machine_json(ks.machines[m]) for m in sorted(ks.machines)]
+
+        items = await self._listing(tok, ("machines",), build)
         return _json(200, paginate(items, tok, "machines"))
 
     async def patch_machines(self, req: web.Request) -> web.Response:
