@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "raft"))
 
-from raft_harness import Net  # noqa: E402
+from raft_harness import Net
 
-from shoal.raft.storage import MemoryStorage  # noqa: E402
+from shoal.raft.storage import MemoryStorage
 
 
 def lose_tail(st: MemoryStorage, n: int) -> MemoryStorage:
