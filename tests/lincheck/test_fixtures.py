@@ -66,7 +66,9 @@ def test_fixture_gives_the_known_answer(name: str, linearizable: bool) -> None:
 
 
 @pytest.mark.skipif(not FIXTURES.is_dir(), reason=ABSENT)
-@pytest.mark.parametrize("name", ["c01-ok", "c01-bad", "c10-ok", "c10-bad"])
+# c10-bad as one history takes an exhaustive search of ~220k configurations (several seconds, far
+# more on a loaded machine), and the c50 ones do not finish: per key is the way to check them.
+@pytest.mark.parametrize("name", ["c01-ok", "c01-bad", "c10-ok"])
 def test_checking_key_by_key_gives_the_same_answer_as_the_whole_map(name: str) -> None:
     ops = parse_kv_log((FIXTURES / "kv" / f"{name}.txt").read_text())
     by_key = check(KvMap(initial=""), ops, timeout=TIMEOUT)

@@ -10,6 +10,7 @@ order the search could build, the state it leaves, and the operations that could
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Hashable, Iterable, Sequence
@@ -49,22 +50,49 @@ def earliest_failure(
 ) -> tuple[float | None, PartitionResult[S, In, Out]]:
     """The earliest cut of a failing partition that still fails, and the search result on it.
 
-    Returns (None, `failed`) when no earlier cut could be shown to fail within `budget` seconds.
+    Returns (None, `failed`) when no cut could be shown to fail within `budget` seconds. A probe
+    costs about as much as the cut is long, so the search first looks for a short failing cut
+    (at the return the full search could not get past, else growing from the start) and then
+    bisects below it.
     """
     deadline = time.monotonic() + budget
     times = sorted({op.ret for op in failed.operations if op.ret is not None})
     best: tuple[float | None, PartitionResult[S, In, Out]] = (None, failed)
-    lo, hi = 0, len(times) - 1  # the failing cut is at index <= hi
-    while lo <= hi:
+
+    def fails(index: int) -> bool:
+        nonlocal best
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            break
+            return False
+        t = times[index]
+        probe = check_partition(model, cut(failed.operations, t), remaining, failed.label)
+        if probe.result is CheckResult.ILLEGAL:  # not shown to fail in time counts as passing
+            if best[0] is None or t < best[0]:
+                best = (t, probe)
+            return True
+        return False
+
+    # An upper bound: a cut known to fail; every cut before `lo` is known not to.
+    lo, hi = 0, -1
+    blocked_ret = None if failed.blocked is None else failed.operations[failed.blocked].ret
+    if blocked_ret is not None:
+        hint = bisect.bisect_left(times, blocked_ret)
+        hi = hint if fails(hint) else -1
+    step = 16
+    while hi < 0 and lo < len(times) and time.monotonic() < deadline:
+        probe_at = min(lo + step, len(times) - 1)
+        if fails(probe_at):
+            hi = probe_at
+        else:
+            lo, step = probe_at + 1, step * 2
+    if hi < 0:
+        return best
+    # Bisect: the earliest failing cut is at an index in [lo, hi].
+    while lo < hi and time.monotonic() < deadline:
         mid = (lo + hi) // 2
-        probe = check_partition(model, cut(failed.operations, times[mid]), remaining, failed.label)
-        if probe.result is CheckResult.ILLEGAL:
-            best = (times[mid], probe)
-            hi = mid - 1
-        else:  # linearizable, or not shown to fail in time: look later
+        if fails(mid):
+            hi = mid
+        else:
             lo = mid + 1
     return best
 
