@@ -23,13 +23,19 @@ from shoal.raft.types import (
     SnapshotMeta,
 )
 
+# Enum members by value, looked up rather than constructed: calling an IntEnum class costs about
+# a microsecond, once per message and once per entry, and decoding is most of the transport's CPU.
+# A dict (not a tuple) so that an unknown or negative value is an error, as the call was.
+_MESSAGE_TYPES: dict[int, MessageType] = {int(t): t for t in MessageType}
+_ENTRY_TYPES: dict[int, EntryType] = {int(t): t for t in EntryType}
+
 
 def _entry_tuple(e: Entry) -> list[Any]:
     return [e.term, e.index, int(e.type), e.data]
 
 
 def _entry_from(t: list[Any]) -> Entry:
-    return Entry(t[0], t[1], EntryType(t[2]), t[3])
+    return Entry(t[0], t[1], _ENTRY_TYPES[t[2]], t[3])
 
 
 def _conf_tuple(c: ConfState) -> list[Any]:
@@ -105,18 +111,19 @@ def encode_message(m: Message) -> bytes:
 
 
 def decode_message(b: bytes) -> Message:
-    t = msgpack.unpackb(b)
+    t = msgpack.unpackb(b, use_list=False)
     snap = None
     if t[10] is not None:
         snap = Snapshot(_meta_from(t[10][0]), t[10][1])
+    types = _ENTRY_TYPES
     return Message(
-        MessageType(t[0]),
+        _MESSAGE_TYPES[t[0]],
         t[1],
         t[2],
         t[3],
         t[4],
         t[5],
-        [_entry_from(e) for e in t[6]],
+        [Entry(term, index, types[kind], data) for term, index, kind, data in t[6]],
         t[7],
         t[8],
         t[9],
