@@ -51,7 +51,12 @@ class Operation(Generic[In, Out]):
 
     def __post_init__(self) -> None:
         if (self.ret is None) != (self.output is None):
-            raise ValueError("an operation has both a return time and an output, or neither")
+            raise ValueError(
+                "an operation needs both a return time and an output (outcome known), "
+                f"or neither (outcome unknown); got ret={self.ret!r}, output={self.output!r}"
+            )
+        if math.isnan(self.call) or (self.ret is not None and math.isnan(self.ret)):
+            raise ValueError("an operation's times must be numbers, not NaN")
         if self.ret is not None and self.ret < self.call:
             raise ValueError(f"operation returns ({self.ret}) before it is called ({self.call})")
 
