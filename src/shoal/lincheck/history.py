@@ -215,7 +215,8 @@ class KvRecord:
     stores, `expected` what a cas compares with (None: the key must not exist), `result` what a
     read returned. How etcd v2 answers map onto `outcome`:
     - "ok": 2xx; a read of a missing key (error 100 on GET) is also "ok", with result None;
-    - "fail": cas answered 101 "Compare failed" or 100 "Key not found"; delete answered 100;
+    - "fail": cas answered 101 "Compare failed" or 100 "Key not found" (or, for a create-only
+      cas with expected None, 105 "Key already exists"); delete answered 100;
       for other kinds, any answer saying the request was refused (it is then ignored);
     - "unknown": no answer (timeout, connection reset), or a 5xx: it may still take effect.
     """
