@@ -151,20 +151,28 @@ class Cluster:
                     return members
         return None
 
-    async def quorum_read_ok(self, m: MemberProc) -> bool:
+    async def write_and_read_ok(self, m: MemberProc) -> bool:
+        """A write through `m`, then a quorum read through it that sees the write. The write
+        also makes the leader send an append to every member, which is how a member that lost
+        the tail of its log gets it back (see tests/torture/test_regressions.py)."""
         if not m.running or m.paused:
             return False
-        url = m.client_url + "/v2/keys/torture-health?quorum=true"
+        url = f"{m.client_url}/v2/keys/torture-health/{m.name}"
+        timeout = aiohttp.ClientTimeout(total=3.0)
         try:
-            status, body = await get_json(self.http, url, 2.0)
+            async with self.http.put(url, data={"value": str(m.starts)}, timeout=timeout) as r:
+                await r.read()
+                if r.status not in (200, 201):
+                    return False
+            status, body = await get_json(self.http, url + "?quorum=true", 3.0)
         except (aiohttp.ClientError, TimeoutError, OSError):
             return False
-        return status == 200 or (
-            status == 404 and isinstance(body, dict) and body.get("errorCode") == 100
-        )
+        node = body.get("node") if isinstance(body, dict) else None
+        return status == 200 and isinstance(node, dict) and node.get("value") == str(m.starts)
 
     async def healthy(self) -> bool:
-        """Every slot's member runs, one leader is agreed on, and each serves a quorum read."""
+        """Every slot's member runs, one leader is agreed on, and each takes a write and
+        serves a quorum read."""
         if not all(m.running and not m.paused for m in self.slots):
             return False
         states = await self.states()
@@ -173,7 +181,7 @@ class Cluster:
         leaders = {_leader_of(s) for s in states.values() if s is not None}
         if len(leaders) != 1 or "" in leaders:
             return False
-        oks = await asyncio.gather(*(self.quorum_read_ok(m) for m in self.slots))
+        oks = await asyncio.gather(*(self.write_and_read_ok(m) for m in self.slots))
         return all(oks)
 
     async def wait_healthy(self, timeout: float) -> bool:

@@ -54,6 +54,10 @@ class Options:
         parts += ["--seed", str(self.seed), "--faults", ",".join(self.faults) or "none"]
         if self.clients_per_member != 3:
             parts += ["--clients-per-member", str(self.clients_per_member)]
+        if self.op_timeout != 3.0:
+            parts += ["--op-timeout", f"{self.op_timeout:g}"]
+        if self.hold != (2.0, 5.0):
+            parts += ["--hold", f"{self.hold[0]:g},{self.hold[1]:g}"]
         t = self.timing
         if t != Timing():
             parts += ["--heartbeat-ms", str(t.heartbeat_ms), "--election-ms", str(t.election_ms)]

@@ -149,11 +149,14 @@ class Workload:
     # ---------------------------------------------------------------- one client
     async def _client(self, cid: int) -> None:
         rng = random.Random(self.seed * 1000 + cid)
+        async with client_session() as session:
+            await self._loop(session, cid, rng)
+
+    async def _loop(self, session: aiohttp.ClientSession, cid: int, rng: random.Random) -> None:
         known: dict[str, tuple[str, int]] = {}  # key -> (value, modifiedIndex) last seen
         seq = 0
         kinds = ["read", "write", "cas", "append", "read_queue"]
         weights = [getattr(self.mix, k) for k in kinds]
-        session = self.cluster.http
         while not self._stop.is_set():
             slots = self.cluster.slots
             member = slots[cid % len(slots)]
@@ -207,6 +210,7 @@ class Workload:
             else:
                 rec.how, rec.expected = "cas-prevIndex", seen[0]
                 form = {"value": value, "prevIndex": str(seen[1])}
+        sent: dict[str, bool] = {}
         rec.call = self.clock.now()
         try:
             async with session.request(
@@ -214,11 +218,15 @@ class Workload:
                 url,
                 data=form,
                 timeout=aiohttp.ClientTimeout(total=self.op_timeout),
+                trace_request_ctx=sent,
             ) as r:
                 body = await r.json(content_type=None)
                 rec.status = r.status
         except aiohttp.ClientConnectorError as e:
-            rec.ret, rec.outcome, rec.detail = self.clock.now(), "error", f"connect: {e}"
+            if sent:  # a first copy went out before the connection broke
+                rec.outcome, rec.detail = "unknown", f"sent, then connect: {e}"[:200]
+            else:
+                rec.ret, rec.outcome, rec.detail = self.clock.now(), "error", f"connect: {e}"
             return rec
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as e:
             # Sent (maybe), no answer: it may still take effect.
@@ -227,6 +235,27 @@ class Workload:
         rec.ret = self.clock.now()
         _classify(rec, body, known)
         return rec
+
+
+def client_session() -> aiohttp.ClientSession:
+    """The session a client records through.
+
+    aiohttp sends an idempotent request (PUT, GET) a second time on a new connection when the
+    first one breaks after sending, so a "connection refused" may hide a first copy that was
+    delivered (and applied). A trace marks each request whose headers went out: only a refused
+    connection for a request never sent is a request that did nothing."""
+    trace = aiohttp.TraceConfig()
+    trace.on_request_headers_sent.append(_mark_sent)
+    return aiohttp.ClientSession(trace_configs=[trace])
+
+
+async def _mark_sent(
+    session: aiohttp.ClientSession,
+    ctx: Any,
+    params: aiohttp.TraceRequestHeadersSentParams,
+) -> None:
+    if isinstance(ctx.trace_request_ctx, dict):
+        ctx.trace_request_ctx["sent"] = True
 
 
 def _classify(rec: OpRecord, body: Any, known: dict[str, tuple[str, int]]) -> None:
