@@ -34,7 +34,7 @@ def _registry(tmp: Path, real: bool) -> Iterator[str]:
         p.kill_all()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def real_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real etcd 3.4 (v2 enabled) on loopback: its client URL."""
     if not os.path.exists(ETCD) or shutil.which(ETCD) is None:
@@ -42,7 +42,7 @@ def real_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from _registry(tmp_path_factory.mktemp("real-etcd"), real=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def shoal_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A one-member `shoal etcd` used as a discovery registry: its client URL."""
     yield from _registry(tmp_path_factory.mktemp("shoal-registry"), real=False)

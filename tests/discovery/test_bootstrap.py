@@ -56,6 +56,7 @@ def test_seed_first_attempt_with_shoal_discovery_forms_a_healthy_cluster(
     assert sorted(r.split("=")[0] for r in regs) == ["infra0", "infra1", "infra2"]
 
     proxy = procs.shoal_etcd("proxy", "127.0.0.4", "--discovery", token)
+    procs.shoal_etcd("late", "127.0.0.5", "--discovery", token, "--discovery-fallback", "exit")
     wait_until(lambda: "v2 proxy started" in procs.log("proxy"), STARTUP, "the proxy")
     assert "discovery cluster full, falling back to proxy" in procs.log("proxy")
     status, _, _ = http("PUT", proxy + "/v2/keys/through-proxy", {"value": "yes"})
@@ -77,7 +78,6 @@ def test_seed_first_attempt_with_shoal_discovery_forms_a_healthy_cluster(
     _, _, body = http("GET", proxy + "/v2/keys/through-proxy")
     assert json.loads(body)["node"]["value"] == "yes"
 
-    procs.shoal_etcd("late", "127.0.0.5", "--discovery", token, "--discovery-fallback", "exit")
     assert procs.wait_exit("late") == 1
     assert "discovery: cluster is full" in procs.log("late")
 
