@@ -268,10 +268,11 @@ class Discovery:
         nodes = [n for n in ans.node.nodes or () if posixpath.basename(n.key) != CONFIG_KEY]
         nodes.sort(key=lambda n: n.created_index)
         me = self.id_hex
+        last = size - 1 if size > 0 else 1 << 64  # Go's uint64 size-1 wraps for a size of 0
         for i, n in enumerate(nodes):
             if posixpath.basename(n.key) == me:
                 break
-            if i >= size - 1:
+            if i >= last:
                 raise _Full(nodes[:size], size)
         return nodes, size, ans.index
 

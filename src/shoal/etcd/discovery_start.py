@@ -36,7 +36,10 @@ PKG = "etcdmain"
 def bootstrap(cfg: EtcdConfig, resolver: discovery_srv.Resolver | None = None) -> int | None:
     """None: `cfg` now describes the initial cluster, start the member as for a static
     bootstrap. An int: this process is done (it ran as a proxy, or failed); exit with it."""
-    return asyncio.run(prepare(cfg, resolver))
+    try:
+        return asyncio.run(prepare(cfg, resolver))
+    except KeyboardInterrupt:  # ^C while waiting for peers
+        return 130
 
 
 def _go_list(items: list[str]) -> str:
