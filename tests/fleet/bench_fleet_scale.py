@@ -5,6 +5,19 @@
 Prints: time to submit and launch all units, `fleetctl list-units` wall time, and etcd requests
 per second at rest (from each member's etcd_http_received_total). Everything runs on loopback
 and is killed at the end.
+
+Measured 2026-11-25 on the shared 2-core build machine (other sessions' jobs running), real etcd
+3.4.23 x 3, 10 fleetd with fleet's default timings (agent_ttl 30s, reconcile 2s):
+
+    10 fleetd registered in 7.3s
+    fleetctl start --no-block of 1000 units returned in 63.5s
+    all 1000 units active 64.4s after the start command
+    units per machine: min 100 max 100
+    fleetctl list-units (1000 rows), wall incl. process start: best 0.18s, worst 0.44s
+    etcd requests at rest: 0.90/s (GET 0.00, PUT 0.90, QGET 0.00) over 30s
+
+At rest the only writes are machine heartbeats (TTL refreshes every agent_ttl/2) and the engine
+lease renewal; neither wakes a watcher. fleet itself re-published every unit's state with a TTL.
 """
 
 from __future__ import annotations
