@@ -102,3 +102,13 @@ def test_shoal_members_bootstrap_with_a_token_kept_in_real_etcd(
 
     for m in members(clients[0]):
         assert m["id"] == hexid(member_id(m["peerURLs"], token))
+
+    # A machine rebooted with the same config (the used token) restarts from its data.
+    procs.procs["infra2"].terminate()
+    assert procs.wait_exit("infra2") == 0
+    procs.start("infra2-again", procs.procs["infra2"].args)  # type: ignore[arg-type]
+    wait_until(lambda: healthy(clients[2]), STARTUP, "infra2 healthy again")
+    assert "discovery token ignored since a cluster has already been initialized" in (
+        procs.log("infra2-again")
+    )
+    assert len(members(clients[2])) == 3
