@@ -93,6 +93,9 @@ class Forwarder:
             return _go_http_error(503, "zero endpoints currently available")
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
+        if request.remote:  # as Go's httputil.ReverseProxy: append the client's address
+            prior = headers.pop("X-Forwarded-For", "")
+            headers["X-Forwarded-For"] = f"{prior}, {request.remote}" if prior else request.remote
         for ep in endpoints:
             try:
                 upstream = await self._session.request(
