@@ -123,7 +123,8 @@ class Registry:
             await self._session.close()
 
     def key(self, *parts: str) -> str:
-        return posixpath.join("/", self.cluster.lstrip("/"), *parts)
+        # Go's path.Join: joined, then cleaned (no trailing slash, no `//`, `.` or `..`).
+        return posixpath.normpath(posixpath.join("/", self.cluster.lstrip("/"), *parts))
 
     async def _do(
         self, method: str, key: str, query: dict[str, str], body: str | None, wait: bool
