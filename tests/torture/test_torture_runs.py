@@ -73,6 +73,8 @@ def test_a_torture_run_under_faults_ends_with_verdict_ok(
     assert kinds_run(report) >= set(faults.split(","))
     ops = re.search(r"^operations: (\d+) \(ok (\d+), failed (\d+), unknown (\d+)\)", report, re.M)
     assert ops and int(ops.group(2)) > 100, report
+    if "snapshot-catchup" in faults:
+        assert re.search(r"snapshot catch-ups: [1-9]\d* of", report), report
     for check in ("linearizable: ok", "converged: ok", "acknowledged writes: ok"):
         assert check in report, report
     # --keep keeps what a person would look at.

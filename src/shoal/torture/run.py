@@ -157,6 +157,10 @@ async def torture(opts: Options, out: TextIO = sys.stdout) -> Outcome:
             report(f"  {'':9} {'':17} note: {note}")
     kinds = collections.Counter(ev.kind for ev in nemesis.events)
     report("  ran: " + (", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"))
+    catchups = [ev for ev in nemesis.events if ev.kind == "snapshot-catchup"]
+    if catchups:
+        from_snap = sum("caught up from a snapshot" in ev.notes for ev in catchups)
+        report(f"  snapshot catch-ups: {from_snap} of {len(catchups)} from a snapshot")
     missing = [k for k in opts.faults if k not in kinds]
     history = [op for op in workload.history if op.client >= 0]
     counts = collections.Counter(op.outcome for op in history)
