@@ -172,6 +172,10 @@ async def torture(opts: Options, out: TextIO = sys.stdout) -> Outcome:
         f"operations: {len(history)} (ok {n_ok}, failed {n_failed}, unknown {n_unknown}); "
         + ", ".join(f"{k} {n}" for k, n in sorted(by_kind.items()))
     )
+    report(
+        f"  failed: {counts['fail']} CAS refused by the store (compare failed, key missing or "
+        f"existing), {counts['error']} not done (member down, request refused)"
+    )
     report(f"  clients: {workload.clients} over {len(workload.keys_used)} keys")
     report("checks:")
     for c in checks:
