@@ -25,8 +25,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The whole suite (real etcd where installed), then etcdctl's side-by-side suite once more with
+# a cluster of shoal etcd members as the server.
 unit: $(STAMP)
 	$(BIN)/pytest -q
+	SHOAL_TEST_TARGET=shoal $(BIN)/pytest -q tests/client tests/etcdctl
 
 test: setup sysdeps lint typecheck unit
 
@@ -37,6 +40,7 @@ sim: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/raft_core.py
 
+# The seed's cluster: coreos-01..03 on 127.0.0.10/20/30 (see README.md).
 up: $(STAMP)
 	$(BIN)/shoal up
 
