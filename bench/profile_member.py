@@ -18,7 +18,7 @@ from pathlib import Path
 
 from shoal.bench.cluster import HOST, Cluster
 from shoal.bench.loadgen import run_load
-from shoal.bench.runner import KEYS, ROWS, _get, _put
+from shoal.bench.runner import ROWS, _get, _put, fill
 
 LAYERS = [
     ("shoal/etcd/http", "http"),
@@ -94,7 +94,7 @@ def main() -> None:
     with Cluster("shoal", root) as c:
         lead = c.leader()
         host = f"{HOST}:{lead.client_port}"
-        run_load(HOST, [lead.client_port], 10, _put(host), 0, 0, 1, limit=KEYS // 10)
+        fill(lead.client_port, host)
         build = _put(host) if what == "put" else _get(host, what == "qget")
         spy = [a.py_spy, "record", "-p", str(lead.pid), "-r", str(a.rate), "-d"]
         spy += [str(int(a.seconds)), "-f", "raw", "-o", str(out), "--threads", "--nonblocking"]

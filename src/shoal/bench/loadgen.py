@@ -15,6 +15,7 @@ import contextlib
 import functools
 import multiprocessing as mp
 import os
+import resource
 import time
 from array import array
 from collections.abc import Callable
@@ -33,6 +34,7 @@ class LoadResult:
     seconds: float = 0.0
     latencies: array[float] = field(default_factory=lambda: array("d"))
     first_error: str = ""
+    client_cpu: float = 0.0  # CPU seconds the generator's processes used, setup included
 
     @property
     def rate(self) -> float:
@@ -217,6 +219,7 @@ def run_load(
     `ports` round robin) for warmup + duration seconds; measure the last `duration` seconds.
     With `limit`, each connection instead makes exactly `limit` requests (all measured)."""
     nw = max(1, min(workers or default_workers(), connections))
+    cpu0 = _children_cpu()
     ctx = mp.get_context("fork")
     # Connections are set up before the clock starts: give each worker time to connect.
     t_begin = time.perf_counter() + 0.5 + connections * 0.002 + warmup
@@ -254,4 +257,11 @@ def run_load(
         p.join(10)
         if p.is_alive():
             p.kill()
+            p.join(5)
+    res.client_cpu = _children_cpu() - cpu0
     return res
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime

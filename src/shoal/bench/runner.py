@@ -51,6 +51,7 @@ class Figure:
     errors: int = 0
     note: str = ""
     cpu_us: float = float("nan")  # leader CPU (user + system) per operation, microseconds
+    client_cpu_us: float = float("nan")  # the load generator's CPU per operation
 
 
 @dataclass
@@ -65,6 +66,10 @@ class Options:
     watch_rounds: int = 10
     root: Path = field(default_factory=lambda: Path("/tmp"))
     log: Callable[[str], None] = print
+
+
+# _put's key for (cid, 0) is cid * 7919 % KEYS; _INV inverts 7919 modulo KEYS.
+_INV = pow(7919, -1, KEYS)
 
 
 def _put(host: str) -> Builder:
@@ -91,6 +96,8 @@ def _get(host: str, quorum: bool) -> Builder:
 def _figure(res: LoadResult) -> Figure:
     lat = sorted(res.latencies)
     f = Figure(res.rate, percentile(lat, 0.5) * 1000, percentile(lat, 0.99) * 1000, res.errors)
+    if res.ops:
+        f.client_cpu_us = res.client_cpu / res.ops * 1e6
     if res.errors:
         f.note = f"{res.errors} errors, first: {res.first_error}"
     return f
@@ -103,12 +110,21 @@ def measure_ceiling(opts: Options) -> Figure:
         res = run_load(
             HOST, [srv.port], 64, _get(host, False), opts.duration, opts.warmup, opts.workers
         )
-    return _figure(res)
+    f = _figure(res)
+    f.client_cpu_us = res.client_cpu / (res.rate * (opts.duration + opts.warmup)) * 1e6
+    return f
 
 
-def _fill(c: Cluster, port: int, host: str, opts: Options) -> None:
+def fill(port: int, host: str) -> None:
     """Every one of the 1,000 keys exists (GET rows need them)."""
-    run_load(HOST, [port], 10, _put(host), 0, 0, 1, limit=KEYS // 10)
+    reqs = _put(host)
+    conns = 10
+
+    def build(cid: int, seq: int) -> bytes:
+        n = cid + seq * conns  # every key exactly once
+        return reqs((n * _INV) % KEYS, 0)
+
+    run_load(HOST, [port], conns, build, 0, 0, 1, limit=KEYS // conns)
 
 
 def _big_put(host: str, connections: int) -> Builder:
@@ -144,7 +160,7 @@ def run_rows(kind: str, rows: list[str], opts: Options) -> dict[str, Figure]:
                     out[r] = _figure(res)
                 elif what in ("get", "qget"):
                     if not filled:
-                        _fill(c, port, host, opts)
+                        fill(port, host)
                         filled = True
                     res = run_load(
                         HOST,
@@ -269,7 +285,7 @@ def table(
     if ceiling is not None:
         lines.append(
             f"load generator ceiling (trivial server, GET, 64 conns): {ceiling.value:,.0f} ops/s, "
-            f"p50 {ceiling.p50:.2f} ms"
+            f"p50 {ceiling.p50:.2f} ms; generator CPU {ceiling.client_cpu_us:.0f} us/request"
         )
     cols = ["row", "shoal", "p50 ms", "p99 ms", "cpu us"]
     if etcd is not None:

@@ -1,4 +1,4 @@
-"""A trivial HTTP server (one process, uvloop when present) answering every request with a fixed
+"""A trivial HTTP server (uvloop when present) answering every request with a fixed
 small response: what the load generator reaches against it is the generator's ceiling on this
 machine, shown in the table's header."""
 
@@ -11,6 +11,8 @@ import os
 import signal
 from multiprocessing.connection import Connection
 from typing import cast
+
+from shoal.bench.cluster import free_ports
 
 
 class _Echo(asyncio.Protocol):
@@ -61,7 +63,7 @@ def _build() -> bytes:
 _RESP = _build()
 
 
-def _serve(port_out: Connection) -> None:
+def _serve(port: int, ready: Connection) -> None:
     with contextlib.suppress(ImportError):
         import uvloop
 
@@ -69,32 +71,37 @@ def _serve(port_out: Connection) -> None:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        srv = await loop.create_server(_Echo, "127.0.0.1", 0)
-        port_out.send(srv.sockets[0].getsockname()[1])
-        port_out.close()
+        await loop.create_server(_Echo, "127.0.0.1", port, reuse_port=True)
+        ready.send(True)
+        ready.close()
         await asyncio.Event().wait()
 
     asyncio.run(main())
 
 
 class TrivialServer:
-    """Context manager: a trivial server in its own process; `.port` is where it listens."""
+    """Context manager: a trivial server in `processes` processes sharing one port
+    (SO_REUSEPORT), so that what is measured is the load generator; `.port` is the port."""
 
-    def __init__(self) -> None:
+    def __init__(self, processes: int = 2) -> None:
         self.port = 0
-        self._proc: mp.process.BaseProcess | None = None
+        self.processes = processes
+        self._procs: list[mp.process.BaseProcess] = []
 
     def __enter__(self) -> TrivialServer:
         ctx = mp.get_context("fork")
-        r, w = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_serve, args=(w,), daemon=True)
-        self._proc.start()
-        w.close()
-        self.port = r.recv()
+        self.port = free_ports(1)[0]
+        for _ in range(self.processes):
+            r, w = ctx.Pipe(duplex=False)
+            p = ctx.Process(target=_serve, args=(self.port, w), daemon=True)
+            p.start()
+            w.close()
+            self._procs.append(p)
+            r.recv()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        p = self._proc
-        if p is not None and p.pid is not None and p.is_alive():
-            os.kill(p.pid, signal.SIGKILL)
-            p.join(5)
+        for p in self._procs:
+            if p.pid is not None and p.is_alive():
+                os.kill(p.pid, signal.SIGKILL)
+                p.join(5)
