@@ -15,6 +15,8 @@ from discovery_harness import (
     wait_until,
 )
 
+from shoal.etcd.ids import hexid, member_id
+
 
 def _form(procs: Procs, token: str, real: bool = False) -> list[str]:
     start = procs.real_etcd if real else procs.shoal_etcd
@@ -89,6 +91,9 @@ def test_real_etcd_members_bootstrap_through_shoal_discovery(
     token = http("GET", service + "/new?size=3")[2]
     clients = _form(procs, token, real=True)
     _assert_one_cluster(clients)
+    # etcd's own IDs are the ones shoal derives for discovery: sha1(peer URLs + token URL).
+    for m in members(clients[0]):
+        assert m["id"] == hexid(member_id(m["peerURLs"], token))
 
 
 def test_shoal_members_bootstrap_with_a_token_kept_in_real_etcd(
@@ -98,8 +103,6 @@ def test_shoal_members_bootstrap_with_a_token_kept_in_real_etcd(
     clients = _form(procs, token)
     _assert_one_cluster(clients)
     # The same IDs etcd would derive: sha1(peer URLs + discovery URL).
-    from shoal.etcd.ids import hexid, member_id
-
     for m in members(clients[0]):
         assert m["id"] == hexid(member_id(m["peerURLs"], token))
 
