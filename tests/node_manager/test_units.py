@@ -413,3 +413,22 @@ def test_forking_service_with_and_without_pidfile(machine: Machine, tmp_path) ->
         await until(lambda: u2.active_state == "inactive", what="daemon exit noticed")
 
     machine.run(body)
+
+
+def test_main_process_dying_during_start_post_fails_the_start(machine: Machine) -> None:
+    machine.unit(
+        "etcdlike.service",
+        "[Service]\nExecStart=/bin/sh -c 'sleep 0.3; exit 2'\n"
+        "ExecStartPost=/bin/sh -c 'while true; do sleep 0.1; done'\n",
+    )
+    machine.unit("quick.service", "[Service]\nExecStart=/bin/true\n")
+
+    async def body(m: Manager) -> None:
+        assert await m.start("etcdlike.service") == "failed"
+        u = m.get("etcdlike.service")
+        assert u.active_state == "failed" and u.result == "exit-code" and not u.pgids
+        await m.start("quick.service")
+        q = m.get("quick.service")
+        await until(lambda: state(q) == ("inactive", "dead"), what="quick exits cleanly")
+
+    machine.run(body)

@@ -42,8 +42,9 @@ def _quote_env(key: str, value: str) -> str:
 
 
 # TODO(etcd): shoal etcd does not send READY=1 on NOTIFY_SOCKET yet (one call to
-# shoal.node.notify.send("READY=1") once it serves clients would do); until it does, its unit is
-# Type=simple, so fleet starts as soon as etcd is spawned (fleetd retries etcd until it answers).
+# shoal.node.notify.send("READY=1") once it serves clients would do). Until it does, its unit is
+# Type=simple with an ExecStartPost that waits for the member's /health (shoal.node.etcd_ready),
+# which orders fleet after a ready etcd just as READY=1 would.
 SHOAL_ETCD_NOTIFIES = False
 
 
@@ -51,18 +52,25 @@ def machine_units(root: Path, etcd_command: str, etcd_client_url: str) -> dict[s
     """name -> unit file text for this machine."""
     root_s = str(root)
     own = etcd_command == shoal_command("etcd")
-    etcd_type = "notify" if SHOAL_ETCD_NOTIFIES or not own else "simple"
+    notify = SHOAL_ETCD_NOTIFIES or not own
+    wait = (
+        ""
+        if notify
+        else "ExecStartPost="
+        + shlex.join([sys.executable, "-m", "shoal.node.etcd_ready", etcd_client_url])
+        + "\n"
+    )
     etcd = f"""[Unit]
 Description=etcd2
 Conflicts=etcd.service
 
 [Service]
-Type={etcd_type}
+Type={"notify" if notify else "simple"}
 {_quote_env("ETCD_DATA_DIR", root_s + "/var/lib/etcd2")}
 Environment=ETCD_NAME=%m
 Environment=ETCD_ENABLE_V2=true
 ExecStart={etcd_command}
-Restart=always
+{wait}Restart=always
 RestartSec=10s
 TimeoutStartSec=0
 TimeoutStopSec=30s

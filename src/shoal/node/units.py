@@ -128,7 +128,7 @@ class Unit:
     start_times: deque[float] = field(default_factory=deque)
     restart_task: asyncio.Task[None] | None = None
     watcher: asyncio.Task[None] | None = None
-    main_proc: asyncio.subprocess.Process | None = None
+    main_proc: Child | None = None
     ready: asyncio.Event | None = None
     notify: NotifySocket | None = None
     restarts: int = 0
@@ -538,6 +538,9 @@ class Manager:
         running = u.main_proc is not None or u.main_pid or s.type == "forking"
         self._mark_active(u, "running" if running else "exited")
         self._log(u, f"Started {u.describe()}.")
+        if s.type in ("simple", "notify") and u.main_proc is None and u.main_exit is not None:
+            # It exited cleanly while starting: now handle that exit as a running unit's.
+            u.watcher = asyncio.ensure_future(self._main_exited(u))
         return "done"
 
     def _mark_active(self, u: Unit, sub: str, active: str = "active") -> None:
@@ -597,7 +600,21 @@ class Manager:
                         return False
         u.sub_state = "start-post"
         self._changed(u)
-        return await self._run_all(u, s.exec_start_post, env, "ExecStartPost")
+        post = asyncio.ensure_future(self._run_all(u, s.exec_start_post, env, "ExecStartPost"))
+        watched = {post} | ({u.watcher} if u.watcher is not None and s.type != "forking" else set())
+        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        if not post.done():
+            # The main process died during start-post (systemd fails the start then).
+            post.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await post
+        elif not post.result():
+            return False
+        if u.main_proc is None and u.main_exit is not None and not u.main_exit.clean:
+            self._log(u, f"{u.name}: Main process exited, {u.main_exit.describe()}")
+            u.result = "exit-code" if u.main_exit.code == "exited" else "signal"
+            return False
+        return True
 
     def _on_notify(self, u: Unit, msg: dict[str, str]) -> None:
         if "STATUS" in msg:
@@ -629,21 +646,14 @@ class Manager:
         u.main_exit = ExitStatus("exited", 0)
         await self._main_exited(u)
 
-    async def _watch_main(self, u: Unit, proc: asyncio.subprocess.Process) -> None:
+    async def _watch_main(self, u: Unit, proc: Child) -> None:
         rc = await proc.wait()
         u.main_exit = _exit_status(rc)
         u.main_proc = None
         if u.stopping or u.active_state not in ("active", "activating"):
             return
-        if u.sub_state in ("start-pre", "start") and u.service and u.service.type == "notify":
-            self._log(u, f"{u.name}: Main process exited, {u.main_exit.describe()}")
-            return  # _run_start sees it and fails the start
-        if u.job is not None and u.job_type == "start":
-            # Exited during start-post: let the start job finish first, then handle the exit.
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.shield(u.job)
-            if u.active_state != "active" or u.stopping:
-                return
+        if u.active_state == "activating":
+            return  # the start job sees the watcher done and fails or finishes the start
         await self._main_exited(u)
 
     async def _main_exited(self, u: Unit) -> None:
@@ -817,7 +827,7 @@ class Manager:
 
     async def _spawn(
         self, u: Unit, cmd: ExecCommand, env: dict[str, str], s: ServiceConfig | None
-    ) -> asyncio.subprocess.Process | None:
+    ) -> Child | None:
         argv = cmd.expanded(env)
         path = cmd.path
         exe = path if "/" in path else shutil.which(path, path=env.get("PATH"))
@@ -836,17 +846,11 @@ class Manager:
         try:
             if exe is None:
                 raise FileNotFoundError(path)
-            proc = await asyncio.create_subprocess_exec(
-                argv[0],
-                *argv[1:],
-                executable=exe,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
+            proc = await _spawn_child(
+                argv,
+                exe,
                 cwd=cwd,
                 env=env,
-                start_new_session=True,  # its own process group: a stop kills all it started
-                preexec_fn=_die_with_parent,
             )
         except OSError as e:
             reason = e.strerror or "No such file or directory"
@@ -880,6 +884,66 @@ class Manager:
         for fn in list(self._listeners):
             if u is not None:
                 fn(u)
+
+
+class _ChildProtocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """Tells when the process exits. asyncio's Process.wait() (3.11) also waits until every
+    pipe is closed, which never happens while a daemon the unit forked keeps its stdout."""
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited: asyncio.Future[int] = loop.create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.process_transport = transport
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        rc = self.process_transport.get_returncode()
+        if not self.exited.done():
+            self.exited.set_result(rc if rc is not None else -1)
+
+
+@dataclass
+class Child:
+    """A spawned command: its pid, its output stream, and its exit."""
+
+    pid: int
+    stdout: asyncio.StreamReader
+    _exited: asyncio.Future[int]
+    _process: asyncio.subprocess.Process
+
+    async def wait(self) -> int:
+        return await asyncio.shield(self._exited)
+
+
+async def _spawn_child(argv: list[str], exe: str, cwd: str | None, env: dict[str, str]) -> Child:
+    loop = asyncio.get_running_loop()
+    protocol: _ChildProtocol | None = None
+
+    def factory() -> _ChildProtocol:
+        nonlocal protocol
+        protocol = _ChildProtocol(limit=2**16, loop=loop)
+        return protocol
+
+    transport, _ = await loop.subprocess_exec(
+        factory,
+        argv[0],
+        *argv[1:],
+        executable=exe,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,  # its own process group: a stop kills all it started
+        preexec_fn=_die_with_parent,
+    )
+    assert protocol is not None and protocol.stdout is not None
+    process = asyncio.subprocess.Process(transport, protocol, loop)
+    return Child(transport.get_pid(), protocol.stdout, protocol.exited, process)
 
 
 _PR_SET_PDEATHSIG = 1

@@ -1,0 +1,39 @@
+"""`python -m shoal.node.etcd_ready URL`: wait until the etcd member at URL reports healthy.
+
+etcd2.service on CoreOS was Type=notify: etcd said READY=1 once it served clients, and units
+ordered After= it (fleet) started only then. While shoal's etcd does not notify yet, its unit runs
+this as ExecStartPost instead, which gives the same ordering: the unit is `activating` until its
+member's /health answers {"health": "true"}. It waits as long as it takes (a member without a
+quorum never becomes ready, as on CoreOS); TimeoutStartSec= bounds it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def ready(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as resp:
+            body = json.loads(resp.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+    return isinstance(body, dict) and str(body.get("health")) == "true"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m shoal.node.etcd_ready CLIENT-URL", file=sys.stderr)
+        return 2
+    while not ready(args[0]):
+        time.sleep(0.2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
