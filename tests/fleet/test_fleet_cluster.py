@@ -203,8 +203,8 @@ def test_replaces_takes_the_host(etcd: Etcd) -> None:
         )
 
 
-def test_fleetctl_as_a_process_with_fleetctl_endpoint(etcd: Etcd) -> None:
-    with fleet_cluster(etcd.url, {M1: "role=services,cabinet=one"}) as c:
+def test_fleetctl_as_a_process_with_fleetctl_endpoint(one_etcd: Etcd) -> None:
+    with fleet_cluster(one_etcd.url, {M1: "role=services,cabinet=one"}) as c:
         env = {"FLEETCTL_ENDPOINT": c.any().endpoint, "PATH": "/usr/bin:/bin"}
         r = subprocess.run(
             [PYTHON, "-m", "shoal.cli", "fleetctl", "list-machines", "--full"],

@@ -81,9 +81,9 @@ def test_node_runner_lifecycle(node_root: Path) -> None:
     assert "hi.service" not in node_units(node_root)
 
 
-def test_fleetd_runs_units_on_the_node_it_belongs_to(etcd: Etcd, node_root: Path) -> None:
+def test_fleetd_runs_units_on_the_node_it_belongs_to(one_etcd: Etcd, node_root: Path) -> None:
     mid = (node_root / "etc" / "machine-id").read_text().strip()
-    with fleet_cluster(etcd.url, {}) as c:
+    with fleet_cluster(one_etcd.url, {}) as c:
         f = c.add(mid, root_dir=str(node_root))  # unit_runner "auto" finds the control socket
         f.start()
         wait_for(lambda: c.machine_ids() == [mid], 20, "the machine to register")

@@ -11,7 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fleet_procs import BACKENDS, HAVE_ETCD, SKIP_REASON, Etcd, fleet_cluster, wait_for
+from fleet_procs import (
+    BACKENDS,
+    HAVE_ETCD,
+    ONE_BACKEND,
+    SKIP_REASON,
+    Etcd,
+    etcd_member,
+    fleet_cluster,
+    wait_for,
+)
 
 M1, M2 = "1" * 8 + "e" * 24, "2" * 8 + "f" * 24
 LINE_503 = (
@@ -76,10 +85,10 @@ def test_units_survive_an_etcd_outage_without_moving(own_etcd: Etcd) -> None:
         assert pids_running(c.marker) == pids, "no unit was restarted or moved"
 
 
-def test_a_fleetd_without_etcd_answers_503_from_the_start(own_etcd: Etcd) -> None:
-    with fleet_cluster(own_etcd.url, {M1: ""}) as c:
+def test_a_fleetd_without_etcd_answers_503_from_the_start() -> None:
+    with etcd_member(ONE_BACKEND) as own, fleet_cluster(own.url, {M1: ""}) as c:
         f = c.add("late", machine_id=M2)
-        own_etcd.stop()
+        own.stop()
         f.start()
         wait_for(lambda: os.path.exists(f.socket), 15, "the API socket")
         from fleet_procs import fleetctl
