@@ -29,7 +29,16 @@ def node_pid(m: Machine) -> int | None:
         pid = int(m.pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if _alive(pid) and _is_node(pid) else None
+
+
+def _is_node(pid: int) -> bool:
+    """The pid is still a `shoal node` (a stale pid file may name a reused pid)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"\0node\0" in f.read()
+    except OSError:
+        return True  # no /proc to ask: trust the pid file
 
 
 def _alive(pid: int) -> bool:
