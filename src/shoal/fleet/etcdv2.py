@@ -9,7 +9,6 @@ quorum). Swapping the transport again means changing this file only.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import ssl
@@ -209,13 +208,6 @@ class EtcdV2:
                 prev_exist=True if prev_index is None else None,
                 prev_index=prev_index,
             )
-        )
-
-    async def watch(self, key: str, wait_index: int, timeout: float) -> Response:
-        """Long-poll for the first change at or under `key` with index >= wait_index; raises
-        TimeoutError when nothing changed within `timeout` (the caller re-issues it)."""
-        return await asyncio.wait_for(
-            self._call(self._client.watch(key, wait_index=wait_index, recursive=True)), timeout
         )
 
     async def watch_stream(self, key: str, wait_index: int) -> AsyncIterator[Response]:

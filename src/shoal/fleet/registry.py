@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
@@ -70,8 +70,6 @@ class KeysAPI(Protocol):
     ) -> Response: ...
 
     async def refresh(self, key: str, ttl: float, prev_index: int | None = None) -> Response: ...
-
-    async def watch(self, key: str, wait_index: int, timeout: float) -> Response: ...
 
     def watch_stream(self, key: str, wait_index: int) -> AsyncIterator[Response]: ...
 
@@ -520,7 +518,3 @@ class Registry:
         except EtcdError as e:
             if e.code not in (ERR_KEY_NOT_FOUND, ERR_TEST_FAILED):
                 raise
-
-
-def units_by_name(units: Iterable[Unit]) -> dict[str, Unit]:
-    return {u.name: u for u in units}
