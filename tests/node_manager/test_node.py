@@ -165,6 +165,9 @@ def test_control_socket_loads_and_runs_units_for_fleet(
         if seen[-1] == ("web.service", "inactive"):
             break
     assert ("web.service", "deactivating") in seen
+    j = call(sock, {"op": "journal", "unit": "web.service", "lines": 2})["entries"]
+    assert [e["message"] for e in j] == ["Stopping from fleet...", "Stopped from fleet."]
+    assert j[-1]["line"].endswith("testbox systemd[1]: Stopped from fleet.")
     call(sock, {"op": "unload", "unit": "web.service"})
     assert call(sock, {"op": "status", "unit": "web.service"})["unit"]["load_state"] == "not-found"
     with pytest.raises(ControlError, match="line 2"):

@@ -15,6 +15,8 @@ Requests (`op` and its fields) and answers (always `ok`, and `error` when `ok` i
     load          unit, text            -> unit (text installed as a runtime unit; refused,
                                            nothing installed, when systemd would refuse it)
     unload        unit                  -> (stops it, removes the runtime unit)
+    journal       unit (optional), lines -> entries: [{time, unit, pid, message, line}], `line`
+                                           as journalctl prints it (for `fleetctl journal`)
     daemon-reload                       ->
     reset-failed  unit (optional)       ->
     subscribe                           -> then one {"event": "unit", "unit": {...}} line per
@@ -39,6 +41,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from shoal.node.journal import read
 from shoal.node.units import Manager, ManagerError, Unit
 
 CONTROL_SOCKET = "run/shoal/control.sock"  # under the machine's root directory
@@ -144,6 +147,18 @@ class ControlServer:
                     "ok": True,
                     "units": [u.to_json() for u in m.list_units(bool(req.get("all")))],
                 }
+            if op == "journal":
+                unit = req.get("unit")
+                units = frozenset({unit}) if isinstance(unit, str) and unit else frozenset()
+                lines = req.get("lines", 10)
+                last = int(lines) if isinstance(lines, int) and lines >= 0 else None
+                host = str(self.machine.get("hostname", "localhost"))
+                entries = [
+                    {"time": e.time.isoformat(), "unit": e.unit, "pid": e.pid,
+                     "message": e.message, "line": e.short(host)}
+                    for e in read(m.root, units, last)
+                ]  # fmt: skip
+                return {"ok": True, "entries": entries}
             if op == "daemon-reload":
                 m.daemon_reload()
                 return {"ok": True}
