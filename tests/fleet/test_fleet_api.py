@@ -193,3 +193,15 @@ def test_state_filters(api: FleetCluster) -> None:
     code, body, _ = call(api, "GET", f"/fleet/v1/state?machineID={M1}")
     assert (code, body) == (200, {})
     api.ctl("destroy", "s.service")
+
+
+def test_dynamic_metadata_steers_scheduling(api: FleetCluster) -> None:
+    ops = [{"op": "add", "path": f"/{M1}/metadata/gpu", "value": "yes"}]
+    assert call(api, "PATCH", "/fleet/v1/machines", ops)[0] == 204
+    rc, _, err = api.ctl(
+        "start", "--block-attempts=10", api.unit_file("g.service", "MachineMetadata=gpu=yes")
+    )
+    assert rc == 0, err
+    assert api.placement()["g.service"][0] == M1
+    api.ctl("destroy", "g.service")
+    call(api, "PATCH", "/fleet/v1/machines", [{"op": "remove", "path": f"/{M1}/metadata/gpu"}])

@@ -222,3 +222,38 @@ def test_fleetctl_as_a_process_with_fleetctl_endpoint(one_etcd: Etcd) -> None:
             timeout=30,
         )
         assert r.stdout == "fleetctl version 1.0.0\n"
+
+
+def test_restart_stop_and_their_messages(one_etcd: Etcd) -> None:
+    with fleet_cluster(one_etcd.url, {M1: ""}) as c:
+        path = c.unit_file("r.service")
+        rc, _, err = c.ctl("stop", "r.service")
+        assert (rc, err) == (0, "Units not found in registry\n")
+        c.ctl("submit", path)
+        rc, _, err = c.ctl("stop", "r.service")
+        assert (rc, err) == (1, "Unable to stop unit r.service in state inactive\n")
+        rc, _, err = c.ctl("start", "--block-attempts=10", path)
+        assert rc == 0, err
+        before = pids(c.marker)
+        rc, out, err = c.ctl("restart", "--block-attempts=10", "r.service")
+        assert rc == 0, err
+        assert out.splitlines()[-1].startswith("Unit r.service launched on ")
+        wait_for(lambda: len(pids(c.marker)) == 1 and pids(c.marker) != before, 10, "a new process")
+        rc, _, err = c.ctl("unload", "--block-attempts=10", "r.service")
+        assert (rc, err) == (0, "Successfully unloaded units [r.service].\n")
+        wait_for(lambda: not pids(c.marker), 10, "the process to stop")
+
+
+def pids(marker: str) -> set[int]:
+    from pathlib import Path
+
+    out = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if cmd.startswith("/bin/sleep " + marker) or f" /bin/sleep {marker}" in cmd:
+                out.add(int(d.name))
+    return out
