@@ -24,6 +24,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("-n", "--lines", nargs="?", type=int, const=10, default=None)
     p.add_argument("-f", "--follow", action="store_true")
     p.add_argument("-o", "--output", choices=("short", "cat"), default="short")
+    p.add_argument("-e", "--pager-end", action="store_true", help="the last 1000 entries")
+    p.add_argument("-x", "--catalog", action="store_true", help="(accepted; no catalog)")
+    p.add_argument("--no-pager", action="store_true", help="(accepted; there is no pager)")
     args = p.parse_args(argv)
     try:
         root = resolve_root(args.root, args.machine, args.dir)
@@ -37,6 +40,8 @@ def main(argv: list[str]) -> int:
         print(e.message if args.output == "cat" else e.short(host), flush=True)
 
     last = args.lines if args.lines is not None else (10 if args.follow else None)
+    if args.pager_end and args.lines is None:
+        last = 1000
     entries = read(root, units, last)
     if not entries and not args.follow:
         print("-- No entries --")

@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-block", action="store_true", help="do not wait for the job to finish")
     p.add_argument("-a", "--all", action="store_true", help="list inactive units too")
     p.add_argument("-n", "--lines", type=int, default=10, help="journal lines in status")
+    p.add_argument("-l", "--full", action="store_true", help="(accepted; lines are never cut)")
+    p.add_argument("--no-pager", action="store_true", help="(accepted; there is no pager)")
     p.add_argument("command", nargs="?", default="list-units")
     p.add_argument("units", nargs="*")
     return p
@@ -174,7 +176,7 @@ def format_status(u: dict[str, Any]) -> list[str]:
     if u["condition_failed"]:
         lines.append(f"Condition: start condition failed: {u['condition_failed']} was not met")
     if u["main_pid"]:
-        lines.append(f" Main PID: {u['main_pid']}")
+        lines.append(f" Main PID: {u['main_pid']}{_comm(u['main_pid'])}")
     elif u["main_exit"]:
         lines.append(f" Main PID: ({u['main_exit']})")
     if u["status_text"]:
@@ -182,6 +184,15 @@ def format_status(u: dict[str, Any]) -> list[str]:
     if u["job"]:
         lines.append(f"      Job: {u['job']}")
     return lines
+
+
+def _comm(pid: int) -> str:
+    """` (etcd)`: the process name, as systemctl shows it (when it runs on this computer)."""
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as f:
+            return f" ({f.read().strip()})"
+    except OSError:
+        return ""
 
 
 def _status(root: Path, sock: Path, units: list[str], n: int) -> int:
