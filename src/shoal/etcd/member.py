@@ -81,6 +81,13 @@ ROLE_NAMES = {
 _LEADER_EARLY = frozenset({MessageType.APP, MessageType.HEARTBEAT})
 
 
+class _Retry:
+    """What a request's waiter gets when its try timed out (see Member.do)."""
+
+
+_RETRY = _Retry()
+
+
 class MemberStopped(Exception):
     pass
 
@@ -125,7 +132,7 @@ class Member:
         self.stopped = asyncio.Event()
         self.stop_reason = ""
         self._wake = asyncio.Event()
-        self._waits: dict[int, asyncio.Future[Event | None]] = {}
+        self._waits: dict[int, asyncio.Future[Event | _Retry | None]] = {}
         self._applied_waiters: list[_Applied] = []
         self._read_waiters: list[asyncio.Future[None]] = []
         self._read_pending: dict[bytes, list[asyncio.Future[None]]] = {}
@@ -712,13 +719,15 @@ class Member:
         if req.method in (rq.QGET,) or (req.method == rq.GET and req.quorum):
             await self._read_barrier(deadline)
             return self.store.get(req.path, req.recursive, req.sorted, now=time.time())
-        req.id = next(self._ids)
+        rid = req.id = next(self._ids)
         data = req.encode()
-        fut: asyncio.Future[Event | None] = loop.create_future()
-        self._waits[req.id] = fut
+        fut: asyncio.Future[Event | _Retry | None] = loop.create_future()
+        self._waits[rid] = fut
         # A proposal can be lost on its way (forwarded to a leader that just lost office, or
         # over a link still reconnecting). Propose it again after a while: entries carry the
-        # request's id and a second copy is skipped when applied (see _apply_entry).
+        # request's id and a second copy is skipped when applied (see _apply_entry). A timer
+        # per try (not wait_for + shield, which cost a task's worth of loop work per request)
+        # hands the waiter _RETRY through a future that is swapped at the same instant.
         retry = max(1.0, 2 * self.cfg.election_ms / 1000.0)
         try:
             while True:
@@ -726,16 +735,29 @@ class Member:
                 left = deadline - loop.time()
                 if left <= 0:
                     raise self._error("etcdserver: request timed out")
+                timer = loop.call_later(min(left, retry), self._retry_wait, rid)
                 try:
-                    ev = await asyncio.wait_for(asyncio.shield(fut), min(left, retry))
+                    ev = await fut
+                finally:
+                    timer.cancel()
+                if not isinstance(ev, _Retry):
                     break
-                except TimeoutError:
-                    if loop.time() >= deadline:
-                        raise self._error("etcdserver: request timed out") from None
+                if loop.time() >= deadline:
+                    raise self._error("etcdserver: request timed out")
+                fut = self._waits[rid]
         finally:
-            self._waits.pop(req.id, None)
+            self._waits.pop(rid, None)
         assert ev is not None
         return ev
+
+    def _retry_wait(self, rid: int) -> None:
+        """A request's try timed out: wake its waiter with _RETRY and leave a fresh future in
+        its place, so an apply from now on answers the next try."""
+        old = self._waits.get(rid)
+        if old is None or old.done():
+            return
+        self._waits[rid] = asyncio.get_running_loop().create_future()
+        old.set_result(_RETRY)
 
     # ================================================================ linearizable reads
     async def linearizable_read(self) -> None:
