@@ -257,3 +257,26 @@ def pids(marker: str) -> set[int]:
             if cmd.startswith("/bin/sleep " + marker) or f" /bin/sleep {marker}" in cmd:
                 out.add(int(d.name))
     return out
+
+
+def test_journal_is_read_from_the_units_machine(one_etcd: Etcd) -> None:
+    with fleet_cluster(one_etcd.url, {M1: "", M2: ""}) as c:
+        path = c.workdir / "talk.service"
+        path.write_text(
+            f"[Service]\nExecStart=/bin/sh -c 'echo hello from %n; exec sleep {c.marker}'\n"
+        )
+        rc, _, err = c.ctl("start", "--block-attempts=10", str(path))
+        assert rc == 0, err
+        host = c.placement()["talk.service"][0]
+        other = M2 if host == M1 else M1
+        wait_for(
+            lambda: (
+                "hello from talk.service"
+                in fleetctl(c.fleetds[host].endpoint, "journal", "-n", "5", "talk")[1]
+            ),
+            10,
+            "the unit's output in its journal",
+        )
+        rc, _, err = fleetctl(c.fleetds[other].endpoint, "journal", "talk.service")
+        assert rc == 1 and f"Unit talk.service runs on {host}" in err
+        assert "point --endpoint at that machine's fleet API" in err

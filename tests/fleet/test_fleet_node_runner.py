@@ -91,5 +91,8 @@ def test_fleetd_runs_units_on_the_node_it_belongs_to(one_etcd: Etcd, node_root: 
         assert rc == 0, err
         assert node_units(node_root).get("web.service") == "active"
         assert "running units through shoal node" in f.log()
+        rc, out, err = c.ctl("journal", "web.service")  # from the node's journal
+        assert rc == 0, err
+        assert "fleet-node-test systemd[1]: Started web.service." in out
         rc, _, err = c.ctl("destroy", "web.service")
         wait_for(lambda: "web.service" not in node_units(node_root), 10, "the unit to be unloaded")

@@ -126,6 +126,10 @@ def paginate(items: Sequence[dict[str, Any]], tok: PageToken, field: str) -> dic
     return out
 
 
+# shoal: GET <prefix>/shoal/journal/<unit>?lines=N, answered by the machine running the unit.
+JOURNAL_PATH = "/shoal/journal/"
+Journal = Callable[[str, int], Awaitable[list[str] | None]]
+
 # How long later pages of a listing are served from the snapshot its first page was cut from.
 SNAPSHOT_TTL = 10.0
 
@@ -192,8 +196,12 @@ class FleetAPI:
         registry: Registry,
         token_limit: int = facts.DEFAULT_TOKEN_LIMIT,
         available: Callable[[], bool] = lambda: True,
+        journal: Journal | None = None,
+        machine_id: str = "",
     ) -> None:
         self.registry = registry
+        self.journal = journal
+        self.machine_id = machine_id
         self.token_limit = token_limit
         self.available = available
         self._snapshots: dict[tuple[str, ...], tuple[float, list[Any]]] = {}
@@ -252,6 +260,10 @@ class FleetAPI:
                 if req.method == "PATCH":
                     return await self.patch_machines(req)
                 raise APIError(405, _METHOD_MESSAGES["machines"])
+            if rest.startswith(JOURNAL_PATH) and "/" not in rest[len(JOURNAL_PATH) :]:
+                if req.method != "GET":
+                    raise APIError(405, "only GET supported against this resource")
+                return await self.get_journal(req, rest[len(JOURNAL_PATH) :])
             if rest == "/discovery":
                 if req.method != "GET":
                     raise APIError(405, "only GET supported against this resource")
@@ -379,6 +391,20 @@ class FleetAPI:
             if s.name == name:
                 return _json(200, state_json(s))
         raise APIError(404, "unit state does not exist")
+
+    # journal (shoal's extension: fleet ran journalctl over ssh on the unit's machine)
+
+    async def get_journal(self, req: web.Request, name: str) -> web.Response:
+        try:
+            lines = int(req.query.get("lines", "10"))
+        except ValueError as e:
+            raise APIError(400, "lines must be a number") from e
+        if self.journal is None:
+            raise APIError(404, "this fleetd keeps no journal")
+        entries = await self.journal(name, lines)
+        if entries is None:
+            raise APIError(404, f"unit {name} is not loaded on machine {self.machine_id}")
+        return _json(200, {"machineID": self.machine_id, "lines": entries})
 
     # machines
 

@@ -173,6 +173,12 @@ class FleetClient:
             "PUT", "units/" + quote(name, safe="@:"), {"name": name, "desiredState": state}
         )
 
+    def journal(self, name: str, lines: int) -> dict[str, Any]:
+        """shoal's extension: the unit's journal from the machine this API belongs to (404 when
+        the unit is not loaded there)."""
+        _, doc = self.request("GET", f"shoal/journal/{quote(name, safe='@:')}?lines={lines}")
+        return doc if isinstance(doc, dict) else {}
+
     def destroy_unit(self, name: str) -> None:
         self.request("DELETE", "units/" + quote(name, safe="@:"))
 

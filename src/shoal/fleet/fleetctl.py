@@ -861,14 +861,46 @@ def cmd_journal(ctl: Ctl) -> int:
         ctl.stderr(f"Unit {name} does not appear to be running.")
         return 1
     mid = str(u.get("machineID", ""))
-    m = ctl.machine(mid) or {"id": mid}
-    follow = " -f" if ctl.inv.flags.get("follow") else ""
-    ctl.stderr(
-        f"fleetctl journal is not supported by shoal (fleet ran journalctl over ssh): {name} "
-        f"runs on {machine_full_legend(m, True)}; read it there with "
-        f"`shoal journal -M <machine> -u {name} -n {ctl.inv.get('lines')}{follow}`"
-    )
-    return 1
+    lines = int(ctl.inv.get("lines"))
+    try:
+        doc = ctl.api.journal(name, lines)
+    except FleetAPIError as e:
+        if e.code != 404:
+            ctl.stderr(f"Error retrieving journal of {name}: {e}")
+            return 1
+        # fleet ran journalctl over ssh on the unit's machine; shoal asks that machine's fleet
+        # API, so fleetctl must be pointed at it.
+        m = ctl.machine(mid) or {"id": mid}
+        ctl.stderr(
+            f"Unit {name} runs on {machine_full_legend(m, True)}, not on the machine behind "
+            f"{ctl.inv.get('endpoint')}; point --endpoint at that machine's fleet API."
+        )
+        return 1
+    shown: list[str] = list(doc.get("lines") or [])
+    for line in shown:
+        ctl.stdout(line)
+    while ctl.inv.flags.get("follow"):
+        time.sleep(1.0)
+        try:
+            fresh = list(ctl.api.journal(name, 200).get("lines") or [])
+        except FleetAPIError as e:
+            ctl.stderr(f"Error retrieving journal of {name}: {e}")
+            return 1
+        for line in _new_lines(shown[-20:], fresh):
+            ctl.stdout(line)
+        shown = fresh
+    return 0
+
+
+def _new_lines(seen_tail: list[str], fresh: list[str]) -> list[str]:
+    """The lines of `fresh` after the last ones already printed (`seen_tail`)."""
+    if not seen_tail:
+        return fresh
+    n = len(seen_tail)
+    for start in range(len(fresh) - n, -1, -1):
+        if fresh[start : start + n] == seen_tail:
+            return fresh[start + n :]
+    return fresh  # the printed lines scrolled out of the window: print what there is
 
 
 def cmd_ssh(ctl: Ctl) -> int:

@@ -84,8 +84,16 @@ class Fleetd:
                 cfg.engine_reconcile_interval,
                 settle=cfg.agent_ttl,
             )
-        self.api = FleetAPI(self.registry, cfg.token_limit, self.available)
+        self.api = FleetAPI(
+            self.registry, cfg.token_limit, self.available, self.journal, self.machine_id
+        )
         self._runner_web: web.AppRunner | None = None
+
+    async def journal(self, name: str, lines: int) -> list[str] | None:
+        """A unit's journal if it is loaded on this machine, else None."""
+        if name not in self.runner.loaded():
+            return None
+        return await self.runner.journal(name, lines)
 
     def available(self) -> bool:
         return self.agent.registered.is_set() and not self.agent.duplicate

@@ -39,6 +39,7 @@ class UnitRunner(Protocol):
     def status(self, name: str) -> UnitStatus | None: ...
     def loaded(self) -> list[str]: ...
     def set_listener(self, fn: Callable[[], None]) -> None: ...
+    async def journal(self, name: str, lines: int) -> list[str]: ...
     async def close(self) -> None: ...
 
 
@@ -253,6 +254,15 @@ class ProcessRunner:
 
     def loaded(self) -> list[str]:
         return sorted(self.units)
+
+    async def journal(self, name: str, lines: int) -> list[str]:
+        """The unit's last output lines (its stdout and stderr, kept in <units_dir>/<unit>.log)."""
+        try:
+            text = self.log_path(name).read_text(errors="replace")
+        except OSError:
+            return []
+        out = text.splitlines()
+        return out[-lines:] if lines > 0 else out
 
     async def close(self) -> None:
         for name in list(self.units):

@@ -149,6 +149,11 @@ class NodeRunner:
     def loaded(self) -> list[str]:
         return sorted(self.units)
 
+    async def journal(self, name: str, lines: int) -> list[str]:
+        """The unit's journal entries on this machine, as journalctl prints them."""
+        answer = await self._request({"op": "journal", "unit": name, "lines": lines})
+        return [str(e.get("line", "")) for e in answer.get("entries") or []]
+
     async def close(self) -> None:
         """Leaves the units to the node (fleetd's shutdown unloads them first when it should)."""
         if self._events is not None:
