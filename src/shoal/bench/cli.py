@@ -18,7 +18,7 @@ from pathlib import Path
 
 from shoal.bench.cluster import ETCD_BINARY, ClusterError
 from shoal.bench.loadgen import default_workers
-from shoal.bench.runner import ROWS, Figure, Options, as_json, measure_ceiling, run_rows, table
+from shoal.bench.runner import ROWS, Figure, Options, as_json, measure_ceiling, run_all, table
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keys", type=int, default=100_000, help="keys for the rss/restart rows")
     p.add_argument("--watchers", type=int, default=1000, help="watchers for the watch row")
     p.add_argument("--watch-rounds", type=int, default=10, help="writes in the watch row")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each load row N times per cluster (alternating) and keep the median (1)",
+    )
     p.add_argument("--data-root", help="where the data dirs go (default: a new temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the data dirs and logs")
     return p
@@ -89,6 +95,7 @@ def main(argv: list[str]) -> int:
         big_keys=a.keys,
         watchers=a.watchers,
         watch_rounds=a.watch_rounds,
+        repeat=a.repeat,
         root=root,
         log=log,
     )
@@ -96,16 +103,15 @@ def main(argv: list[str]) -> int:
     if not a.no_etcd and not with_etcd:
         log(f"shoal bench: {ETCD_BINARY} not found: running shoal only (no ratios)")
     ceiling: Figure | None = None
+    load_before = os.getloadavg()[0]
     try:
         if not a.no_ceiling:
             log("load generator ceiling ...")
             ceiling = measure_ceiling(opts)
-        log("shoal cluster ...")
-        shoal = run_rows("shoal", rows, opts)
-        etcd = None
-        if with_etcd:
-            log("etcd cluster ...")
-            etcd = run_rows("etcd", rows, opts)
+        log("clusters ...")
+        results = run_all(["shoal", "etcd"] if with_etcd else ["shoal"], rows, opts)
+        shoal = results["shoal"]
+        etcd = results.get("etcd")
     except ClusterError as e:
         print(f"shoal bench: {e}", file=sys.stderr)
         return 1
@@ -116,7 +122,9 @@ def main(argv: list[str]) -> int:
         f"shoal bench: {os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()}, duration {a.duration:g}s/row, "
         f"heartbeat {a.heartbeat_interval} ms, election {a.election_timeout} ms, "
-        f"load generator {a.workers} processes"
+        f"load generator {a.workers} processes, repeat {a.repeat}\n"
+        f"machine load average (1 min): {load_before:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end"
     )
     print(table(shoal, etcd, ceiling, header))
     if a.json:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import statistics
 import time
@@ -64,6 +65,7 @@ class Options:
     big_keys: int = 100_000
     watchers: int = 1000
     watch_rounds: int = 10
+    repeat: int = 1
     root: Path = field(default_factory=lambda: Path("/tmp"))
     log: Callable[[str], None] = print
 
@@ -139,52 +141,72 @@ def _big_put(host: str, connections: int) -> Builder:
     return build
 
 
-def run_rows(kind: str, rows: list[str], opts: Options) -> dict[str, Figure]:
-    out: dict[str, Figure] = {}
+def _one_row(c: Cluster, r: str, opts: Options, filled: set[str]) -> Figure:
+    what, conns, _ = ROWS[r]
+    lead = c.leader()
+    port = lead.client_port
+    host = f"{HOST}:{port}"
+    if what == "watch":
+        return _watch(port, opts)
+    if what in ("get", "qget") and c.kind not in filled:
+        fill(port, host)
+        filled.add(c.kind)
+    build = _put(host) if what == "put" else _get(host, what == "qget")
+    cpu0 = cpu_seconds(lead.pid)
+    res = run_load(HOST, [port], conns, build, opts.duration, opts.warmup, opts.workers)
+    f = _figure(res)
+    # The whole run (warm-up included) over every request completed in it.
+    took = cpu_seconds(lead.pid) - cpu0
+    done = f.value * (opts.duration + opts.warmup)
+    f.cpu_us = took / done * 1e6 if done else float("nan")
+    return f
+
+
+def _median(figs: list[Figure]) -> Figure:
+    """The run with the median value (ops/s; for watch the median delivery rate)."""
+    ok = sorted((f for f in figs if f.value == f.value), key=lambda f: f.value)
+    f = ok[(len(ok) - 1) // 2] if ok else figs[0]
+    if len(figs) > 1:
+        runs = ", ".join(_num(x.value) for x in figs)
+        f.note = (f.note + "; " if f.note else "") + f"median of {len(figs)} runs: {runs}"
+    return f
+
+
+def run_all(kinds: list[str], rows: list[str], opts: Options) -> dict[str, dict[str, Figure]]:
+    """Every row against every cluster kind. The load rows run with the clusters of all kinds
+    up at once (an idle member costs about 1% of a core), each row against one kind right
+    after the other, the order alternating from row to row and from repeat to repeat, so a
+    change in the machine's load hits both sides alike. The 100k rows get fresh clusters, one
+    kind after the other."""
+    out: dict[str, dict[str, Figure]] = {k: {} for k in kinds}
     small = [r for r in rows if ROWS[r][0] not in ("rss", "restart")]
     big = [r for r in rows if ROWS[r][0] in ("rss", "restart")]
     if small:
-        with Cluster(kind, opts.root, opts.heartbeat_ms, opts.election_ms) as c:
-            lead = c.leader()
-            port = lead.client_port
-            host = f"{HOST}:{port}"
-            filled = False
+        with contextlib.ExitStack() as stack:
+            clusters = {
+                k: stack.enter_context(Cluster(k, opts.root, opts.heartbeat_ms, opts.election_ms))
+                for k in kinds
+            }
+            filled: set[str] = set()
+            turn = 0
             for r in small:
-                what, conns, _ = ROWS[r]
-                opts.log(f"  {kind} {r} ...")
-                cpu0 = cpu_seconds(lead.pid)
-                if what == "put":
-                    res = run_load(
-                        HOST, [port], conns, _put(host), opts.duration, opts.warmup, opts.workers
-                    )
-                    out[r] = _figure(res)
-                elif what in ("get", "qget"):
-                    if not filled:
-                        fill(port, host)
-                        filled = True
-                    res = run_load(
-                        HOST,
-                        [port],
-                        conns,
-                        _get(host, what == "qget"),
-                        opts.duration,
-                        opts.warmup,
-                        opts.workers,
-                    )
-                    out[r] = _figure(res)
-                elif what == "watch":
-                    out[r] = _watch(port, opts)
-                if what != "watch":
-                    # The whole run (warm-up included) over every request completed in it.
-                    took = cpu_seconds(lead.pid) - cpu0
-                    f = out[r]
-                    done = f.value * (opts.duration + opts.warmup)
-                    f.cpu_us = took / done * 1e6 if done else float("nan")
-                opts.log(f"  {kind} {r}: {_fmt_fig(out[r])}")
+                runs: dict[str, list[Figure]] = {k: [] for k in kinds}
+                for _ in range(max(1, opts.repeat)):
+                    order = kinds if turn % 2 == 0 else kinds[::-1]
+                    turn += 1
+                    for k in order:
+                        opts.log(f"  {k} {r} ...")
+                        f = _one_row(clusters[k], r, opts, filled)
+                        opts.log(f"  {k} {r}: {_fmt_fig(f)}")
+                        runs[k].append(f)
+                for k in kinds:
+                    out[k][r] = _median(runs[k])
     if big:
-        with Cluster(kind, opts.root, opts.heartbeat_ms, opts.election_ms) as c:
-            out.update(_big(c, big, opts))
-    return out
+        for k in kinds:
+            with Cluster(k, opts.root, opts.heartbeat_ms, opts.election_ms) as c:
+                out[k].update(_big(c, big, opts))
+    # Rows in the order asked for.
+    return {k: {r: out[k][r] for r in rows if r in out[k]} for k in kinds}
 
 
 def _watch(port: int, opts: Options) -> Figure:
