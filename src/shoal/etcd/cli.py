@@ -38,8 +38,21 @@ async def serve(member: Member) -> int:
     for u in listener.bound_urls:
         log.info("embed", f"serving client requests on {u}")
     loop = asyncio.get_running_loop()
+
+    stopping: list[asyncio.Task[None]] = []
+
+    async def clean_stop(sig: signal.Signals) -> None:
+        await member.hand_over_leadership()
+        member.request_stop(f"received {sig.name}")
+
+    def on_signal(sig: signal.Signals) -> None:
+        if not stopping:
+            stopping.append(loop.create_task(clean_stop(sig)))
+        else:
+            member.request_stop(f"received {sig.name} again")
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, member.request_stop, f"received {signal.Signals(sig).name}")
+        loop.add_signal_handler(sig, on_signal, sig)
     await member.stopped.wait()
     log.info("etcdmain", f"stopping: {member.stop_reason}")
     await listener.stop()
