@@ -187,3 +187,23 @@ def test_a_member_added_at_runtime_joins_and_a_removed_one_stops(tmp_path: Path)
             await c.stop_all()
 
     run(go())
+
+
+def test_a_leader_stopping_cleanly_hands_over_leadership_first(tmp_path: Path) -> None:
+    async def go() -> None:
+        c = Cluster(str(tmp_path), **{"heartbeat-interval": "50", "election-timeout": "2000"})
+        try:
+            await c.start_all()
+            lead = await c.leader()
+            await lead.do(put("/k", "v"))
+            t0 = time.monotonic()
+            await lead.hand_over_leadership()
+            # Well within one election timeout (2 s): nobody had to time out and campaign.
+            assert lead.lead not in (0, lead.member_id)
+            assert time.monotonic() - t0 < 1.5
+            others = [m for m in c.members.values() if m is not lead]
+            assert any(m.role == "leader" for m in others)
+        finally:
+            await c.stop_all()
+
+    run(go())
