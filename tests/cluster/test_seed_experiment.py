@@ -107,6 +107,11 @@ def test_seed_experiment(cluster: Cluster) -> None:
     assert r.stdout.count("cabinet=one,role=services") == 3, r.stdout
 
     assert cluster.on("coreos-01", "etcdctl set /seed/before-failures 1").returncode == 0
+    # fleetctl ssh MACHINE-ID-PREFIX COMMAND runs the command "on" that machine.
+    lm = cluster.on("coreos-01", "fleetctl list-machines --no-legend --fields machine,ip")
+    third = next(line.split()[0] for line in lm.stdout.splitlines() if line.endswith("30"))
+    hn = cluster.on("coreos-01", f"fleetctl ssh {third.rstrip('.')} hostname")
+    assert hn.stdout.strip() == "coreos-03", (lm.stdout, hn.stdout, hn.stderr)
 
     # coreos-03 shut down: one member unreachable, degraded, writes work.
     assert cluster.shoal("stop", "coreos-03").returncode == 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from shoal.node.cloudconfig import load
 from shoal.node.cloudconfig_report import CloudConfigInvalid
@@ -76,7 +77,8 @@ class Cluster:
     def machine(self, node: str) -> Machine:
         name = machine_dir_name(node)
         for m in self.machines:
-            if m.name == name:
+            # By name, or by address (`fleetctl ssh` knows machines by their public IP).
+            if m.name == name or urlsplit(m.client_url).hostname == node:
                 return m
         names = ", ".join(m.name for m in self.machines)
         raise ClusterError(f"no machine {node!r} in {self.dir} (machines: {names})")

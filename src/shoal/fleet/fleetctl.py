@@ -904,11 +904,47 @@ def _new_lines(seen_tail: list[str], fresh: list[str]) -> list[str]:
 
 
 def cmd_ssh(ctl: Ctl) -> int:
-    ctl.stderr(
-        "fleetctl ssh is not supported by shoal: machines are reached through their fleet API "
-        "(--endpoint), not over ssh"
-    )
-    return 1
+    """fleet opened ssh to the machine (by ID prefix, or the one running a unit). shoal's
+    machines are local: it hands over to `shoal ssh <machine's address> -- COMMAND`, which opens
+    a shell (or runs the command) "on" that machine, with its etcdctl and fleetctl."""
+    args = list(ctl.inv.args)
+    by_machine, by_unit = str(ctl.inv.get("machine")), str(ctl.inv.get("unit"))
+    if by_machine or by_unit:
+        target, command = by_machine or by_unit, args
+    elif args:
+        target, command = args[0], args[1:]
+    else:
+        ctl.stderr("Provide one machine or unit")
+        return 1
+    try:
+        machines = ctl.api.machines()
+        ip = ""
+        found = [m for m in machines if str(m.get("id", "")).startswith(target)]
+        if found and not by_unit:
+            if len(found) > 1:
+                ctl.stderr(f"Found more than one Machine, be more specific: {target}")
+                return 1
+            ip = str(found[0].get("primaryIP") or "")
+        else:
+            state = ctl.api.unit_state(mangle_name(target))
+            mid = str((state or {}).get("machineID") or "")
+            if not mid:
+                ctl.stderr(f"Unit {mangle_name(target)} does not appear to be running.")
+                return 1
+            ip = next((str(m.get("primaryIP") or "") for m in machines if m.get("id") == mid), "")
+    except FleetAPIError as e:
+        ctl.stderr(f"Error retrieving list of active machines: {e}")
+        return 1
+    if not ip:
+        ctl.stderr(f"Could not find machine {target}")
+        return 1
+    if command[:1] == ["--"]:
+        command = command[1:]
+    argv = [sys.executable, "-m", "shoal.cli", "ssh", ip, "--", *command]
+    ctl.out.flush()
+    ctl.err.flush()
+    os.execv(sys.executable, argv)
+    return 0  # not reached
 
 
 def cmd_why(ctl: Ctl) -> int:
