@@ -1,6 +1,6 @@
 """Throughput of the v2 HTTP layer over the fake member, beside a real etcd 3.4 in the same run.
 
-    .venv/bin/python tests/etcd_http/bench_http.py [--seconds 3] [--clients 32] [--uvloop]
+    .venv/bin/python tests/compat/bench_http.py [--seconds 3] [--clients 32] [--uvloop]
 
 The server runs in its own process (the fake member applies writes directly to its store, so
 this measures the HTTP layer plus the store, not raft or the disk); the client is an aiohttp
