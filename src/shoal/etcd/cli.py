@@ -8,6 +8,7 @@ import importlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from shoal import __version__
 from shoal.etcd import log
@@ -83,13 +84,17 @@ def main(argv: list[str]) -> int:
         code = bootstrap(cfg)  # sets the initial cluster, or runs a proxy / fails
         if code is not None:
             return code
+    # uvloop when present, for this run only (installing its policy globally would change the
+    # event loop of whatever else runs in this process, tests included).
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     with contextlib.suppress(ImportError):
         import uvloop
 
-        uvloop.install()
+        loop_factory = uvloop.new_event_loop
     member = Member(cfg)
     try:
-        return asyncio.run(serve(member))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(serve(member))
     except StartError as e:
         log.critical("etcdmain", str(e))
         return 1
