@@ -140,9 +140,7 @@ class Member:
         self._read_pending: dict[bytes, list[asyncio.Future[None]]] = {}
         self._read_wanted = asyncio.Event()
         self._leader_changed = asyncio.Event()
-        self._ids = itertools.count(
-            ((self.member_id & 0xFFFF) << 48) | ((int(time.time() * 1000) & 0xFFFFFFFF) << 8)
-        )
+        self._reset_ids()
         self._tasks: list[asyncio.Task[Any]] = []
         self._conf_waits: dict[int, asyncio.Future[None]] = {}
         self._prop_batch: list[bytes] = []
@@ -255,6 +253,12 @@ class Member:
         self.disk.close()
         self._wal_thread.shutdown(wait=False)
 
+    def _reset_ids(self) -> None:
+        """Request ids unique across members and restarts: the member id's low bits, then the
+        start time in ms, then a counter (as etcd's idutil generator)."""
+        start = ((self.member_id & 0xFFFF) << 48) | ((int(time.time() * 1000) & 0xFFFFFFFF) << 8)
+        self._ids = itertools.count(start)
+
     def _metadata(self) -> bytes:
         return msgpack.packb([self.member_id, self.cluster_id])  # type: ignore[no-any-return]
 
@@ -303,9 +307,7 @@ class Member:
                 seen.add(u)
         self.member_id = derive_member_id(mine, cfg.initial_cluster_token)
         self.cluster_id = derive_cluster_id([m.id for m in members])
-        self._ids = itertools.count(
-            ((self.member_id & 0xFFFF) << 48) | ((int(time.time() * 1000) & 0xFFFFFFFF) << 8)
-        )
+        self._reset_ids()
         # Like etcd: the initial members are conf-change entries 1..n of term 1, committed.
         entries = []
         for i, m in enumerate(sorted(members, key=lambda m: m.id), start=1):
@@ -326,9 +328,7 @@ class Member:
         if self.disk.repair_note:
             log.warning("wal", self.disk.repair_note)
         self.member_id, self.cluster_id = msgpack.unpackb(st.metadata)
-        self._ids = itertools.count(
-            ((self.member_id & 0xFFFF) << 48) | ((int(time.time() * 1000) & 0xFFFFFFFF) << 8)
-        )
+        self._reset_ids()
         applied = 0
         if st.snapshot is not None and not st.snapshot.is_empty():
             self._restore_snapshot_data(st.snapshot)
@@ -403,9 +403,7 @@ class Member:
             self.membership.members[m.id] = m
             if sorted(m.peer_urls) == mine:
                 self.member_id = m.id
-        self._ids = itertools.count(
-            ((self.member_id & 0xFFFF) << 48) | ((int(time.time() * 1000) & 0xFFFFFFFF) << 8)
-        )
+        self._reset_ids()
         self.disk.bootstrap(self._metadata())
         self.raw = self._new_raw(0)
 

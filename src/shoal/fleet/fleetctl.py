@@ -700,15 +700,7 @@ def cmd_stop(ctl: Ctl) -> int:
             ctl.stdout(f"Triggered global unit {u['name']} stop")
         else:
             stopping.append(u["name"])
-    attempts = ctl.block_attempts()
-    if attempts < 0:
-        for n in stopping:
-            ctl.stdout(f"Triggered unit {n} stop")
-    elif not wait_for_states(ctl, stopping, "loaded", attempts):
-        ctl.stderr(f"Failed to stop units [{' '.join(stopping)}]. err: timed out")
-        return 1
-    ctl.stderr(f"Successfully stopped units [{' '.join(stopping)}].")
-    return 0
+    return _finish(ctl, stopping, "loaded", "stop", "stopped")
 
 
 def cmd_unload(ctl: Ctl) -> int:
@@ -727,14 +719,19 @@ def cmd_unload(ctl: Ctl) -> int:
             ctl.stdout(f"Triggered global unit {u['name']} unload")
         else:
             waiting.append(u["name"])
+    return _finish(ctl, waiting, "inactive", "unload", "unloaded")
+
+
+def _finish(ctl: Ctl, names: list[str], state: str, verb: str, done: str) -> int:
+    """fleetctl's end of stop/unload: trigger only (--no-block) or wait for the state."""
     attempts = ctl.block_attempts()
     if attempts < 0:
-        for n in waiting:
-            ctl.stdout(f"Triggered unit {n} unload")
-    elif not wait_for_states(ctl, waiting, "inactive", attempts):
-        ctl.stderr(f"Failed to unload units [{' '.join(waiting)}]. err: timed out")
+        for n in names:
+            ctl.stdout(f"Triggered unit {n} {verb}")
+    elif not wait_for_states(ctl, names, state, attempts):
+        ctl.stderr(f"Failed to {verb} units [{' '.join(names)}]. err: timed out")
         return 1
-    ctl.stderr(f"Successfully unloaded units [{' '.join(waiting)}].")
+    ctl.stderr(f"Successfully {done} units [{' '.join(names)}].")
     return 0
 
 
