@@ -365,10 +365,8 @@ def load_config(argv: list[str], env: Mapping[str, str] | None = None) -> EtcdCo
         "initial-advertise-peer-urls", values["initial-advertise-peer-urls"]
     )
     c.advertise_client_urls = _urls("advertise-client-urls", values["advertise-client-urls"])
-    ic = values["initial-cluster"] or (
-        "" if (c.discovery or c.discovery_srv) else f"{c.name}={','.join(c.advertise_peer_urls)}"
-    )
-    if not values["initial-cluster"] and not (c.discovery or c.discovery_srv):
+    ic = values["initial-cluster"]
+    if not ic and not (c.discovery or c.discovery_srv):
         # etcd's default: this member alone at its advertised peer URLs.
         ic = ",".join(f"{c.name}={u}" for u in c.advertise_peer_urls)
     c.initial_cluster = parse_initial_cluster(ic)
