@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from shoal.etcd.http_api import ClientListener
 from shoal.etcd.ids import cluster_id, member_id
 from shoal.etcd.server_iface import MemberInfo, MembershipError
+from shoal.etcd.v2http.api import ClientListener
 from shoal.store import EtcdError, Event, Request, Store
 from shoal.store import errors as codes
 from shoal.store import request as rq

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from shoal.etcd.http_gohttp import (
+from shoal.etcd.v2http.gohttp import (
     FormError,
     clean_path,
     form_content_type,
@@ -18,8 +18,8 @@ from shoal.etcd.http_gohttp import (
     redirect_location,
     unescape,
 )
-from shoal.etcd.http_keyreq import parse_key_request
-from shoal.etcd.http_memberreq import BadMemberRequest, decode_member_request
+from shoal.etcd.v2http.keyreq import parse_key_request
+from shoal.etcd.v2http.memberreq import BadMemberRequest, decode_member_request
 from shoal.store import EtcdError
 
 
@@ -212,7 +212,7 @@ def test_member_body_urls() -> None:
 
 
 def test_go_json() -> None:
-    from shoal.etcd.http_respond import go_json
+    from shoal.etcd.v2http.respond import go_json
 
     assert go_json({"a": "<&>\u2028", "b": [1, 2.0, 2.5, None, True], "c": {}}) == (
         '{"a":"\\u003c\\u0026\\u003e\\u2028","b":[1,2,2.5,null,true],"c":{}}'

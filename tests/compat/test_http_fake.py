@@ -20,7 +20,7 @@ from fake_server import FakeMember
 from http_compat import wait_until
 
 from shoal.etcd import facts
-from shoal.etcd.http_api import ClientListener
+from shoal.etcd.v2http.api import ClientListener
 from shoal.store import Event, Request
 
 Fake = tuple[FakeMember, str]
@@ -295,7 +295,7 @@ def test_continue_is_sent_when_the_body_is_read(fake: Fake) -> None:
 def test_make_app_answers_as_the_listener() -> None:
     from aiohttp import web
 
-    from shoal.etcd.http_api import make_app, runner_options
+    from shoal.etcd.v2http.api import make_app, runner_options
 
     m = FakeMember()
     loop = asyncio.new_event_loop()
@@ -342,8 +342,8 @@ def test_make_app_under_a_plain_runner_ends_watches(monkeypatch: pytest.MonkeyPa
     a watch whose client left is still removed, and stopping does not wait on open watches."""
     from aiohttp import web
 
-    from shoal.etcd import http_keys
-    from shoal.etcd.http_api import make_app
+    from shoal.etcd.v2http import keys as http_keys
+    from shoal.etcd.v2http.api import make_app
 
     monkeypatch.setattr(http_keys, "DISCONNECT_POLL", 0.2)
     m = FakeMember()

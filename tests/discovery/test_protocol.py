@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from discovery_harness import free_port, http, new_token
 
-from shoal.etcd.discovery import Discovery, DiscoveryError, Registry
-from shoal.etcd.discovery_start import prepare
+from shoal.etcd.discovery.protocol import Discovery, DiscoveryError, Registry
+from shoal.etcd.discovery.start import prepare
 from shoal.etcd.flags import EtcdConfig, load_config
 from shoal.etcd.ids import member_id
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from discovery_harness import SHOAL, STARTUP, Procs, free_port, healthy, members, wait_until
 
-from shoal.etcd.discovery_srv import DNS_SERVER_ENV, DNSResolver, SRVError, srv_cluster
-from shoal.etcd.discovery_start import prepare
+from shoal.etcd.discovery.srv import DNS_SERVER_ENV, DNSResolver, SRVError, srv_cluster
+from shoal.etcd.discovery.start import prepare
 from shoal.etcd.flags import load_config
 
 HOSTS = {

@@ -27,7 +27,7 @@ def print_version() -> None:
 async def serve(member: Member) -> int:
     await member.start()
     # The HTTP layer is imported by name: it sits above the member in the layering.
-    listener = importlib.import_module("shoal.etcd.http_api").ClientListener(
+    listener = importlib.import_module("shoal.etcd.v2http.api").ClientListener(
         member, member.cfg.listen_client_urls
     )
     try:
@@ -79,7 +79,7 @@ def main(argv: list[str]) -> int:
     log.set_level(cfg.log_level)
     log.info("etcdmain", f"etcd Version: {ETCD_VERSION} (shoal {__version__})")
     if cfg.discovery or cfg.discovery_srv:
-        from shoal.etcd.discovery_start import bootstrap
+        from shoal.etcd.discovery.start import bootstrap
 
         code = bootstrap(cfg)  # sets the initial cluster, or runs a proxy / fails
         if code is not None:

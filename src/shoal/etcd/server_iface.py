@@ -1,6 +1,6 @@
 """What the v2 HTTP API needs from the member, as a Protocol.
 
-The HTTP layer (`shoal.etcd.http_*`) turns requests into `shoal.store.Request`s and calls these;
+The HTTP layer (`shoal.etcd.v2http`) turns requests into `shoal.store.Request`s and calls these;
 the member (`shoal.etcd.member.Member`) implements them over raft. Keeping this seam explicit
 lets the HTTP layer be tested against a single-process fake and the member without HTTP.
 """

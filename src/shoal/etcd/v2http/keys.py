@@ -14,11 +14,11 @@ import time
 from aiohttp import web
 
 from shoal.etcd import facts
-from shoal.etcd import http_respond as respond
-from shoal.etcd.http_body import read_body
-from shoal.etcd.http_gohttp import parse_form
-from shoal.etcd.http_keyreq import parse_key_request
 from shoal.etcd.server_iface import ServerAPI
+from shoal.etcd.v2http import respond
+from shoal.etcd.v2http.body import read_body
+from shoal.etcd.v2http.gohttp import parse_form
+from shoal.etcd.v2http.keyreq import parse_key_request
 from shoal.store import EtcdError, Event, Request, Watcher
 from shoal.store import errors as codes
 from shoal.store import request as rq

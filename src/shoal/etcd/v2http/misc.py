@@ -9,8 +9,8 @@ import json
 from aiohttp import web
 
 from shoal.etcd import facts
-from shoal.etcd import http_respond as respond
 from shoal.etcd.server_iface import ServerAPI
+from shoal.etcd.v2http import respond
 
 _VERSION_BODY = json.dumps(
     {"etcdserver": facts.SERVER_VERSION, "etcdcluster": facts.CLUSTER_VERSION},

@@ -2,7 +2,7 @@
 
 - A data dir that already holds a member starts that member: the token is ignored (with
   etcd's warning). One that holds a proxy (`proxy/`) starts the proxy from its cluster file.
-- --discovery-srv: the initial cluster comes from DNS SRV records (discovery_srv).
+- --discovery-srv: the initial cluster comes from DNS SRV records (srv).
 - --discovery: join through the token (discovery). The initial cluster is what the token lists
   and the cluster token is the discovery URL, so every member derives the same IDs as etcd.
   A full cluster makes this process a v2 proxy (--discovery-fallback=proxy, the default) or
@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import os
 
-from shoal.etcd import discovery_srv, log, v2proxy
-from shoal.etcd.discovery import (
+from shoal.etcd import log, v2proxy
+from shoal.etcd.discovery import srv
+from shoal.etcd.discovery.protocol import (
     ERR_DUPLICATE_ID,
     ERR_DUPLICATE_NAME,
     Discovery,
@@ -33,7 +34,7 @@ from shoal.wal import wal as walmod
 PKG = "etcdmain"
 
 
-def bootstrap(cfg: EtcdConfig, resolver: discovery_srv.Resolver | None = None) -> int | None:
+def bootstrap(cfg: EtcdConfig, resolver: srv.Resolver | None = None) -> int | None:
     """None: `cfg` now describes the initial cluster, start the member as for a static
     bootstrap. An int: this process is done (it ran as a proxy, or failed); exit with it."""
     try:
@@ -46,7 +47,7 @@ def _go_list(items: list[str]) -> str:
     return "[" + " ".join(items) + "]"  # Go's %v of a []string
 
 
-async def prepare(cfg: EtcdConfig, resolver: discovery_srv.Resolver | None = None) -> int | None:
+async def prepare(cfg: EtcdConfig, resolver: srv.Resolver | None = None) -> int | None:
     if os.path.isdir(os.path.join(cfg.data_dir, "member")):
         notice(
             PKG, "the server is already initialized as member before, starting as etcd member..."
@@ -64,7 +65,7 @@ async def prepare(cfg: EtcdConfig, resolver: discovery_srv.Resolver | None = Non
         notice(PKG, "the server is already initialized as proxy before, starting as etcd proxy...")
         return await run_proxy(cfg)
     if cfg.discovery_srv:
-        return _from_srv(cfg, resolver or discovery_srv.resolver_from_env())
+        return _from_srv(cfg, resolver or srv.resolver_from_env())
     log.info("embed", f"discovery URL= {cfg.discovery}")
     try:
         reg = Registry(cfg.discovery, cfg.discovery_proxy)
@@ -92,14 +93,14 @@ async def prepare(cfg: EtcdConfig, resolver: discovery_srv.Resolver | None = Non
     return None
 
 
-def _from_srv(cfg: EtcdConfig, resolver: discovery_srv.Resolver) -> int | None:
+def _from_srv(cfg: EtcdConfig, resolver: srv.Resolver) -> int | None:
     srv_name = str(cfg.raw.get("discovery-srv-name") or "")
     try:
-        cluster = discovery_srv.srv_cluster(
+        cluster = srv.srv_cluster(
             resolver, cfg.name, cfg.discovery_srv, srv_name, cfg.advertise_peer_urls
         )
         cfg.initial_cluster = parse_initial_cluster(cluster)
-    except (discovery_srv.SRVError, FlagError) as e:
+    except (srv.SRVError, FlagError) as e:
         log.critical(PKG, str(e))
         return 1
     # etcd builds this member from the SRV form of its URLs (the target's host name), and the

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from shoal.etcd import facts
-from shoal.etcd.http_gohttp import FormError, unescape
+from shoal.etcd.v2http.gohttp import FormError, unescape
 
 # ASCII characters net/url accepts in a host (shouldEscape in encodeHost mode), plus `%`.
 _HOST_OK = frozenset("-_.~!$&'()*+,;=:[]<>\"%")

@@ -19,30 +19,30 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from shoal.etcd import facts, http_misc
-from shoal.etcd import http_respond as respond
-from shoal.etcd.http_gohttp import (
+from shoal.etcd import facts
+from shoal.etcd.server_iface import ServerAPI
+from shoal.etcd.v2http import misc, respond
+from shoal.etcd.v2http.gohttp import (
     FormError,
     clean_path,
     parse_target,
     redirect_body,
     redirect_location,
 )
-from shoal.etcd.http_keys import KEYS_PREFIX, KeysHandler
-from shoal.etcd.http_members import MEMBERS_PREFIX, MembersHandler
-from shoal.etcd.server_iface import ServerAPI
+from shoal.etcd.v2http.keys import KEYS_PREFIX, KeysHandler
+from shoal.etcd.v2http.members import MEMBERS_PREFIX, MembersHandler
 
 _Exact = Callable[[web.Request, ServerAPI], Awaitable[web.Response]]
 
 # ServeMux's exact patterns other than keys and members (client.go handleV2, etcdhttp).
 _EXACT: dict[str, _Exact] = {
-    "/v2/stats/store": http_misc.stats_store,
-    "/v2/stats/self": http_misc.stats_self,
-    "/v2/stats/leader": http_misc.stats_leader,
-    "/v2/machines": http_misc.machines,
-    "/version": http_misc.version,
-    "/health": http_misc.health,
-    "/_shoal/hash": http_misc.shoal_hash,  # shoal's own, for `shoal torture`
+    "/v2/stats/store": misc.stats_store,
+    "/v2/stats/self": misc.stats_self,
+    "/v2/stats/leader": misc.stats_leader,
+    "/v2/machines": misc.machines,
+    "/version": misc.version,
+    "/health": misc.health,
+    "/_shoal/hash": misc.shoal_hash,  # shoal's own, for `shoal torture`
 }
 
 _KEYS_LEN = len(KEYS_PREFIX)

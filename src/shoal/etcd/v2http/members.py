@@ -10,11 +10,11 @@ import logging
 from aiohttp import web
 
 from shoal.etcd import facts
-from shoal.etcd import http_respond as respond
-from shoal.etcd.http_body import read_body
-from shoal.etcd.http_gohttp import parse_hex_id
-from shoal.etcd.http_memberreq import BadMemberRequest, decode_member_request
 from shoal.etcd.server_iface import MemberInfo, MembershipError, ServerAPI
+from shoal.etcd.v2http import respond
+from shoal.etcd.v2http.body import read_body
+from shoal.etcd.v2http.gohttp import parse_hex_id
+from shoal.etcd.v2http.memberreq import BadMemberRequest, decode_member_request
 from shoal.store import EtcdError
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ and causes. Parameters it does not know are ignored, as etcd ignores them."""
 from __future__ import annotations
 
 from shoal.etcd import facts
-from shoal.etcd.http_gohttp import Form, parse_bool, parse_uint64
+from shoal.etcd.v2http.gohttp import Form, parse_bool, parse_uint64
 from shoal.store import EtcdError, Request, expiration_for_ttl, keys_path
 from shoal.store import errors as codes
 from shoal.store import request as rq
