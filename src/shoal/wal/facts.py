@@ -27,6 +27,9 @@ WAL_SUFFIX: Final = ".wal"
 # with ".broken" appended so they are kept for inspection but never loaded again.
 SNAP_SUFFIX: Final = ".snap"
 BROKEN_SUFFIX: Final = ".broken"
+# wal/wal.go Create and cut, snap's save: a file or directory is built under "<name>.tmp" and
+# renamed into place once complete, so a crash leaves either the whole thing or a leftover .tmp.
+TMP_SUFFIX: Final = ".tmp"
 
 # etcdserver/storage.go + datadir: <data-dir>/member/{wal,snap}; --wal-dir replaces member/wal.
 MEMBER_DIR: Final = "member"

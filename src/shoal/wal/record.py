@@ -35,6 +35,9 @@ SECTOR = 512
 
 FLAG_SYNCED_BEFORE = 0x01
 
+# The data of a SNAPSHOT record: the (index, term) of the snapshot it marks.
+SNAPSHOT_MARKER = struct.Struct("<QQ")
+
 _TYPES = frozenset(int(t) for t in RecordType)
 _PAD = bytes(ALIGN)
 _ZEROS = bytes(1 << 20)

@@ -25,6 +25,7 @@ from shoal.wal.facts import (
     PRIVATE_DIR_MODE,
     PRIVATE_FILE_MODE,
     SNAP_SUFFIX,
+    TMP_SUFFIX,
     parse_snap_name,
     snap_name,
 )
@@ -33,7 +34,6 @@ from shoal.wal.files import fsync_dir, write_all
 log = logging.getLogger("shoal.wal")
 
 _HEAD = struct.Struct("<II")
-_TMP_SUFFIX = ".tmp"
 
 
 class BrokenSnapshotError(Exception):
@@ -88,7 +88,7 @@ class Snapshotter:
             return None
         os.makedirs(self.dir, mode=PRIVATE_DIR_MODE, exist_ok=True)
         path = os.path.join(self.dir, snap_name(snapshot.meta.term, snapshot.meta.index))
-        tmp = path + _TMP_SUFFIX
+        tmp = path + TMP_SUFFIX
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
         try:
             write_all(fd, encode_snapshot_file(snapshot), 0)
@@ -155,5 +155,5 @@ class Snapshotter:
         except FileNotFoundError:
             return
         for name in listing:
-            if name.endswith(SNAP_SUFFIX + _TMP_SUFFIX):  # a save that crashed before its rename
+            if name.endswith(SNAP_SUFFIX + TMP_SUFFIX):  # a save that crashed before its rename
                 os.unlink(os.path.join(self.dir, name))

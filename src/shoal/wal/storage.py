@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from shoal.raft.types import Entry, HardState, Snapshot
-from shoal.wal import wal as walmod
 from shoal.wal.errors import WALClosedError
 from shoal.wal.facts import (
     DEFAULT_MAX_SNAPSHOTS,
@@ -31,6 +30,9 @@ from shoal.wal.facts import (
     SNAP_DIR,
     WAL_DIR,
 )
+from shoal.wal.replay import read_snapshot_markers
+from shoal.wal.segments import check_unlocked, purge_segments
+from shoal.wal.segments import exists as wal_exists
 from shoal.wal.snap import Snapshotter
 from shoal.wal.wal import WAL
 
@@ -66,7 +68,7 @@ class DiskStorage:
 
     def exists(self) -> bool:
         """Whether the data dir already holds a member's log (then `load`, not `bootstrap`)."""
-        return walmod.exists(self.wal_dir)
+        return wal_exists(self.wal_dir)
 
     def bootstrap(self, metadata: bytes) -> None:
         """Create the directories and a new WAL holding `metadata` (node id + cluster id)."""
@@ -83,8 +85,8 @@ class DiskStorage:
         the log's commit reached, as etcd 3.5 checks), then the log after it."""
         os.makedirs(self.snap_dir, mode=PRIVATE_DIR_MODE, exist_ok=True)
         # Fail before renaming any snapshot file if another member runs on this data dir.
-        walmod.check_unlocked(self.wal_dir)
-        scan = walmod.read_snapshot_markers(self.wal_dir)
+        check_unlocked(self.wal_dir)
+        scan = read_snapshot_markers(self.wal_dir)
         valid = {(i, t) for i, t in scan.markers if i <= scan.hard_state.commit}
         snapshot = self.snapshotter.load_newest(valid)
         at = (snapshot.meta.index, snapshot.meta.term) if snapshot is not None else None
@@ -123,7 +125,7 @@ class DiskStorage:
 
     def _purge(self) -> None:
         self.snapshotter.purge(self.max_snapshots)
-        walmod.purge_segments(self.wal_dir, self.max_wals)
+        purge_segments(self.wal_dir, self.max_wals)
 
     @property
     def repair_note(self) -> str | None:

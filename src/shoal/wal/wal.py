@@ -16,61 +16,44 @@ What a caller can rely on:
 - Each segment in use is flocked; a second `open` of the same WAL fails with `WALLockedError`.
 
 Not thread-safe: one caller at a time (the member runs `save` in a worker thread, in turn).
+Reading the records back is `replay`'s; the directory's set of segments (listing, the lock probe,
+purge) is `segments`'.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import shutil
-import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
-from shoal.raft.codec import decode_entry, decode_hard_state, encode_entry, encode_hard_state
+from shoal.raft.codec import encode_entry, encode_hard_state
 from shoal.raft.types import Entry, HardState
-from shoal.wal.errors import (
-    CorruptWALError,
-    MetadataConflictError,
-    SnapshotMismatchError,
-    SnapshotNotFoundError,
-    WALClosedError,
-    WALError,
-    WALExistsError,
-    WALLockedError,
-    WALNotFoundError,
-)
+from shoal.wal.errors import WALClosedError, WALError, WALExistsError, WALLockedError
 from shoal.wal.facts import (
     PRIVATE_DIR_MODE,
     PRIVATE_FILE_MODE,
     SEGMENT_SIZE_BYTES,
+    TMP_SUFFIX,
     RecordType,
-    parse_wal_name,
     wal_name,
 )
-from shoal.wal.files import datasync, fsync_dir, preallocate, read_written, try_lock, write_all
+from shoal.wal.files import datasync, fsync_dir, preallocate, try_lock, write_all
 from shoal.wal.record import (
     ENTRY,
     FLAG_SYNCED_BEFORE,
-    METADATA,
-    SNAPSHOT,
+    SNAPSHOT_MARKER,
     STATE,
-    SegmentReader,
-    Stop,
     append_record,
-    classify_damage,
     last_nonzero,
 )
+from shoal.wal.replay import Replayed, replay, segments_for
+from shoal.wal.segments import exists as exists  # re-exported: callers ask `wal.exists(dir)`
+from shoal.wal.segments import locked_message, purge_segments
 
 log = logging.getLogger("shoal.wal")
-
-# Snapshot marker record data: (index, term).
-_MARKER = struct.Struct("<QQ")
-_TMP_SUFFIX = ".tmp"
-
-T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -81,68 +64,6 @@ class _Segment:
     fd: int
 
 
-class SegmentName(NamedTuple):
-    seq: int
-    first_index: int
-    name: str
-
-
-def segment_names(dirpath: str) -> list[SegmentName]:
-    """The well-formed segment files in `dirpath`, oldest first (other files are ignored)."""
-    try:
-        listing = os.listdir(dirpath)
-    except FileNotFoundError:
-        return []
-    out = []
-    for name in listing:
-        parsed = parse_wal_name(name)
-        if parsed is not None:
-            out.append(SegmentName(parsed[0], parsed[1], name))
-    out.sort()
-    return out
-
-
-def exists(dirpath: str) -> bool:
-    """Whether `dirpath` holds a WAL (at least one segment), as etcd's wal.Exist."""
-    return bool(segment_names(dirpath))
-
-
-def _locked(path: str) -> str:
-    return (
-        f"wal: {path} is locked by another process: is another member running on this data "
-        f"dir? Stop it first"
-    )
-
-
-def check_unlocked(dirpath: str) -> None:
-    """Raise WALLockedError if an open WAL (in any process) holds `dirpath`: lets a caller find
-    out before it touches anything else in the data dir."""
-    names = segment_names(dirpath)
-    if not names:
-        return
-    path = os.path.join(dirpath, names[-1].name)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if not try_lock(fd):
-            raise WALLockedError(_locked(path))
-    finally:
-        os.close(fd)  # closing the probe releases its lock
-
-
-def _decode(fn: Callable[[bytes], T], data: bytes, path: str, offset: int, what: str) -> T:
-    try:
-        return fn(data)
-    except Exception as exc:  # a record that checksums but does not decode: written by a bug
-        raise CorruptWALError(path, offset, f"undecodable {what} record ({exc})") from exc
-
-
-def _marker(data: bytes, path: str, offset: int) -> tuple[int, int]:
-    if len(data) != _MARKER.size:
-        raise CorruptWALError(path, offset, "snapshot marker record of the wrong size")
-    index, term = _MARKER.unpack(data)
-    return index, term
-
-
 def _segment_header(metadata: bytes, state: HardState | None, crc: int) -> tuple[bytearray, int]:
     """The records every segment starts with: crc carry-over, metadata, last hard state."""
     buf = bytearray()
@@ -151,137 +72,6 @@ def _segment_header(metadata: bytes, state: HardState | None, crc: int) -> tuple
     if state is not None and not state.is_empty():
         crc = append_record(buf, RecordType.STATE, encode_hard_state(state), crc)
     return buf, crc
-
-
-def _segments_for(dirpath: str, snap: tuple[int, int] | None) -> list[SegmentName]:
-    """The segments to read to replay the log after `snap`: from the newest one whose first
-    index is at or before the snapshot's, to the end (etcd's searchIndex), checked contiguous."""
-    names = segment_names(dirpath)
-    if not names:
-        raise WALNotFoundError(f"wal: no WAL segments in {dirpath}")
-    snap_index = snap[0] if snap is not None else 0
-    start = None
-    for i, n in enumerate(names):
-        if n.first_index <= snap_index:
-            start = i
-    if start is None:
-        raise SnapshotNotFoundError(
-            f"wal: no segment in {dirpath} can hold snapshot index {snap_index} (the oldest, "
-            f"{names[0].name}, starts at index {names[0].first_index}): the segments it needed "
-            f"were purged; restore from a backup or rebuild the member from its peers"
-        )
-    chosen = names[start:]
-    for a, b in itertools.pairwise(chosen):
-        if b.seq != a.seq + 1:
-            raise WALError(
-                f"wal: segment {b.name} does not follow {a.name} in {dirpath}: a segment is "
-                f"missing; restore from a backup or rebuild the member from its peers"
-            )
-    return chosen
-
-
-@dataclass(slots=True)
-class _Replayed:
-    metadata: bytes
-    state: HardState
-    entries: list[Entry]
-    crc: int  # the checksum chain after the last good record
-    last_index: int  # what names the next segment (see save_snapshot_marker)
-    stop: Stop  # where the last segment's good records end, and why
-    tail_path: str
-    tail_buf: bytes
-    tail_size: int
-
-
-def _replay(dirpath: str, chosen: list[SegmentName], snap: tuple[int, int] | None) -> _Replayed:
-    """Read the log after `snap` from `chosen` segments. Pure reading: raises on corruption and
-    leaves a torn tail for the caller (`Stop`) to cut off or ignore."""
-    snap_index, snap_term = snap if snap is not None else (0, 0)
-    metadata: bytes | None = None
-    state = HardState()
-    ents: list[Entry] = []
-    matched = False
-    max_marker = 0
-    crc: int | None = None
-    buf, size, path = b"", 0, ""
-    stop = Stop(0, "")
-    for i, n in enumerate(chosen):
-        path = os.path.join(dirpath, n.name)
-        buf, size = read_written(path)
-        reader = SegmentReader(buf, crc)
-        for offset, t, _, data in reader:
-            if t == ENTRY:
-                e = _decode(decode_entry, data, path, offset, "entry")
-                if e.index > snap_index:
-                    pos = e.index - snap_index - 1
-                    if pos > len(ents):
-                        raise CorruptWALError(
-                            path,
-                            offset,
-                            f"entry {e.index} does not follow entry {snap_index + len(ents)} "
-                            f"(a gap in the log)",
-                        )
-                    # A later entry at index i replaces i and everything after it.
-                    if pos < len(ents):
-                        del ents[pos:]
-                    ents.append(e)
-            elif t == STATE:
-                state = _decode(decode_hard_state, data, path, offset, "hard state")
-            elif t == METADATA:
-                if metadata is not None and data != metadata:
-                    raise MetadataConflictError(
-                        f"wal: metadata in {path} at byte offset {offset} differs from the "
-                        f"metadata of earlier segments"
-                    )
-                metadata = data
-            elif t == SNAPSHOT:
-                m_index, m_term = _marker(data, path, offset)
-                max_marker = max(max_marker, m_index)
-                if m_index == snap_index:
-                    if m_term != snap_term:
-                        raise SnapshotMismatchError(
-                            f"wal: snapshot marker at index {snap_index} in {path} has term "
-                            f"{m_term}, not {snap_term}: the snapshot file does not belong to "
-                            f"this log"
-                        )
-                    matched = True
-        crc = reader.crc
-        stop = reader.stop
-        if stop.reason and (i < len(chosen) - 1 or not classify_damage(buf, stop)):
-            raise CorruptWALError(path, stop.offset, stop.reason)
-    if metadata is None:
-        raise WALError(f"wal: no metadata record in {dirpath}; the WAL is not shoal's")
-    if not matched:
-        raise SnapshotNotFoundError(
-            f"wal: no snapshot marker (index {snap_index}, term {snap_term}) in {dirpath}"
-        )
-    last_index = max(snap_index, ents[-1].index if ents else 0, max_marker)
-    return _Replayed(
-        metadata,
-        state,
-        ents,
-        crc if crc is not None else 0,
-        last_index,
-        stop,
-        path,
-        buf,
-        size,
-    )
-
-
-class ReadResult(NamedTuple):
-    metadata: bytes
-    hard_state: HardState
-    entries: list[Entry]
-
-
-def read_all(dirpath: str, snap: tuple[int, int] | None = None) -> ReadResult:
-    """Read the log after `snap` without locking or repairing anything (etcd's OpenForRead):
-    for tools and tests looking at a member's WAL, even while the member runs. A torn tail is
-    skipped; damage elsewhere raises `CorruptWALError` as `WAL.open` does."""
-    dirpath = os.path.normpath(dirpath)
-    r = _replay(dirpath, _segments_for(dirpath, snap), snap)
-    return ReadResult(r.metadata, r.state, r.entries)
 
 
 class OpenResult(NamedTuple):
@@ -341,7 +131,7 @@ class WAL:
             raise WALExistsError(f"wal: {dirpath} already holds a WAL; open it instead")
         parent = os.path.dirname(dirpath) or "."
         os.makedirs(parent, mode=PRIVATE_DIR_MODE, exist_ok=True)
-        tmpdir = dirpath + _TMP_SUFFIX
+        tmpdir = dirpath + TMP_SUFFIX
         shutil.rmtree(tmpdir, ignore_errors=True)
         os.mkdir(tmpdir, PRIVATE_DIR_MODE)
         name = wal_name(0, 0)
@@ -351,7 +141,7 @@ class WAL:
             prealloc = preallocate_segments and preallocate(fd, segment_size)
             buf, crc = _segment_header(metadata, None, 0)
             # The initial empty snapshot marker: opening with no snapshot looks for (0, 0).
-            crc = append_record(buf, RecordType.SNAPSHOT, _MARKER.pack(0, 0), crc)
+            crc = append_record(buf, RecordType.SNAPSHOT, SNAPSHOT_MARKER.pack(0, 0), crc)
             write_all(fd, buf, 0)
             os.fsync(fd)
             fsync_dir(tmpdir)
@@ -394,7 +184,7 @@ class WAL:
         ((index, term); None for the start of the log). Returns (wal, metadata, hard state,
         entries after the snapshot)."""
         dirpath = os.path.normpath(dirpath)
-        chosen = _segments_for(dirpath, snap)
+        chosen = segments_for(dirpath, snap)
         segments: list[_Segment] = []
         try:
             for i, n in enumerate(chosen):
@@ -402,13 +192,13 @@ class WAL:
                 fd = os.open(path, os.O_RDWR if i == len(chosen) - 1 else os.O_RDONLY)
                 segments.append(_Segment(n.name, n.seq, n.first_index, fd))
                 if not try_lock(fd):
-                    raise WALLockedError(_locked(path))
+                    raise WALLockedError(locked_message(path))
             # Holding the tail's lock, no one else is cutting: a .tmp is a cut that crashed
             # before its rename and holds nothing that was acknowledged.
             for leftover in os.listdir(dirpath):
-                if leftover.endswith(_TMP_SUFFIX):
+                if leftover.endswith(TMP_SUFFIX):
                     os.unlink(os.path.join(dirpath, leftover))
-            r = _replay(dirpath, chosen, snap)
+            r = replay(dirpath, chosen, snap)
             wal = cls(
                 dirpath,
                 r.metadata,
@@ -427,7 +217,7 @@ class WAL:
                 os.close(s.fd)
             raise
 
-    def _repair_tail(self, r: _Replayed) -> None:
+    def _repair_tail(self, r: Replayed) -> None:
         """Cut a torn write off the tail, re-reserve its space, and make what was read durable."""
         tail = self._segments[-1]
         offset = r.stop.offset
@@ -490,7 +280,8 @@ class WAL:
         self._check_usable()
         buf = bytearray()
         flags = FLAG_SYNCED_BEFORE if self._synced else 0
-        crc = append_record(buf, RecordType.SNAPSHOT, _MARKER.pack(index, term), self._crc, flags)
+        marker = SNAPSHOT_MARKER.pack(index, term)
+        crc = append_record(buf, RecordType.SNAPSHOT, marker, self._crc, flags)
         state = self._state
         if state.commit < index:
             state = HardState(state.term, state.vote, index)
@@ -526,7 +317,7 @@ class WAL:
             seq, index = tail.seq + 1, self._enti + 1
             name = wal_name(seq, index)
             path = os.path.join(self._dir, name)
-            tmp = path + _TMP_SUFFIX
+            tmp = path + TMP_SUFFIX
             fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
             try:
                 try_lock(fd)
@@ -628,61 +419,3 @@ class WAL:
             raise WALClosedError(f"wal: {self._dir} is closed")
         if self._failed is not None:
             raise WALError(f"{self._failed}; reopen the WAL")
-
-
-class MarkerScan(NamedTuple):
-    markers: list[tuple[int, int]]
-    hard_state: HardState
-
-
-def read_snapshot_markers(dirpath: str) -> MarkerScan:
-    """Every snapshot marker (index, term) in the WAL and its last hard state, without locking.
-
-    Lets the member pick the newest snapshot file the log knows about (etcd 3.5's
-    ValidSnapshotEntries). Reading stops quietly at damage: `WAL.open` is the one that judges it.
-    """
-    markers: list[tuple[int, int]] = []
-    state = HardState()
-    crc: int | None = None
-    for n in segment_names(dirpath):
-        path = os.path.join(dirpath, n.name)
-        try:
-            buf, _ = read_written(path)
-        except FileNotFoundError:  # purged meanwhile
-            crc = None
-            continue
-        reader = SegmentReader(buf, crc)
-        for offset, t, _, data in reader:
-            if t == SNAPSHOT:
-                markers.append(_marker(data, path, offset))
-            elif t == STATE:
-                state = _decode(decode_hard_state, data, path, offset, "hard state")
-        if reader.stop.reason:
-            break
-        crc = reader.crc
-    return MarkerScan(markers, state)
-
-
-def purge_segments(dirpath: str, max_wals: int) -> list[str]:
-    """Delete the oldest segments while more than `max_wals` remain, stopping at the first one
-    still locked by an open WAL (it is still needed), as etcd's purge does. 0 keeps everything.
-    Returns the paths deleted."""
-    if max_wals <= 0:
-        return []
-    names = segment_names(dirpath)
-    removed: list[str] = []
-    for n in names[: max(0, len(names) - max_wals)]:
-        path = os.path.join(dirpath, n.name)
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            continue
-        try:
-            if not try_lock(fd):
-                break
-            os.unlink(path)
-        finally:
-            os.close(fd)
-        removed.append(path)
-        log.info("wal: purged %s", path)
-    return removed
