@@ -1,6 +1,6 @@
 """Throughput of the store's hot paths (not a test):
 
-    .venv/bin/python tests/store/bench_store_apply.py
+    .venv/bin/python bench/store_apply.py
 
 Applies PUTs the way a member applies its log (decode, apply, encode the response), then
 reads, snapshots and hashes the result. Figures are per second on one core.

@@ -1,6 +1,6 @@
 """Throughput of the v2 HTTP layer over the fake member, beside a real etcd 3.4 in the same run.
 
-    .venv/bin/python tests/compat/bench_http.py [--seconds 3] [--clients 32] [--uvloop]
+    .venv/bin/python bench/http_layer.py [--seconds 3] [--clients 32] [--uvloop]
 
 The server runs in its own process (the fake member applies writes directly to its store, so
 this measures the HTTP layer plus the store, not raft or the disk); the client is an aiohttp
@@ -20,8 +20,11 @@ from pathlib import Path
 
 import aiohttp
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[0] / "store"))
+# The server under test is the compatibility tests' fake member (tests/compat/fake_server.py);
+# the real etcd beside it comes from the store tests' launcher (tests/store/store_harness.py).
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+FAKE_SERVER = TESTS / "compat" / "fake_server.py"
+sys.path.insert(0, str(TESTS / "store"))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -84,7 +87,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=32)
     ap.add_argument("--uvloop", action="store_true")
     a = ap.parse_args()
-    cmd = [sys.executable, str(HERE / "fake_server.py")] + (["--uvloop"] if a.uvloop else [])
+    cmd = [sys.executable, str(FAKE_SERVER)] + (["--uvloop"] if a.uvloop else [])
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert proc.stdout is not None

@@ -1,6 +1,6 @@
 """Scale bench (not a test): 1,000 units across 10 fleetd processes against a 3-member etcd.
 
-    .venv/bin/python tests/fleet/bench_fleet_scale.py [--units 1000] [--machines 10] [--rest 30]
+    .venv/bin/python bench/fleet_scale.py [--units 1000] [--machines 10] [--rest 30]
 
 Prints: time to submit and launch all units, `fleetctl list-units` wall time, and etcd requests
 per second at rest (from each member's etcd_http_received_total). Everything runs on loopback
@@ -33,7 +33,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+# It starts fleetd processes with the fleet tests' process helpers (tests/fleet/fleet_procs.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fleet"))
 from fleet_procs import ETCD, PYTHON, FleetCluster, free_port, kill, wait_for
 
 
