@@ -21,10 +21,10 @@ from pathlib import Path
 import aiohttp
 
 # The server under test is the compatibility tests' fake member (tests/compat/fake_server.py);
-# the real etcd beside it comes from the store tests' launcher (tests/store/store_harness.py).
+# the real etcd beside it comes from the tests' launcher (tests/support/etcd.py).
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 FAKE_SERVER = TESTS / "compat" / "fake_server.py"
-sys.path.insert(0, str(TESTS / "store"))
+sys.path.insert(0, str(TESTS))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -97,11 +97,11 @@ def main() -> None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     if os.path.exists("/usr/bin/etcd"):
-        from store_harness import real_etcd
+        from support import real_etcd
 
-        with real_etcd() as addr:
-            pid = pid_listening(int(addr.rsplit(":", 1)[1]))
-            bench("etcd 3.4.23", f"http://{addr}", pid, a.clients, a.seconds)
+        with real_etcd() as etcd:
+            pid = pid_listening(int(etcd.addr.rsplit(":", 1)[1]))
+            bench("etcd 3.4.23", etcd.client_url, pid, a.clients, a.seconds)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-# One place starts and kills a real etcd for the tests: the store tests' harness.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 
 from fake_server import FakeMember
-from store_harness import ETCD, real_etcd
+
+from support import ETCD, real_etcd
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +28,8 @@ def etcd_url(shoal_url: str) -> Iterator[str]:
     # Depends on shoal_url so that each shoal variant is compared with a fresh etcd.
     if not os.path.exists(ETCD):
         pytest.skip(f"needs a real etcd 3.4 at {ETCD}")
-    with real_etcd() as addr:
-        yield f"http://{addr}"
+    with real_etcd() as etcd:
+        yield etcd.client_url
 
 
 @pytest.fixture(scope="module", params=["fake-member", "shoal-etcd"])

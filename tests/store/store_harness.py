@@ -1,96 +1,19 @@
-"""Helpers for the store tests: a real etcd 3.4 on loopback, and a twin that sends the same
-v2 request to it and to a shoal Store and compares what a client would see."""
+"""Helpers for the store tests: a twin that sends the same v2 request to a real etcd 3.4 (started
+by `support.real_etcd`) and to a shoal Store, and compares what a client would see."""
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import time
 import urllib.parse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from shoal.store import EtcdError, Request, Store, expiration_for_ttl, keys_path
 
-ETCD = "/usr/bin/etcd"
-
 _RFC3339NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def real_etcd() -> Iterator[str]:
-    """A single-member etcd 3.4 with v2 on random loopback ports; yields host:port. The process
-    and its data dir are removed however the block ends."""
-    data = tempfile.mkdtemp(
-        prefix="shoal-store-etcd-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None
-    )
-    cport, pport = free_port(), free_port()
-    curl, purl = f"http://127.0.0.1:{cport}", f"http://127.0.0.1:{pport}"
-    log = open(os.path.join(data, "etcd.log"), "wb")  # noqa: SIM115 (closed in finally)
-    proc = subprocess.Popen(
-        [
-            ETCD,
-            "--name",
-            "storetest",
-            "--enable-v2",
-            "--data-dir",
-            os.path.join(data, "d"),
-            "--listen-client-urls",
-            curl,
-            "--advertise-client-urls",
-            curl,
-            "--listen-peer-urls",
-            purl,
-            "--initial-advertise-peer-urls",
-            purl,
-            "--initial-cluster",
-            f"storetest={purl}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        addr = f"127.0.0.1:{cport}"
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                with open(log.name) as f:
-                    raise RuntimeError(f"etcd exited: {f.read()[-2000:]}")
-            try:
-                # Ready once the cluster version is decided: no more internal writes after it.
-                status, _, body = http_call(addr, "GET", "/version")
-                if status == 200 and b"not_decided" not in body:
-                    status, _, _ = http_call(addr, "GET", "/v2/keys/")
-                    if status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("etcd did not become ready in 30 s")
-            time.sleep(0.05)
-        yield addr
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-        log.close()
-        shutil.rmtree(data, ignore_errors=True)
 
 
 def http_call(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import threading
 import time
@@ -24,15 +23,15 @@ from store_harness import (
     http_call,
     ours,
     parse_bool,
-    real_etcd,
     theirs,
     to_request,
     url,
 )
 
 from shoal.store import Request, Store
+from support import HAVE_ETCD, SKIP_REASON, real_etcd, wait_until
 
-pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/etcd"), reason="needs /usr/bin/etcd")
+pytestmark = pytest.mark.skipif(not HAVE_ETCD, reason=SKIP_REASON)
 
 
 class Twin:
@@ -74,10 +73,7 @@ class Twin:
         assert not diffs, "\n".join(diffs)
 
     def wait_etcd_watchers(self, n: int) -> None:
-        deadline = time.monotonic() + 10
-        while self.etcd_stats()["watchers"] != n:
-            assert time.monotonic() < deadline, f"etcd never had {n} watchers"
-            time.sleep(0.01)
+        wait_until(lambda: self.etcd_stats()["watchers"] == n, 10, f"etcd to have {n} watchers")
 
     def live_watch(self, key: str, trigger: Callable[[], None], **params: str) -> None:
         """A watch that waits: registered on both sides before `trigger` writes; compares the
@@ -147,8 +143,8 @@ class Twin:
 
 @pytest.fixture(scope="module")
 def twin() -> Iterator[Twin]:
-    with real_etcd() as addr:
-        yield Twin(addr)
+    with real_etcd() as etcd:
+        yield Twin(etcd.addr)
 
 
 def test_files_set_get_create_update_cas(twin: Twin) -> None:
@@ -360,7 +356,6 @@ def test_expiry_through_sync(twin: Twin) -> None:
 
     def expire() -> None:
         # etcd's leader expires with its own SYNC; ours needs the SYNC the leader would propose.
-        deadline = time.monotonic() + 15
         while twin.store.has_ttl_keys():
             nxt = twin.store.next_expiry()
             assert nxt is not None
@@ -369,9 +364,11 @@ def test_expiry_through_sync(twin: Twin) -> None:
                 twin.store.apply(Request.sync(t), t)
                 continue
             break
-        while theirs(twin.addr, "GET", "/exp/dir", {}).status != 404:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until(
+            lambda: theirs(twin.addr, "GET", "/exp/dir", {}).status == 404,
+            15,
+            "etcd to expire /exp/dir",
+        )
 
     twin.live_watch("/exp/dir/child", expire)
     s("GET", "/exp/short", wait="true", waitIndex=str(short + 1))
