@@ -2,7 +2,8 @@
 
 Public surface (see each module for details):
   Store          the key space: get/set/create/update/compare_and_swap/delete/
-                 compare_and_delete/create_in_order/refresh/expire/watch/apply/save/restore/hash
+                 compare_and_delete/create_in_order/refresh/expire/sync/watch/apply/save/
+                 restore/hash
   Request        a v2 request as it goes through the raft log (encode/decode)
   Event          an operation's result; `to_json()` is etcd's response body
   EtcdError      a v2 error; `to_json()` and `status` are etcd's body and HTTP status

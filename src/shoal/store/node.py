@@ -1,16 +1,11 @@
 """A node of the key tree: a file (a value) or a directory (children), with its indexes and
-optional expire time. Mirrors etcd's v2store node; the tree operations live in `store.py`."""
+optional expire time, and the views a response shows of it. Mirrors etcd's v2store node; the
+tree's shape is `tree.py`'s, the operations on it `store.py`'s."""
 
 from __future__ import annotations
 
 from shoal.store.constants import NS_PER_SECOND
 from shoal.store.event import NodeView
-
-# Results of Node.compare (etcd's Compare* constants).
-COMPARE_MATCH = 0
-COMPARE_INDEX_NOT_MATCH = 1
-COMPARE_VALUE_NOT_MATCH = 2
-COMPARE_NOT_MATCH = 3
 
 TTLEntry = tuple[int, str, int, "Node"]
 """A node's place in the TTL heap: (expire_ns, path, sequence, node)."""
@@ -66,14 +61,6 @@ class Node:
     @property
     def is_dir(self) -> bool:
         return self.children is not None
-
-    def compare(self, prev_value: str, prev_index: int) -> int:
-        """etcd's Compare: an empty prev_value or a zero prev_index always matches."""
-        index_ok = prev_index == 0 or self.modified_index == prev_index
-        value_ok = prev_value == "" or self.value == prev_value
-        if index_ok:
-            return COMPARE_MATCH if value_ok else COMPARE_VALUE_NOT_MATCH
-        return COMPARE_INDEX_NOT_MATCH if value_ok else COMPARE_NOT_MATCH
 
     def view(self, now_ns: int, recursive: bool = False, sort: bool = False) -> NodeView:
         """etcd's Repr: the node alone, or with `recursive` its whole visible subtree (built

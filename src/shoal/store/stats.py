@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from shoal.store import errors
+
 # JSON names in the order etcd's Stats struct declares them.
 FIELDS = (
     "getsSuccess",
@@ -33,6 +35,19 @@ CREATE = ("createSuccess", "createFail")
 COMPARE_AND_SWAP = ("compareAndSwapSuccess", "compareAndSwapFail")
 COMPARE_AND_DELETE = ("compareAndDeleteSuccess", "compareAndDeleteFail")
 
+# etcd: some failures are counted as successes in /v2/stats/store, because etcd's deferred
+# counter only sees errors assigned to its `err` variable. (operation counters, code) pairs.
+_COUNTED_AS_SUCCESS = frozenset(
+    (
+        (COMPARE_AND_SWAP, errors.ROOT_READ_ONLY),
+        (DELETE, errors.ROOT_READ_ONLY),
+        (UPDATE, errors.ROOT_READ_ONLY),
+        (UPDATE, errors.NOT_FILE),
+        (COMPARE_AND_DELETE, errors.NOT_FILE),
+        (COMPARE_AND_DELETE, errors.TEST_FAILED),
+    )
+)
+
 
 class Stats:
     __slots__ = ("counts",)
@@ -42,6 +57,11 @@ class Stats:
 
     def inc(self, name: str) -> None:
         self.counts[name] += 1
+
+    def fail(self, counters: tuple[str, str], code: int) -> None:
+        """Count an operation (`counters`: one of the pairs above) that failed with `code`."""
+        ok = (counters, code) in _COUNTED_AS_SUCCESS
+        self.counts[counters[0] if ok else counters[1]] += 1
 
     def to_list(self) -> list[int]:
         return [self.counts[f] for f in FIELDS]

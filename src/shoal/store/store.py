@@ -8,52 +8,29 @@ Paths are store paths: user keys live under `/1` and membership under `/0`, as i
 indexes, history and errors come out exactly as etcd's); `paths.keys_path()` maps a
 `/v2/keys` URL tail to its store path and the JSON encoders strip `/1` again.
 
-Quirks copied from etcd on purpose are marked "etcd:" where they happen.
+Quirks copied from etcd on purpose are marked "etcd:" where they happen. The tree's shape
+(lookup, parent directories, detaching) is `tree.py`'s, the compare-and-swap condition
+`compare.py`'s, which operation a logged request is `apply.py`'s; this module keeps the index,
+TTLs, watchers and stats in step with each operation.
 """
 
 from __future__ import annotations
 
-from shoal.store import errors, snapshot
+from shoal.store import errors, snapshot, tree
 from shoal.store import event as ev
-from shoal.store import request as rq
 from shoal.store import stats as st
-from shoal.store.constants import IN_ORDER_KEY_WIDTH, MIN_EXPIRE_NS, NAMESPACES, READ_ONLY_PATHS
+from shoal.store.apply import apply_request
+from shoal.store.compare import require_match
+from shoal.store.constants import IN_ORDER_KEY_WIDTH, MIN_EXPIRE_NS, READ_ONLY_PATHS
 from shoal.store.errors import EtcdError
 from shoal.store.event import Event, NodeView
 from shoal.store.history import EventHistory
-from shoal.store.node import (
-    COMPARE_INDEX_NOT_MATCH,
-    COMPARE_MATCH,
-    COMPARE_VALUE_NOT_MATCH,
-    Node,
-    ttl_of,
-)
+from shoal.store.node import Node, ttl_of
 from shoal.store.paths import clean_path
 from shoal.store.request import Request, to_ns
 from shoal.store.stats import Stats
 from shoal.store.ttl import TTLHeap
 from shoal.store.watch import Watcher, WatcherHub
-
-# etcd: some failures are counted as successes in /v2/stats/store, because etcd's deferred
-# counter only sees errors assigned to its `err` variable. (operation counters, code) pairs.
-_COUNTED_AS_SUCCESS = frozenset(
-    (
-        (st.COMPARE_AND_SWAP, errors.ROOT_READ_ONLY),
-        (st.DELETE, errors.ROOT_READ_ONLY),
-        (st.UPDATE, errors.ROOT_READ_ONLY),
-        (st.UPDATE, errors.NOT_FILE),
-        (st.COMPARE_AND_DELETE, errors.NOT_FILE),
-        (st.COMPARE_AND_DELETE, errors.TEST_FAILED),
-    )
-)
-
-
-def _new_root() -> Node:
-    root = Node("/", "", 0, None, None, is_dir=True)
-    assert root.children is not None
-    for ns in NAMESPACES:
-        root.children[ns[1:]] = Node(ns, ns[1:], 0, root, None, is_dir=True)
-    return root
 
 
 def _expire_or_none(expiration: int | None) -> int | None:
@@ -67,7 +44,7 @@ class Store:
 
     def __init__(self) -> None:
         self.index = 0
-        self.root = _new_root()
+        self.root = tree.new_root()
         self.hub = WatcherHub()
         self.stats = Stats()
         self._ttl = TTLHeap()
@@ -79,8 +56,8 @@ class Store:
         `recursive`), sorted by key with `sort`."""
         try:
             n = self._node(clean_path(path))
-        except EtcdError:
-            self.stats.inc(st.GET[1])
+        except EtcdError as err:
+            self.stats.fail(st.GET, err.code)
             raise
         self.stats.inc(st.GET[0])
         return Event(ev.GET, n.listing(to_ns(now), recursive, sort), self.index)
@@ -109,6 +86,8 @@ class Store:
 
     # ---------------------------------------------------------------------------- writes
 
+    # ---------------------------------------------------------------------------- writes
+
     def set(
         self,
         path: str,
@@ -134,8 +113,8 @@ class Store:
                 assert n is not None
                 value = n.value
             e = self._create(path, dir, value, False, True, expiration, ev.SET, now_ns)
-        except EtcdError:
-            self.stats.inc(st.SET[1])
+        except EtcdError as err:
+            self.stats.fail(st.SET, err.code)
             raise
         self.stats.inc(st.SET[0])
         self._publish(e, refresh)
@@ -155,11 +134,11 @@ class Store:
         child of `path` named after the next index (an in-order key)."""
         try:
             e = self._create(path, dir, value, unique, False, expiration, ev.CREATE, to_ns(now))
-        except EtcdError:
-            self.stats.inc(st.CREATE[1])
+        except EtcdError as err:
+            self.stats.fail(st.CREATE, err.code)
             raise
         self.stats.inc(st.CREATE[0])
-        self.hub.notify(e)
+        self._publish(e, False)
         return e
 
     def create_in_order(
@@ -185,42 +164,16 @@ class Store:
     ) -> Event:
         """Change an existing node's value (files) and expire time. No `expiration` makes the
         node permanent (etcd: an update without ttl removes the TTL)."""
-        now_ns = to_ns(now)
         path = clean_path(path)
         try:
-            if path in READ_ONLY_PATHS:
-                raise EtcdError(errors.ROOT_READ_ONLY, "/", self.index)
+            self._check_writable(path)
             n = self._node(path)
-            nxt = self.index + 1
-            is_dir = n.children is not None
-            if is_dir and value:
+            if n.children is not None and value:
                 raise EtcdError(errors.NOT_FILE, path, self.index)
         except EtcdError as err:
-            self._count_failure(st.UPDATE, err)
+            self.stats.fail(st.UPDATE, err.code)
             raise
-        if refresh:
-            value = n.value
-        prev = n.view(now_ns)
-        # etcd: writing a directory fails silently, so its modifiedIndex stays put.
-        if not is_dir:
-            n.value = value
-            n.modified_index = nxt
-        self._update_ttl(n, _expire_or_none(expiration))
-        exp = n.expire_ns
-        node = NodeView(
-            path,
-            nxt,
-            n.created_index,
-            None if is_dir else value,
-            is_dir,
-            exp,
-            0 if exp is None else ttl_of(exp, now_ns),
-        )
-        e = Event(ev.UPDATE, node, nxt, prev)
-        self.index = nxt
-        self.stats.inc(st.UPDATE[0])
-        self._publish(e, refresh)
-        return e
+        return self._rewrite(n, path, value, expiration, refresh, ev.UPDATE, to_ns(now))
 
     def refresh(self, path: str, expiration: int, *, now: float) -> Event:
         """Reset the expire time of an existing node without changing it or notifying
@@ -240,64 +193,27 @@ class Store:
     ) -> Event:
         """Write `value` if the file's value is `prev_value` and its modifiedIndex is
         `prev_index` (an empty/zero condition always holds)."""
-        now_ns = to_ns(now)
         path = clean_path(path)
         try:
-            if path in READ_ONLY_PATHS:
-                raise EtcdError(errors.ROOT_READ_ONLY, "/", self.index)
+            self._check_writable(path)
             n = self._node(path)
-            if n.children is not None:
-                raise EtcdError(errors.NOT_FILE, path, self.index)
-            self._check(n, prev_value, prev_index)
+            require_match(n, path, prev_value, prev_index, self.index)
         except EtcdError as err:
-            self._count_failure(st.COMPARE_AND_SWAP, err)
+            self.stats.fail(st.COMPARE_AND_SWAP, err.code)
             raise
-        if refresh:
-            value = n.value
-        self.index += 1
-        prev = n.view(now_ns)
-        n.value = value
-        n.modified_index = self.index
-        self._update_ttl(n, _expire_or_none(expiration))
-        exp = n.expire_ns
-        node = NodeView(
-            path,
-            self.index,
-            n.created_index,
-            value,
-            False,
-            exp,
-            0 if exp is None else ttl_of(exp, now_ns),
-        )
-        e = Event(ev.COMPARE_AND_SWAP, node, self.index, prev)
-        self.stats.inc(st.COMPARE_AND_SWAP[0])
-        self._publish(e, refresh)
-        return e
+        return self._rewrite(n, path, value, expiration, refresh, ev.COMPARE_AND_SWAP, to_ns(now))
 
     def delete(self, path: str, dir: bool = False, recursive: bool = False, *, now: float) -> Event:
         """Remove a file, an empty directory (`dir`), or a directory and everything below it
         (`recursive`, which implies `dir`)."""
         path = clean_path(path)
         try:
-            if path in READ_ONLY_PATHS:
-                raise EtcdError(errors.ROOT_READ_ONLY, "/", self.index)
+            self._check_writable(path)
             n = self._node(path)
-            nxt = self.index + 1
-            is_dir = n.children is not None
-            e = Event(
-                ev.DELETE,
-                NodeView(path, nxt, n.created_index, None, is_dir),
-                nxt,
-                n.view(to_ns(now)),
-            )
-            self._remove(n, dir or recursive, recursive, e)
+            return self._take_out(n, path, dir or recursive, recursive, ev.DELETE, to_ns(now))
         except EtcdError as err:
-            self._count_failure(st.DELETE, err)
+            self.stats.fail(st.DELETE, err.code)
             raise
-        self.index = nxt
-        self.stats.inc(st.DELETE[0])
-        self.hub.notify(e)
-        return e
 
     def compare_and_delete(
         self, path: str, prev_value: str = "", prev_index: int = 0, *, now: float
@@ -307,77 +223,28 @@ class Store:
         # etcd: no read-only check here; `/1` fails below as a directory (102).
         try:
             n = self._node(path)
-            if n.children is not None:
-                raise EtcdError(errors.NOT_FILE, path, self.index)
-            self._check(n, prev_value, prev_index)
+            require_match(n, path, prev_value, prev_index, self.index)
         except EtcdError as err:
-            self._count_failure(st.COMPARE_AND_DELETE, err)
+            self.stats.fail(st.COMPARE_AND_DELETE, err.code)
             raise
-        self.index += 1
-        e = Event(
-            ev.COMPARE_AND_DELETE,
-            NodeView(path, self.index, n.created_index),
-            self.index,
-            n.view(to_ns(now)),
-        )
-        self._remove(n, False, False, e)
-        self.stats.inc(st.COMPARE_AND_DELETE[0])
-        self.hub.notify(e)
-        return e
+        return self._take_out(n, path, False, False, ev.COMPARE_AND_DELETE, to_ns(now))
 
     def expire(self, now: float) -> list[Event]:
         """Remove every node whose expire time is at or before `now`, soonest first, each
         removal an `expire` event with its own index."""
         return self._expire(to_ns(now), to_ns(now))
 
+    def sync(self, time_ns: int) -> None:
+        """Apply a SYNC from the log: expire with the leader's clock, and show the expired
+        nodes as of that time, so every member produces the same events."""
+        self._expire(time_ns, time_ns)
+
     # ------------------------------------------------------------------------------ apply
 
     def apply(self, req: Request, now: float) -> Event | None:
         """Carry out a request from the raft log, as etcd's apply_v2 does; None for SYNC.
         Raises EtcdError when the operation fails (the state is then unchanged)."""
-        m = req.method
-        if m == rq.PUT:
-            if req.prev_exist is not None:
-                if req.prev_exist:
-                    if req.prev_index == 0 and req.prev_value == "":
-                        return self.update(
-                            req.path, req.value, req.expiration, req.refresh, now=now
-                        )
-                    return self.compare_and_swap(
-                        req.path,
-                        req.prev_value,
-                        req.prev_index,
-                        req.value,
-                        req.expiration,
-                        req.refresh,
-                        now=now,
-                    )
-                return self.create(req.path, req.value, req.dir, req.expiration, now=now)
-            if req.prev_index > 0 or req.prev_value != "":
-                return self.compare_and_swap(
-                    req.path,
-                    req.prev_value,
-                    req.prev_index,
-                    req.value,
-                    req.expiration,
-                    req.refresh,
-                    now=now,
-                )
-            return self.set(req.path, req.value, req.dir, req.expiration, req.refresh, now=now)
-        if m == rq.POST:
-            return self.create(req.path, req.value, req.dir, req.expiration, True, now=now)
-        if m == rq.DELETE:
-            if req.prev_index > 0 or req.prev_value != "":
-                return self.compare_and_delete(req.path, req.prev_value, req.prev_index, now=now)
-            return self.delete(req.path, req.dir, req.recursive, now=now)
-        if m in (rq.QGET, rq.GET, rq.HEAD):
-            return self.get(req.path, req.recursive, req.sorted, now=now)
-        if m == rq.SYNC:
-            # Expired nodes are shown as of the SYNC time, the same on every member.
-            self._expire(req.time, req.time)
-            return None
-        # etcd answers an unknown method with its ErrUnknownMethod, wrapped as a 300.
-        raise EtcdError(errors.RAFT_INTERNAL, "etcdserver: unknown method", 0)
+        return apply_request(self, req, now)
 
     # --------------------------------------------------------------------------- snapshot
 
@@ -415,21 +282,11 @@ class Store:
     # --------------------------------------------------------------------------- internals
 
     def _node(self, path: str) -> Node:
-        """The node at a clean path: 100 at the first missing segment (cause: the path up to
-        it), 104 if a segment on the way is a file (cause: that file)."""
-        n = self.root
-        if path == "/":
-            return n
-        for name in path[1:].split("/"):
-            children = n.children
-            if children is None:
-                raise EtcdError(errors.NOT_DIR, n.path, self.index)
-            child = children.get(name)
-            if child is None:
-                missing = "/" + name if n.path == "/" else n.path + "/" + name
-                raise EtcdError(errors.KEY_NOT_FOUND, missing, self.index)
-            n = child
-        return n
+        return tree.lookup(self.root, path, self.index)
+
+    def _check_writable(self, path: str) -> None:
+        if path in READ_ONLY_PATHS:
+            raise EtcdError(errors.ROOT_READ_ONLY, "/", self.index)
 
     def _create(
         self,
@@ -447,14 +304,18 @@ class Store:
         if unique:
             path += "/" + str(nxt).zfill(IN_ORDER_KEY_WIDTH)
         path = clean_path(path)
-        if path in READ_ONLY_PATHS:
-            raise EtcdError(errors.ROOT_READ_ONLY, "/", cur)
+        self._check_writable(path)
         # etcd: an expire time before 2000 means "no TTL" (times that went through JS).
         if expiration is not None and expiration < MIN_EXPIRE_NS:
             expiration = None
         slash = path.rfind("/")
         name = path[slash + 1 :]
-        d = self._dirs_to(path, slash, nxt)
+        try:
+            d = tree.dirs_to(self.root, path, slash, nxt, cur)
+        except EtcdError:
+            # etcd: this failure also counts as a failed set, whatever the operation.
+            self.stats.inc(st.SET[1])
+            raise
         children = d.children
         assert children is not None
         old = children.get(name)
@@ -477,84 +338,67 @@ class Store:
         node = NodeView(path, nxt, nxt, None if dir else value, dir, expiration, ttl)
         return Event(action, node, nxt, prev)
 
-    def _dirs_to(self, path: str, slash: int, index: int) -> Node:
-        """The directory holding `path` (its last `/` at `slash`), creating missing ones with
-        `index`; 104 if a file is in the way."""
-        d = self.root
-        if slash == 0:
-            return d
-        for name in path[1:slash].split("/"):
-            children = d.children
-            assert children is not None
-            c = children.get(name)
-            if c is None:
-                c = Node(
-                    d.path + "/" + name if d is not self.root else "/" + name,
-                    name,
-                    index,
-                    d,
-                    None,
-                    "",
-                    True,
-                )
-                children[name] = c
-            elif c.children is None:
-                # etcd: this failure also counts as a failed set, whatever the operation.
-                self.stats.inc(st.SET[1])
-                raise EtcdError(errors.NOT_DIR, c.path, self.index)
-            d = c
-        return d
+    def _rewrite(
+        self,
+        n: Node,
+        path: str,
+        value: str,
+        expiration: int | None,
+        refresh: bool,
+        action: str,
+        now_ns: int,
+    ) -> Event:
+        """Give existing node `n` a new value and expire time, as event `action` (update or
+        compareAndSwap) taking the next index; with `refresh` only the expire time changes and
+        no watcher is told."""
+        if refresh:
+            value = n.value
+        nxt = self.index + 1
+        prev = n.view(now_ns)
+        is_dir = n.children is not None
+        # etcd: writing a directory fails silently, so its modifiedIndex stays put.
+        if not is_dir:
+            n.value = value
+            n.modified_index = nxt
+        self._ttl.set_expiry(n, _expire_or_none(expiration))
+        exp = n.expire_ns
+        node = NodeView(
+            path,
+            nxt,
+            n.created_index,
+            None if is_dir else value,
+            is_dir,
+            exp,
+            0 if exp is None else ttl_of(exp, now_ns),
+        )
+        e = Event(action, node, nxt, prev)
+        self.index = nxt
+        self.stats.inc(_SUCCESS[action])
+        self._publish(e, refresh)
+        return e
 
-    def _check(self, n: Node, prev_value: str, prev_index: int) -> None:
-        which = n.compare(prev_value, prev_index)
-        if which == COMPARE_MATCH:
-            return
-        if which == COMPARE_INDEX_NOT_MATCH:
-            cause = f"[{prev_index} != {n.modified_index}]"
-        elif which == COMPARE_VALUE_NOT_MATCH:
-            cause = f"[{prev_value} != {n.value}]"
-        else:
-            cause = f"[{prev_value} != {n.value}] [{prev_index} != {n.modified_index}]"
-        raise EtcdError(errors.TEST_FAILED, cause, self.index)
-
-    def _update_ttl(self, n: Node, expiration: int | None) -> None:
-        if n.expire_ns is not None:
-            n.expire_ns = expiration
-            if expiration is None:
-                self._ttl.remove(n)
-            else:
-                self._ttl.update(n)
-        elif expiration is not None:
-            n.expire_ns = expiration
-            self._ttl.push(n)
-
-    def _remove(self, n: Node, dir: bool, recursive: bool, e: Event) -> None:
-        """Detach `n` (and its subtree), dropping TTLs and telling watchers of each removed
-        path. Checks first, so a refusal changes nothing."""
-        children = n.children
-        if children is not None:
-            if not dir:
-                raise EtcdError(errors.NOT_FILE, n.path, self.index)
-            if children and not recursive:
-                raise EtcdError(errors.DIR_NOT_EMPTY, n.path, self.index)
-        parent = n.parent
-        assert parent is not None and parent.children is not None
-        del parent.children[n.name]
-        n.parent = None
-        if not children:
+    def _take_out(
+        self, n: Node, path: str, dir: bool, recursive: bool, action: str, now_ns: int
+    ) -> Event:
+        """Remove `n` (see `tree.detach` for `dir` and `recursive`) as event `action` taking
+        the next index, dropping TTLs and telling watchers of each removed path."""
+        nxt = self.index + 1
+        e = Event(
+            action,
+            NodeView(path, nxt, n.created_index, None, n.children is not None),
+            nxt,
+            n.view(now_ns),
+        )
+        tree.detach(n, dir, recursive, self.index)
+        if not n.children:
             self._removed(n, e)
-            return
-        if not self._ttl and not self.hub.count:
-            return  # nothing below needs to hear about it
-        # Post-order (children before their directory), as etcd's recursive Remove.
-        stack: list[tuple[Node, bool]] = [(n, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if node.children and not expanded:
-                stack.append((node, True))
-                stack.extend((c, False) for c in reversed(node.children.values()))
-                continue
-            self._removed(node, e)
+        elif self._ttl or self.hub.count:  # else nothing below needs to hear about it
+            for node in tree.post_order(n):
+                self._removed(node, e)
+        self.index = nxt
+        self.stats.inc(_SUCCESS[action])
+        self.hub.notify(e)
+        return e
 
     def _removed(self, n: Node, e: Event) -> None:
         if n.ttl_entry is not None:
@@ -568,22 +412,7 @@ class Store:
             n = self._ttl.top()
             if n is None or n.expire_ns is None or n.expire_ns > cutoff_ns:
                 return out
-            self.index += 1
-            is_dir = n.children is not None
-            e = Event(
-                ev.EXPIRE,
-                NodeView(n.path, self.index, n.created_index, None, is_dir),
-                self.index,
-                n.view(now_ns),
-            )
-            self._remove(n, True, True, e)
-            self.stats.inc("expireCount")
-            self.hub.notify(e)
-            out.append(e)
-
-    def _count_failure(self, counters: tuple[str, str], err: EtcdError) -> None:
-        ok = (counters, err.code) in _COUNTED_AS_SUCCESS
-        self.stats.inc(counters[0] if ok else counters[1])
+            out.append(self._take_out(n, n.path, True, True, ev.EXPIRE, now_ns))
 
     def _publish(self, e: Event, refresh: bool) -> None:
         if refresh:
@@ -592,3 +421,13 @@ class Store:
             self.hub.add(e)
         else:
             self.hub.notify(e)
+
+
+# The counter an operation's success bumps, by its event's action.
+_SUCCESS = {
+    ev.UPDATE: st.UPDATE[0],
+    ev.COMPARE_AND_SWAP: st.COMPARE_AND_SWAP[0],
+    ev.DELETE: st.DELETE[0],
+    ev.COMPARE_AND_DELETE: st.COMPARE_AND_DELETE[0],
+    ev.EXPIRE: "expireCount",
+}

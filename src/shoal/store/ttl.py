@@ -51,6 +51,18 @@ class TTLHeap:
         self.remove(node)
         self.push(node)
 
+    def set_expiry(self, node: Node, expire_ns: int | None) -> None:
+        """Give `node` the expire time `expire_ns` (None: permanent) and its place here."""
+        if node.expire_ns is not None:
+            node.expire_ns = expire_ns
+            if expire_ns is None:
+                self.remove(node)
+            else:
+                self.update(node)
+        elif expire_ns is not None:
+            node.expire_ns = expire_ns
+            self.push(node)
+
     def top(self) -> Node | None:
         """The node that expires first, or None."""
         h = self._heap
