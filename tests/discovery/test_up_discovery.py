@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from discovery_harness import Procs, http
 
+from shoal.cloudinit.template import render
 from shoal.discovery.cloudconfig import token_for, with_discovery
-from shoal.node.cloudconfig_template import render
 
 
 def test_template_gets_the_token_in_place_of_the_initial_cluster() -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from shoal.cloudinit.template import DEFAULT_SIZE, render
 from shoal.cluster import health, processes, shell
 from shoal.cluster.layout import (
     STATE_FILE,
@@ -26,9 +27,9 @@ from shoal.cluster.layout import (
     load_cluster,
     machine_from_config,
 )
-from shoal.node.cloudconfig_template import DEFAULT_SIZE, machine_name, render
-from shoal.node.journal import read
 from shoal.node.machine_units import ETCD_COMMAND_ENV
+from shoal.systemd.journal import read
+from shoal.systemd.machine import machine_name
 
 BOOT_TIMEOUT = 180.0  # the seed's election timeout is 5 s; a first election can take a few
 FLEET_TIMEOUT = 45.0
@@ -179,7 +180,7 @@ def _describe(m: Machine) -> str:
 
 
 def _unit(m: Machine, unit: str) -> dict[str, Any] | None:
-    from shoal.node.control import ControlError, call, socket_path
+    from shoal.systemd.control import ControlError, call, socket_path
 
     try:
         state: dict[str, Any] = call(

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from shoal.node.cloudconfig import load
-from shoal.node.cloudconfig_report import CloudConfigInvalid
-from shoal.node.cloudconfig_substitute import values_from_environment
-from shoal.node.cloudconfig_template import machine_name
-from shoal.node.machine_root import default_cluster_dir, machine_dir_name
-from shoal.node.node import _addresses_in
+from shoal.cloudinit.config import load
+from shoal.cloudinit.report import CloudConfigInvalid
+from shoal.cloudinit.substitute import values_from_environment
+from shoal.node.daemon import _addresses_in
+from shoal.systemd.machine import default_cluster_dir, machine_dir_name, machine_name
 
 STATE_FILE = "cluster.json"
 

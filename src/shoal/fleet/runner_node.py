@@ -1,7 +1,7 @@
 """A `UnitRunner` that drives `shoal node`'s unit manager through its control socket, the way
 fleet's agent drove systemd over D-Bus.
 
-The node's protocol (documented in shoal.node.control; reproduced here rather than imported so
+The node's protocol (documented in shoal.systemd.control; reproduced here rather than imported so
 fleet stays below node in the layers): JSON lines on a unix socket at
 `<root>/run/shoal/control.sock`; `load {unit, text}` installs a runtime unit, `start`/`stop`
 `{unit, no_block}`, `unload {unit}`, and `subscribe` streams `{"event": "unit", "unit": {...}}`
@@ -22,7 +22,7 @@ from shoal.fleet.runner import UnitStatus
 
 log = logging.getLogger("shoal.fleet.runner")
 
-CONTROL_SOCKET = "run/shoal/control.sock"  # shoal.node.control: under the machine's root
+CONTROL_SOCKET = "run/shoal/control.sock"  # shoal.systemd.control: under the machine's root
 REQUEST_TIMEOUT = 30.0
 
 

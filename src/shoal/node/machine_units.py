@@ -42,7 +42,7 @@ def _quote_env(key: str, value: str) -> str:
 
 
 # TODO(etcd): shoal etcd does not send READY=1 on NOTIFY_SOCKET yet (one call to
-# shoal.node.notify.send("READY=1") once it serves clients would do). Until it does, its unit is
+# shoal.systemd.notify.send("READY=1") once it serves clients would do). Until it does, its unit is
 # Type=simple with an ExecStartPost that waits for the member's /health (shoal.node.etcd_ready),
 # which orders fleet after a ready etcd just as READY=1 would.
 SHOAL_ETCD_NOTIFIES = False
