@@ -6,29 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 from fake_server import FakeMember
 
-from support import ETCD, real_etcd
+from support import SHOAL_ETCD, EtcdMember, Procs, etcd_healthy, real_etcd, start_etcd
 
 
 @pytest.fixture(scope="module")
 def etcd_url(shoal_url: str) -> Iterator[str]:
     # Depends on shoal_url so that each shoal variant is compared with a fresh etcd.
-    if not os.path.exists(ETCD):
-        pytest.skip(f"needs a real etcd 3.4 at {ETCD}")
-    with real_etcd() as etcd:
+    with real_etcd() as etcd:  # skips when /usr/bin/etcd is absent
         yield etcd.client_url
 
 
@@ -51,41 +41,12 @@ def shoal_url(
 
 @contextlib.contextmanager
 def shoal_etcd_process(data: Path) -> Iterator[str]:
-    client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
-    shoal = Path(sys.executable).with_name("shoal")
-    args = [
-        str(shoal), "etcd", "--name", "compat", "--data-dir", str(data / "data"),
-        "--listen-client-urls", client, "--advertise-client-urls", client,
-        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-        "--initial-cluster", f"compat={peer}",
-        "--heartbeat-interval", "50", "--election-timeout", "500",
-    ]  # fmt: skip
-    with open(data / "etcd.log", "wb") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(client + "/health", timeout=2) as r:
-                    if b"true" in r.read():
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(
-                    "shoal etcd did not become healthy:\n" + (data / "etcd.log").read_text()
-                )
-            time.sleep(0.05)
-        yield client
-    finally:
-        proc.kill()
-        proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A one-member `shoal etcd` (raft, WAL and all) on loopback; its client URL once healthy."""
+    with Procs(data) as procs:
+        member = EtcdMember.on("compat")
+        start_etcd(procs, member, command=SHOAL_ETCD, cluster=[member], data_dir=data / "data")
+        procs.wait_ready("compat", lambda: etcd_healthy(member.client_url), 60, "healthy")
+        yield member.client_url
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import json
 import re
 import socket
 import threading
-import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -268,11 +267,3 @@ class _Watch:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         self.conn.close()
-
-
-def wait_until(cond: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)

@@ -12,7 +12,9 @@ import json
 import urllib.parse
 from collections.abc import Callable
 
-from http_compat import Record, Session, wait_until
+from http_compat import Record, Session
+
+from support import wait_until
 
 BIG = 2 * 1024 * 1024  # over etcd's 1.5 MiB --max-request-bytes, which v2 does not apply
 FORM_LIMIT = 10 << 20  # Go's ParseForm limit

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 from fake_server import FakeMember
-from http_compat import wait_until
 
 from shoal.etcd import facts
 from shoal.etcd.v2http.api import ClientListener
 from shoal.store import Event, Request
+from support import wait_until
 
 Fake = tuple[FakeMember, str]
 
