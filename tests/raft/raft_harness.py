@@ -21,6 +21,7 @@ from shoal.raft.types import (
     Message,
     MessageType,
     ReadState,
+    StateType,
 )
 
 
@@ -124,7 +125,7 @@ class Net:
                 self.nodes[i].tick()
                 self.process(i)
             self.deliver()
-            lead = [i for i in ids if self.raft(i).role == "leader"]
+            lead = [i for i in ids if self.raft(i).role is StateType.LEADER]
             if lead:
                 self.heal()
                 return lead[0]
@@ -152,7 +153,7 @@ class Net:
         self.deliver()
 
     def leader(self) -> int:
-        leads = [i for i, n in self.nodes.items() if n.raft.role == "leader"]
+        leads = [i for i, n in self.nodes.items() if n.raft.role is StateType.LEADER]
         assert len(leads) <= 1 or len({self.raft(i).term for i in leads}) == len(leads)
         return max(leads, key=lambda i: self.raft(i).term) if leads else 0
 

@@ -7,24 +7,24 @@ import pytest
 from raft_harness import Net
 
 from shoal.raft.errors import ProposalDroppedError
-from shoal.raft.types import Entry, Message, MessageType
+from shoal.raft.types import Entry, Message, MessageType, StateType
 
 MT = MessageType
 
 
 # -- 5.1 Raft basics ------------------------------------------------------------------------------
-@pytest.mark.parametrize("role", ["follower", "candidate", "leader"])
-def test_5_1_a_higher_term_in_any_message_makes_a_node_follower(role: str) -> None:
+@pytest.mark.parametrize("role", [StateType.FOLLOWER, StateType.CANDIDATE, StateType.LEADER])
+def test_5_1_a_higher_term_in_any_message_makes_a_node_follower(role: StateType) -> None:
     net = Net(3, pre_vote=False)
     r = net.raft(1)
-    if role == "candidate":
+    if role is StateType.CANDIDATE:
         r.become_candidate()
-    elif role == "leader":
+    elif role is StateType.LEADER:
         r.become_candidate()
         r.become_leader()
     term = r.term
     r.step(Message(MT.APP, frm=2, to=1, term=term + 1, index=0))
-    assert r.role == "follower"
+    assert r.role is StateType.FOLLOWER
     assert r.term == term + 1
     assert r.lead == 2
 
@@ -40,7 +40,7 @@ def test_5_1_a_message_of_a_stale_term_is_ignored() -> None:
 
 def test_5_2_nodes_start_as_followers() -> None:
     net = Net(3)
-    assert all(net.raft(i).role == "follower" for i in (1, 2, 3))
+    assert all(net.raft(i).role is StateType.FOLLOWER for i in (1, 2, 3))
 
 
 # -- 5.2 Leader election --------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def test_5_2_a_follower_campaigns_after_its_election_timeout() -> None:
     term = r.term
     for _ in range(2 * r.election_timeout):
         net.nodes[1].tick()
-    assert r.role in ("candidate", "leader")
+    assert r.role in (StateType.CANDIDATE, StateType.LEADER)
     assert r.term == term + 1
 
 
@@ -70,7 +70,7 @@ def test_5_2_a_candidate_with_a_majority_of_votes_becomes_leader() -> None:
     net.isolate(4)
     net.isolate(5)
     net.campaign(1)
-    assert net.raft(1).role == "leader"
+    assert net.raft(1).role is StateType.LEADER
 
 
 def test_5_2_a_candidate_without_a_majority_does_not_lead() -> None:
@@ -78,7 +78,7 @@ def test_5_2_a_candidate_without_a_majority_does_not_lead() -> None:
     for i in (3, 4, 5):
         net.isolate(i)
     net.campaign(1)
-    assert net.raft(1).role == "candidate"
+    assert net.raft(1).role is StateType.CANDIDATE
 
 
 def test_5_2_a_node_votes_for_at_most_one_candidate_per_term() -> None:
@@ -114,7 +114,7 @@ def test_5_2_a_candidate_steps_down_on_an_append_from_a_leader_of_its_term() -> 
     r = net.raft(1)
     r.become_candidate()
     r.step(Message(MT.APP, frm=2, to=1, term=r.term, index=1, log_term=1))
-    assert r.role == "follower"
+    assert r.role is StateType.FOLLOWER
     assert r.lead == 2
 
 
@@ -210,11 +210,11 @@ def test_5_4_2_a_leader_counts_replicas_only_for_entries_of_its_own_term() -> No
     r = net.raft(1)
     old_index = 3
     assert r.log.term(old_index) < r.term
-    r.prs[2].match = old_index  # 2 acknowledged the old entry, not yet the new no-op
+    r.trk[2].match = old_index  # 2 acknowledged the old entry, not yet the new no-op
     assert not r.maybe_commit()
     assert r.log.committed < old_index
     # Once an entry of the current term is on a majority, everything before it commits.
-    r.prs[2].match = r.log.last_index()
+    r.trk[2].match = r.log.last_index()
     assert r.maybe_commit()
     assert r.log.committed == r.log.last_index()
 
@@ -250,7 +250,7 @@ def test_prevote_a_partitioned_node_does_not_inflate_its_term() -> None:
     assert net.raft(3).term == term
     net.heal()
     net.tick_all(5)
-    assert net.raft(1).role == "leader" and net.raft(1).term == term
+    assert net.raft(1).role is StateType.LEADER and net.raft(1).term == term
 
 
 def test_check_quorum_a_leader_without_an_active_quorum_steps_down() -> None:
@@ -258,7 +258,7 @@ def test_check_quorum_a_leader_without_an_active_quorum_steps_down() -> None:
     net.campaign(1)
     net.isolate(1)
     net.tick(1, 2 * net.raft(1).election_timeout + 1)
-    assert net.raft(1).role == "follower"
+    assert net.raft(1).role is StateType.FOLLOWER
 
 
 def test_leader_lease_followers_ignore_votes_while_they_hear_a_leader() -> None:
@@ -340,7 +340,7 @@ def test_leadership_transfer_hands_over_to_an_up_to_date_follower() -> None:
     net.nodes[1].transfer_leadership(3)
     net.deliver()
     assert net.leader() == 3
-    assert net.raft(1).role == "follower"
+    assert net.raft(1).role is StateType.FOLLOWER
 
 
 def test_a_follower_too_far_behind_gets_a_snapshot() -> None:
@@ -389,7 +389,7 @@ def test_a_learner_neither_votes_nor_counts_for_commit() -> None:
     net.deliver()
     assert net.raft(1).log.committed < net.raft(1).log.last_index()  # 1 + learner is no quorum
     net.tick(3, 100)
-    assert net.raft(3).role == "follower"  # a learner never campaigns
+    assert net.raft(3).role is StateType.FOLLOWER  # a learner never campaigns
 
 
 def test_uncommitted_entries_are_bounded_while_there_is_no_quorum() -> None:
@@ -411,4 +411,4 @@ def test_flow_control_bounds_inflight_appends_and_message_size() -> None:
         net.deliver()
     apps = [m for m in net.sent if m.type is MT.APP and m.entries]
     assert apps and all(len(m.entries) == 1 for m in apps)
-    assert net.raft(1).prs[2].inflights.count() == 2
+    assert net.raft(1).trk[2].inflights.count() == 2

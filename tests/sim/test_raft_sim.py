@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from shoal.raft.config import (
+from shoal.sim.cli import main
+from shoal.sim.mutants import (
     BUG_APPEND_WITHOUT_TRUNCATE,
     BUG_COMMIT_OLD_TERM,
     BUG_READ_WITHOUT_LEADERSHIP,
     BUG_VOTE_WITHOUT_PERSIST,
 )
-from shoal.sim.cli import main
 from shoal.sim.raft_sim import RunResult, SimConfig, run_seed
 
 

@@ -4,20 +4,20 @@ Pure and deterministic: it is driven by `step(message)` and `tick()`, and leaves
 `msgs`, `read_states` and its log for `RawNode` to collect into a Ready. It never does I/O,
 reads a clock or uses asyncio. The structure follows etcd's raft.go so the two read side by side;
 comments cite the sections of the Raft paper (Ongaro & Ousterhout 2014) and thesis.
+
+Who is in the cluster and what is known of each member lives in `shoal.raft.tracker`, the rules
+of membership changes in `shoal.raft.confchange`, majority arithmetic in `shoal.raft.quorum`.
+This module stays one state machine of about 700 lines on purpose, as etcd's raft.go is one:
+the step functions of the three roles and the transitions between them read as a whole, and
+spreading them over modules would hide which role handles which message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from shoal.raft import quorum
-from shoal.raft.config import (
-    BUG_APPEND_WITHOUT_TRUNCATE,
-    BUG_COMMIT_OLD_TERM,
-    BUG_READ_WITHOUT_LEADERSHIP,
-    BUG_VOTE_WITHOUT_PERSIST,
-    Config,
-)
+from shoal.raft import confchange, quorum
+from shoal.raft.config import Config
 from shoal.raft.errors import (
     CompactedError,
     ProposalDroppedError,
@@ -27,10 +27,10 @@ from shoal.raft.errors import (
 from shoal.raft.log import RaftLog
 from shoal.raft.progress import Progress, ProgressState
 from shoal.raft.readonly import ReadOnly
+from shoal.raft.tracker import ProgressTracker
 from shoal.raft.types import (
     NONE,
     ConfChange,
-    ConfChangeType,
     ConfState,
     Entry,
     EntryType,
@@ -40,12 +40,14 @@ from shoal.raft.types import (
     ReadState,
     Snapshot,
     SoftState,
+    StateType,
 )
 
-FOLLOWER = "follower"
-CANDIDATE = "candidate"
-PRE_CANDIDATE = "pre-candidate"
-LEADER = "leader"
+# The roles by their old names, for callers not yet on StateType (shoal.etcd.member).
+FOLLOWER = StateType.FOLLOWER
+CANDIDATE = StateType.CANDIDATE
+PRE_CANDIDATE = StateType.PRE_CANDIDATE
+LEADER = StateType.LEADER
 
 # Context of a vote request sent because of a leadership transfer: it overrides leader leases.
 CAMPAIGN_TRANSFER = b"CampaignTransfer"
@@ -71,11 +73,8 @@ class Raft:
         self.id = c.id
         self.cfg = c
         self.log = RaftLog(c.storage, c.max_committed_size_per_ready)
-        self.log.bug_append_without_truncate = BUG_APPEND_WITHOUT_TRUNCATE in c.bugs
-        self.bugs = c.bugs
         self.rng = c.rng
         self.max_msg_size = c.max_size_per_msg
-        self.max_inflight = c.max_inflight_msgs
         self.max_uncommitted_size = c.max_uncommitted_entries_size
         self.check_quorum = c.check_quorum
         self.pre_vote = c.pre_vote
@@ -85,9 +84,8 @@ class Raft:
         self.term = 0
         self.vote = NONE
         self.lead = NONE
-        self.role = FOLLOWER
-        self.prs: dict[int, Progress] = {}
-        self.votes: dict[int, bool] = {}
+        self.role = StateType.FOLLOWER
+        self.trk = ProgressTracker(c.max_inflight_msgs, c.max_inflight_bytes)
         self.msgs: list[Message] = []
         self.read_states: list[ReadState] = []
         self.read_only = ReadOnly()
@@ -102,10 +100,7 @@ class Raft:
         self._tick_fn: Callable[[], None] = self._tick_election
 
         hs, cs = c.storage.initial_state()
-        for v in cs.voters:
-            self.prs[v] = Progress(1, self.max_inflight)
-        for learner in cs.learners:
-            self.prs[learner] = Progress(1, self.max_inflight, is_learner=True)
+        self.trk.reset_config(cs, 0)
         if not hs.is_empty():
             self._load_state(hs)
         if self.term < self.log.last_term():
@@ -117,24 +112,25 @@ class Raft:
         self.become_follower(self.term, NONE)
 
     # -- state views ---------------------------------------------------------------------------
+    @property
+    def prs(self) -> dict[int, Progress]:
+        """Progress by member id (read-only view; kept for callers not yet on `status()`)."""
+        return self.trk.progress
+
     def voters(self) -> list[int]:
-        return [i for i, p in self.prs.items() if not p.is_learner]
+        return self.trk.voter_nodes()
 
     def learners(self) -> list[int]:
-        return [i for i, p in self.prs.items() if p.is_learner]
+        return self.trk.learner_nodes()
 
     def conf_state(self) -> ConfState:
-        return ConfState(tuple(sorted(self.voters())), tuple(sorted(self.learners())))
+        return self.trk.conf_state()
 
     def promotable(self) -> bool:
-        pr = self.prs.get(self.id)
-        return pr is not None and not pr.is_learner
+        return self.trk.is_voter(self.id)
 
     def hard_state(self) -> HardState:
-        vote = self.vote
-        if BUG_VOTE_WITHOUT_PERSIST in self.bugs and vote != self.id:
-            vote = NONE  # planted bug (b): a granted vote never reaches the disk
-        return HardState(self.term, vote, self.log.committed)
+        return HardState(self.term, self.vote, self.log.committed)
 
     def soft_state(self) -> SoftState:
         return SoftState(self.lead, self.role)
@@ -166,7 +162,7 @@ class Raft:
 
     def send_append(self, to: int, send_if_empty: bool = True) -> bool:
         """Send entries (or a snapshot when they are compacted) to `to`; False if nothing sent."""
-        pr = self.prs[to]
+        pr = self.trk[to]
         if pr.is_paused():
             return False
         try:
@@ -190,7 +186,7 @@ class Raft:
             last = ents[-1].index
             if pr.state is ProgressState.REPLICATE:
                 pr.optimistic_update(last)
-                pr.inflights.add(last)
+                pr.inflights.add(last, _payload_size(ents))
             elif pr.state is ProgressState.PROBE:
                 pr.probe_sent = True
         return True
@@ -210,11 +206,11 @@ class Raft:
 
     def send_heartbeat(self, to: int, ctx: bytes) -> None:
         # A follower may not have the leader's whole log: never tell it to commit past its match.
-        commit = min(self.prs[to].match, self.log.committed)
+        commit = min(self.trk[to].match, self.log.committed)
         self.send(Message(MT.HEARTBEAT, to=to, commit=commit, context=ctx))
 
     def bcast_append(self) -> None:
-        for i in self.prs:
+        for i in self.trk:
             if i != self.id:
                 self.send_append(i)
 
@@ -222,15 +218,13 @@ class Raft:
         if not ctx:
             last = self.read_only.last_pending_ctx()
             ctx = last if last is not None else b""
-        for i in self.prs:
+        for i in self.trk:
             if i != self.id:
                 self.send_heartbeat(i, ctx)
 
     # -- commitment ----------------------------------------------------------------------------
     def maybe_commit(self) -> bool:
-        match = {i: p.match for i, p in self.prs.items()}
-        mci = quorum.committed_index(self.voters(), match)
-        return self.log.maybe_commit(mci, self.term, ignore_term=BUG_COMMIT_OLD_TERM in self.bugs)
+        return self.log.maybe_commit(self.trk.committed(), self.term)
 
     def committed_entry_in_current_term(self) -> bool:
         return self.log.term_or_zero(self.log.committed) == self.term
@@ -245,13 +239,13 @@ class Raft:
         self.heartbeat_elapsed = 0
         self.reset_randomized_election_timeout()
         self.abort_leader_transfer()
-        self.votes = {}
+        self.trk.reset_votes()
         last = self.log.last_index()
-        for i, p in list(self.prs.items()):
-            np = Progress(last + 1, self.max_inflight, p.is_learner)
+        for i, p in list(self.trk.progress.items()):
+            np = self.trk.new_progress(last + 1, p.is_learner)
             if i == self.id:
                 np.match = last
-            self.prs[i] = np
+            self.trk.progress[i] = np
         self.pending_conf_index = 0
         self.uncommitted_size = 0
         self.read_only = ReadOnly()
@@ -267,37 +261,37 @@ class Raft:
         self.reset(term)
         self._tick_fn = self._tick_election
         self.lead = lead
-        self.role = FOLLOWER
+        self.role = StateType.FOLLOWER
 
     def become_candidate(self) -> None:
-        if self.role == LEADER:
+        if self.role is StateType.LEADER:
             raise AssertionError("invalid transition [leader -> candidate]")
         self._step_fn = self._step_candidate
         self.reset(self.term + 1)
         self._tick_fn = self._tick_election
         self.vote = self.id
-        self.role = CANDIDATE
+        self.role = StateType.CANDIDATE
 
     def become_pre_candidate(self) -> None:
-        if self.role == LEADER:
+        if self.role is StateType.LEADER:
             raise AssertionError("invalid transition [leader -> pre-candidate]")
         # PreVote (thesis 9.6) changes neither the term nor the vote: a node cut off from the
         # cluster cannot disrupt it by coming back with an inflated term.
         self._step_fn = self._step_candidate
-        self.votes = {}
+        self.trk.reset_votes()
         self._tick_fn = self._tick_election
         self.lead = NONE
-        self.role = PRE_CANDIDATE
+        self.role = StateType.PRE_CANDIDATE
 
     def become_leader(self) -> None:
-        if self.role == FOLLOWER:
+        if self.role is StateType.FOLLOWER:
             raise AssertionError("invalid transition [follower -> leader]")
         self._step_fn = self._step_leader
         self.reset(self.term)
         self._tick_fn = self._tick_heartbeat
         self.lead = self.id
-        self.role = LEADER
-        self.prs[self.id].become_replicate()
+        self.role = StateType.LEADER
+        self.trk[self.id].become_replicate()
         # Any conf change in the log may still be uncommitted: refuse new ones until it applies.
         self.pending_conf_index = self.log.last_index()
         # A no-op entry of the new term (section 8): commits everything before it, and lets
@@ -320,7 +314,7 @@ class Raft:
             return False
         self.uncommitted_size += size
         li = self.log.append(es)
-        self.prs[self.id].maybe_update(li)
+        self.trk[self.id].maybe_update(li)
         self.maybe_commit()
         return True
 
@@ -349,9 +343,9 @@ class Raft:
             self.election_elapsed = 0
             if self.check_quorum:
                 self.step(Message(MT.CHECK_QUORUM, frm=self.id))
-            if self.role == LEADER and self.lead_transferee != NONE:
+            if self.role is StateType.LEADER and self.lead_transferee != NONE:
                 self.abort_leader_transfer()
-        if self.role != LEADER:
+        if self.role is not StateType.LEADER:
             return
         if self.heartbeat_elapsed >= self.heartbeat_timeout:
             self.heartbeat_elapsed = 0
@@ -377,8 +371,8 @@ class Raft:
                 self.become_leader()
             return
         ctx = CAMPAIGN_TRANSFER if transfer else b""
-        for i in self.voters():
-            if i == self.id:
+        for i in self.trk:
+            if i == self.id or not self.trk.is_voter(i):
                 continue
             self.send(
                 Message(
@@ -392,9 +386,8 @@ class Raft:
             )
 
     def poll(self, node: int, t: MessageType, granted: bool) -> quorum.VoteResult:
-        if node not in self.votes:
-            self.votes[node] = granted
-        return quorum.vote_result(self.voters(), self.votes)
+        self.trk.record_vote(node, granted)
+        return self.trk.tally_votes()[2]
 
     def _has_unapplied_conf_change(self) -> bool:
         if self.log.committed <= self.log.applied:
@@ -437,7 +430,7 @@ class Raft:
 
         t = m.type
         if t is MT.HUP:
-            if self.role == LEADER:
+            if self.role is StateType.LEADER:
                 return
             if self._has_unapplied_conf_change():
                 return  # cannot campaign while a committed conf change is not yet applied
@@ -467,9 +460,9 @@ class Raft:
             self.bcast_heartbeat()
             return
         if t is MT.CHECK_QUORUM:
-            if not self.quorum_active():
+            if not self.trk.quorum_active(self.id):
                 self.become_follower(self.term, NONE)
-            for i, p in self.prs.items():
+            for i, p in self.trk.progress.items():
                 if i != self.id:
                     p.recent_active = False
             return
@@ -480,7 +473,7 @@ class Raft:
             self._leader_read_index(m)
             return
 
-        pr = self.prs.get(m.frm)
+        pr = self.trk.get(m.frm)
         if pr is None:
             return
         if t is MT.APP_RESP:
@@ -504,7 +497,7 @@ class Raft:
     def _leader_propose(self, m: Message) -> None:
         if not m.entries:
             raise AssertionError("stepped empty MsgProp")
-        if self.id not in self.prs:
+        if self.id not in self.trk:
             raise ProposalDroppedError("this node was removed from the cluster")
         if self.lead_transferee != NONE:
             raise ProposalDroppedError("leadership transfer in progress")
@@ -524,11 +517,7 @@ class Raft:
         self.bcast_append()
 
     def _leader_read_index(self, m: Message) -> None:
-        if BUG_READ_WITHOUT_LEADERSHIP in self.bugs:
-            # Planted bug (d): answer with the local commit index, no leadership check.
-            self._respond_read_index(m, self.log.committed)
-            return
-        if quorum.vote_result(self.voters(), {self.id: True}) is quorum.VoteResult.WON:
+        if self.trk.vote_result({self.id: True}) is quorum.VoteResult.WON:
             self._respond_read_index(m, self.log.committed)  # a cluster of one
             return
         if not self.committed_entry_in_current_term():
@@ -597,7 +586,7 @@ class Raft:
             return
         votes = {i: True for i in acks}
         votes[self.id] = True
-        if quorum.vote_result(self.voters(), votes) is not quorum.VoteResult.WON:
+        if self.trk.vote_result(votes) is not quorum.VoteResult.WON:
             return
         for rs in self.read_only.advance(m.context):
             self._respond_read_index(rs.req, rs.index)
@@ -624,13 +613,13 @@ class Raft:
         self.lead_transferee = NONE
 
     def quorum_active(self) -> bool:
-        votes = {i: True for i, p in self.prs.items() if i == self.id or p.recent_active}
-        return quorum.vote_result(self.voters(), votes) is quorum.VoteResult.WON
+        return self.trk.quorum_active(self.id)
 
     # -- candidate -----------------------------------------------------------------------------
     def _step_candidate(self, m: Message) -> None:
         t = m.type
-        my_resp = MT.PRE_VOTE_RESP if self.role == PRE_CANDIDATE else MT.VOTE_RESP
+        pre = self.role is StateType.PRE_CANDIDATE
+        my_resp = MT.PRE_VOTE_RESP if pre else MT.VOTE_RESP
         if t is MT.PROP:
             raise ProposalDroppedError("no leader: an election is in progress")
         if t is MT.APP:
@@ -645,7 +634,7 @@ class Raft:
         elif t is my_resp:
             res = self.poll(m.frm, t, not m.reject)
             if res is quorum.VoteResult.WON:
-                if self.role == PRE_CANDIDATE:
+                if pre:
                     self.campaign()
                 else:
                     self.become_leader()
@@ -737,55 +726,47 @@ class Raft:
         """Install a snapshot; False if it is not newer than what we have committed."""
         if s.meta.index <= self.log.committed:
             return False
-        if self.role != FOLLOWER:
+        if self.role is not StateType.FOLLOWER:
             return False
         if self.log.match_term(s.meta.index, s.meta.term):
             # We already have the snapshot's last entry: just fast-forward the commit index.
             self.log.commit_to(s.meta.index)
             return False
         self.log.restore(s)
-        self.prs = {}
         last = self.log.last_index()
-        for v in s.meta.conf_state.voters:
-            self.prs[v] = Progress(last + 1, self.max_inflight)
-        for v in s.meta.conf_state.learners:
-            self.prs[v] = Progress(last + 1, self.max_inflight, is_learner=True)
-        if self.id in self.prs:
-            self.prs[self.id].match = last
+        self.trk.reset_config(s.meta.conf_state, last)
+        pr = self.trk.get(self.id)
+        if pr is not None:
+            pr.match = last
         return True
 
     # -- membership ----------------------------------------------------------------------------
+    def check_conf_change(self, cc: ConfChange) -> None:
+        """Raise ConfChangeError if `cc` cannot apply to the current configuration."""
+        confchange.simple(self.trk.config, [cc])
+
     def apply_conf_change(self, cc: ConfChange) -> ConfState:
         """Called by the application when a CONF_CHANGE entry is applied (section 4.1 of the
-        thesis: a single-server change takes effect on each node when applied)."""
-        if cc.type is ConfChangeType.ADD_NODE:
-            pr = self.prs.get(cc.node_id)
-            if pr is None:
-                self.prs[cc.node_id] = self._new_progress(is_learner=False)
-            else:
-                pr.is_learner = False  # promotes a learner
-        elif cc.type is ConfChangeType.ADD_LEARNER:
-            if cc.node_id not in self.prs:
-                self.prs[cc.node_id] = self._new_progress(is_learner=True)
-            # A voter is never demoted to a learner here (etcd refuses it too).
-        elif cc.type is ConfChangeType.REMOVE_NODE:
-            self.prs.pop(cc.node_id, None)
-            if self.lead_transferee == cc.node_id:
-                self.abort_leader_transfer()
-        # UPDATE_NODE changes only the application's view (addresses): nothing here.
-        if self.role == LEADER and self.voters():
-            # The quorum may have shrunk: entries may now be committed.
-            if self.maybe_commit():
-                self._release_pending_read_index()
-                self.bcast_append()
-            else:
-                for i in self.prs:
-                    if i != self.id:
-                        self.send_append(i, send_if_empty=False)
-        return self.conf_state()
-
-    def _new_progress(self, is_learner: bool) -> Progress:
-        pr = Progress(self.log.last_index() + 1, self.max_inflight, is_learner)
-        # A new member counts as active so the leader does not step down at once for it.
-        pr.recent_active = True
-        return pr
+        thesis: a single-server change takes effect on each node when applied). Raises
+        ConfChangeError, with the configuration unchanged, if the change is refused."""
+        cfg = confchange.simple(self.trk.config, [cc])
+        self.trk.switch_to(cfg, self.log.last_index())
+        if self.lead_transferee != NONE and not self.trk.is_voter(self.lead_transferee):
+            self.abort_leader_transfer()  # the transferee was removed or demoted
+        if self.role is not StateType.LEADER or not cfg.voters:
+            return cfg.conf_state()
+        if self.id in cfg.learners:
+            # A leader demoted to a learner may neither vote nor count for commitment: it steps
+            # down in its term, and the voters elect a leader among themselves (etcd does the
+            # same with StepDownOnRemoval).
+            self.become_follower(self.term, NONE)
+            return cfg.conf_state()
+        # The quorum may have shrunk: entries may now be committed.
+        if self.maybe_commit():
+            self._release_pending_read_index()
+            self.bcast_append()
+        else:
+            for i in self.trk:
+                if i != self.id:
+                    self.send_append(i, send_if_empty=False)
+        return cfg.conf_state()

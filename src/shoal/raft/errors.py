@@ -45,3 +45,8 @@ class StepLocalMsgError(RaftError):
 class StepPeerNotFoundError(RaftError):
     def __init__(self) -> None:
         super().__init__("raft: cannot step as peer not found")
+
+
+class ConfChangeError(RaftError):
+    """A membership change was refused (see shoal.raft.confchange for the rules); the
+    configuration is unchanged."""

@@ -2,7 +2,6 @@
 
 `Unstable` holds what the core has appended but the application has not yet made durable (and
 possibly a snapshot to install). `RaftLog` joins the two and tracks `committed` and `applied`.
-Planted-bug hooks for the simulator's self-test live here behind `bugs` (see shoal.raft.config).
 """
 
 from __future__ import annotations
@@ -86,7 +85,6 @@ class RaftLog:
         self.committed = first - 1
         self.applied = first - 1
         self.max_next_ents_size = max_next_ents_size
-        self.bug_append_without_truncate = False
 
     def __repr__(self) -> str:
         return (
@@ -147,13 +145,7 @@ class RaftLog:
         if ci != 0:
             if ci <= self.committed:
                 raise AssertionError(f"entry {ci} conflicts with committed entry {self.committed}")
-            if self.bug_append_without_truncate and ci <= self.last_index():
-                # Planted bug (c): keep the conflicting suffix, add only what lies beyond it.
-                beyond = [e for e in ents if e.index > self.last_index()]
-                if beyond:
-                    self.append(beyond)
-            else:
-                self.append(ents[ci - (index + 1) :])
+            self.append(ents[ci - (index + 1) :])
         self.commit_to(min(committed, lastnewi))
         return lastnewi
 
@@ -232,10 +224,9 @@ class RaftLog:
         return limit_size(ents, max_size)
 
     # -- commit and apply ----------------------------------------------------------------------
-    def maybe_commit(self, max_index: int, term: int, ignore_term: bool = False) -> bool:
-        """Section 5.4.2: a leader commits by counting replicas only entries of its own term.
-        `ignore_term` is the planted bug (a) for the simulator's self-test."""
-        if max_index > self.committed and (ignore_term or self.term_or_zero(max_index) == term):
+    def maybe_commit(self, max_index: int, term: int) -> bool:
+        """Section 5.4.2: a leader commits by counting replicas only entries of its own term."""
+        if max_index > self.committed and self.term_or_zero(max_index) == term:
             self.commit_to(max_index)
             return True
         return False

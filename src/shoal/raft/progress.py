@@ -2,55 +2,21 @@
 
 A follower is in one of three states (etcd's tracker): PROBE (we do not know its log: send one
 append at a time and wait), REPLICATE (optimistically stream appends, at most `max_inflight`
-unacknowledged messages), SNAPSHOT (a snapshot is on its way: send nothing else).
+unacknowledged messages and bytes, see `shoal.raft.inflights`), SNAPSHOT (a snapshot is on its
+way: send nothing else).
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
+from shoal.raft.inflights import Inflights
+
 
 class ProgressState(Enum):
     PROBE = "StateProbe"
     REPLICATE = "StateReplicate"
     SNAPSHOT = "StateSnapshot"
-
-
-class Inflights:
-    """A bounded FIFO of the last indexes of in-flight append messages."""
-
-    __slots__ = ("buf", "size")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.buf: list[int] = []
-
-    def add(self, last: int) -> None:
-        if self.full():
-            raise AssertionError("cannot add into a full inflights")
-        self.buf.append(last)
-
-    def free_le(self, to: int) -> None:
-        """Acknowledge every message whose last index is <= `to`."""
-        buf = self.buf
-        n = 0
-        while n < len(buf) and buf[n] <= to:
-            n += 1
-        if n:
-            del buf[:n]
-
-    def free_first_one(self) -> None:
-        if self.buf:
-            del self.buf[0]
-
-    def full(self) -> bool:
-        return len(self.buf) >= self.size
-
-    def count(self) -> int:
-        return len(self.buf)
-
-    def reset(self) -> None:
-        self.buf.clear()
 
 
 class Progress:
@@ -65,21 +31,40 @@ class Progress:
         "state",
     )
 
-    def __init__(self, next_index: int, max_inflight: int, is_learner: bool = False) -> None:
+    def __init__(
+        self,
+        next_index: int,
+        max_inflight: int,
+        is_learner: bool = False,
+        max_inflight_bytes: int = 0,
+    ) -> None:
         self.match = 0
         self.next = next_index
         self.state = ProgressState.PROBE
         self.pending_snapshot = 0
         self.recent_active = False
         self.probe_sent = False
-        self.inflights = Inflights(max_inflight)
+        self.inflights = Inflights(max_inflight, max_inflight_bytes)
         self.is_learner = is_learner
 
     def __repr__(self) -> str:
-        return (
-            f"Progress(match={self.match}, next={self.next}, state={self.state.name}, "
-            f"inflight={self.inflights.count()}, learner={self.is_learner})"
-        )
+        return f"Progress({self.describe()})"
+
+    def describe(self) -> str:
+        """One line in etcd's words (Progress.String()): `StateReplicate match=5 next=6 ...`."""
+        parts = [f"{self.state.value} match={self.match} next={self.next}"]
+        if self.is_learner:
+            parts.append("learner")
+        if self.is_paused():
+            parts.append("paused")
+        if self.pending_snapshot:
+            parts.append(f"pendingSnap={self.pending_snapshot}")
+        if not self.recent_active:
+            parts.append("inactive")
+        n = self.inflights.count()
+        if n:
+            parts.append(f"inflight={n}" + ("[full]" if self.inflights.full() else ""))
+        return " ".join(parts)
 
     def _reset_state(self, state: ProgressState) -> None:
         self.probe_sent = False

@@ -19,8 +19,9 @@ import contextlib
 from dataclasses import dataclass, field
 
 from shoal.raft.config import Config
-from shoal.raft.core import LEADER, Raft
+from shoal.raft.core import Raft
 from shoal.raft.errors import ProposalDroppedError, StepLocalMsgError, StepPeerNotFoundError
+from shoal.raft.progress import ProgressState
 from shoal.raft.types import (
     LOCAL_MESSAGES,
     ConfChange,
@@ -33,7 +34,10 @@ from shoal.raft.types import (
     ReadState,
     Snapshot,
     SoftState,
+    StateType,
 )
+
+LEADER = StateType.LEADER
 
 
 @dataclass(slots=True)
@@ -53,6 +57,19 @@ class Ready:
 
 
 @dataclass(slots=True, frozen=True)
+class PeerProgress:
+    """What a leader knows of one member (a copy: changing it changes nothing in the core)."""
+
+    match: int
+    next: int
+    state: ProgressState
+    is_learner: bool
+    recent_active: bool  # heard from since the last CheckQuorum
+    paused: bool  # no more appends are sent to it until it answers
+    inflight: int  # append messages sent and not yet acknowledged
+
+
+@dataclass(slots=True, frozen=True)
 class Status:
     id: int
     term: int
@@ -60,9 +77,17 @@ class Status:
     commit: int
     applied: int
     lead: int
-    role: str
+    role: StateType
     last_index: int
     progress: dict[int, tuple[int, int, str]]  # id -> (match, next, state), on the leader only
+    # The membership as this node knows it (on every node), sorted.
+    voters: tuple[int, ...] = ()
+    learners: tuple[int, ...] = ()
+    # id -> the leader's view of that member; on the leader only (empty elsewhere).
+    peers: dict[int, PeerProgress] = field(default_factory=dict)
+
+    def is_member(self, node: int) -> bool:
+        return node in self.voters or node in self.learners
 
 
 class RawNode:
@@ -112,8 +137,8 @@ class RawNode:
             raise StepLocalMsgError()
         if (
             m.type in (MessageType.APP_RESP, MessageType.HEARTBEAT_RESP, MessageType.SNAP_STATUS)
-            and m.frm not in self.raft.prs
-            and self.raft.role == LEADER
+            and m.frm not in self.raft.trk
+            and self.raft.role is LEADER
         ):
             raise StepPeerNotFoundError()
         # A forwarded proposal or read that cannot be served now is dropped: the sender retries.
@@ -168,7 +193,7 @@ class RawNode:
         if r.read_states:
             rd.read_states = r.read_states
             r.read_states = []
-        if r.role == LEADER and rd.committed_entries:
+        if r.role is LEADER and rd.committed_entries:
             r.reduce_uncommitted_size(rd.committed_entries)
         return rd
 
@@ -187,14 +212,26 @@ class RawNode:
             r.log.stable_to(last.index, last.term)
         if rd.snapshot is not None:
             r.log.stable_snap_to(rd.snapshot.meta.index)
-        if r.role == LEADER:
+        if r.role is LEADER:
             r._release_pending_read_index()
 
     def status(self) -> Status:
         r = self.raft
         progress: dict[int, tuple[int, int, str]] = {}
-        if r.role == LEADER:
-            progress = {i: (p.match, p.next, p.state.value) for i, p in r.prs.items()}
+        peers: dict[int, PeerProgress] = {}
+        if r.role is LEADER:
+            for i, p in r.trk.progress.items():
+                progress[i] = (p.match, p.next, p.state.value)
+                peers[i] = PeerProgress(
+                    p.match,
+                    p.next,
+                    p.state,
+                    p.is_learner,
+                    p.recent_active,
+                    p.is_paused(),
+                    p.inflights.count(),
+                )
+        cs = r.trk.conf_state()
         return Status(
             r.id,
             r.term,
@@ -205,4 +242,7 @@ class RawNode:
             r.role,
             r.log.last_index(),
             progress,
+            cs.voters,
+            cs.learners,
+            peers,
         )

@@ -8,7 +8,7 @@ reader can hold the two side by side.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 NONE = 0
 """Node id 0 means "no node" (no leader, no vote), as in etcd raft."""
@@ -135,7 +135,29 @@ class ReadState:
     request_ctx: bytes
 
 
+class StateType(StrEnum):
+    """The role of a node (etcd's StateType). A str, so it compares equal to its plain name."""
+
+    FOLLOWER = "follower"
+    CANDIDATE = "candidate"
+    LEADER = "leader"
+    PRE_CANDIDATE = "pre-candidate"
+
+    @property
+    def go_name(self) -> str:
+        """The name etcd prints (StateType.String(), e.g. in /v2/stats/self: "StateLeader")."""
+        return _GO_STATE_NAMES[self]
+
+
+_GO_STATE_NAMES = {
+    StateType.FOLLOWER: "StateFollower",
+    StateType.CANDIDATE: "StateCandidate",
+    StateType.LEADER: "StateLeader",
+    StateType.PRE_CANDIDATE: "StatePreCandidate",
+}
+
+
 @dataclass(slots=True, frozen=True)
 class SoftState:
     lead: int
-    role: str  # "follower" | "candidate" | "pre-candidate" | "leader"
+    role: StateType

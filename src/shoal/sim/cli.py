@@ -7,7 +7,7 @@ import multiprocessing
 import os
 import time
 
-from shoal.raft.config import PLANTED_BUGS
+from shoal.sim.mutants import PLANTED_BUGS
 from shoal.sim.raft_sim import SimConfig, run_seed
 
 

@@ -34,7 +34,6 @@ import msgpack
 
 from shoal.raft.codec import decode_conf_change
 from shoal.raft.config import Config
-from shoal.raft.core import LEADER
 from shoal.raft.errors import ProposalDroppedError, RaftError
 from shoal.raft.rawnode import RawNode, Ready
 from shoal.raft.storage import MemoryStorage
@@ -47,10 +46,13 @@ from shoal.raft.types import (
     Message,
     MessageType,
     SnapshotMeta,
+    StateType,
 )
+from shoal.sim.mutants import plant
 from shoal.sim.network import NetworkFaults, delivery_delays
 
 TICK_MS = 10
+LEADER = StateType.LEADER
 WRITE = struct.Struct(">Q")
 
 
@@ -195,9 +197,10 @@ class RaftSim:
                 max_inflight_msgs=self.max_inflight,
                 max_uncommitted_entries_size=4096,
                 rng=rng,
-                bugs=self.cfg.bugs,
             )
         )
+        if self.cfg.bugs:
+            plant(n.raw, self.cfg.bugs)
         n.proposals.clear()
         n.reads.clear()
         n.ready_reads.clear()
@@ -218,7 +221,7 @@ class RaftSim:
         while n.raw is not None and n.raw.has_ready():
             raw = n.raw
             rd = raw.ready()
-            if rd.soft_state is not None and rd.soft_state.role == LEADER:
+            if rd.soft_state is not None and rd.soft_state.role is LEADER:
                 self.on_leader(n, raw)
             # (a) persist
             if rd.snapshot is not None:
@@ -230,7 +233,7 @@ class RaftSim:
                 self.stats["mid_crashes"] += 1
                 self.crash(n, "between persist and send", restart_within=self.down_for)
                 return
-            leading = raw.raft.role == LEADER
+            leading = raw.raft.role is LEADER
             if rd.soft_state is not None and leading and self.buggify(self.p_lead_crash):
                 # Elected, its no-op on disk, and gone before telling anyone.
                 self.crash(n, "leader, just elected", restart_within=self.down_for)
@@ -452,7 +455,7 @@ class RaftSim:
         best: SimNode | None = None
         best_term = -1
         for n in self.nodes.values():
-            if n.raw is not None and n.raw.raft.role == LEADER and n.raw.raft.term > best_term:
+            if n.raw is not None and n.raw.raft.role is LEADER and n.raw.raft.term > best_term:
                 best, best_term = n, n.raw.raft.term
         return best
 
@@ -631,7 +634,7 @@ class RaftSim:
         lead = self.leader()
         if lead is None or lead.raw is None:
             raise Violation("liveness: no leader at the end of the liveness phase")
-        members = set(lead.raw.raft.prs)
+        members = set(lead.raw.raft.trk)
         for n in self.nodes.values():
             if n.id not in members or n.raw is None:
                 continue
