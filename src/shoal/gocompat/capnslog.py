@@ -1,0 +1,104 @@
+"""etcd's capnslog line format as a logging.Formatter, and the one log setup every daemon uses.
+
+etcd 3.4 (with its default `--logger=capnslog`) prints `2006-01-02 15:04:05.000000 I | pkg: msg`:
+local time to the microsecond, one level letter, and the package that logged. Here the package is
+the logger's name without its `shoal.` prefix: `shoal.wal` logs as `wal`, `shoal.rafthttp` as
+`rafthttp`. A message therefore never repeats its package, and an exception adds its text to the
+line (`msg: connection refused`), with Python's traceback only at debug level.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Final, TextIO
+
+# capnslog's level letters (capnslog/logmap.go's LogLevel.Char).
+_LETTERS: Final = {
+    logging.DEBUG: "D",
+    logging.INFO: "I",
+    logging.WARNING: "W",
+    logging.ERROR: "E",
+    logging.CRITICAL: "C",
+}
+# etcd's --log-level names (and capnslog's) -> Python's levels.
+LEVELS: Final = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "panic": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+}
+ROOT: Final = "shoal"
+
+
+def level_of(name: str) -> int:
+    """An etcd log-level name as a logging level (unknown names mean info, as in etcd)."""
+    return LEVELS.get(name.lower(), logging.INFO)
+
+
+def logger(pkg: str) -> logging.Logger:
+    """The logger whose lines carry `pkg` (`logger("etcdserver")` is `shoal.etcdserver`)."""
+    return logging.getLogger(f"{ROOT}.{pkg}")
+
+
+def package_of(name: str) -> str:
+    """The capnslog package a logger's lines show: its name without the `shoal.` prefix."""
+    if name.startswith(ROOT + "."):
+        return name[len(ROOT) + 1 :]
+    return name
+
+
+def stamp(t: float) -> str:
+    """capnslog's timestamp: local time, microseconds."""
+    micros = int(t % 1 * 1e6)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) + f".{micros:06d}"
+
+
+class CapnslogFormatter(logging.Formatter):
+    """Formats a record as one capnslog line (without the newline)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        letter = _LETTERS.get(record.levelno) or _LETTERS[_nearest(record.levelno)]
+        msg = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            msg = f"{msg}: {exc}" if str(exc) else f"{msg}: {type(exc).__name__}"
+            if logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+                msg += "\n" + self.formatException(record.exc_info)
+        return f"{stamp(record.created)} {letter} | {package_of(record.name)}: {msg}"
+
+
+def _nearest(levelno: int) -> int:
+    return max((lv for lv in _LETTERS if lv <= levelno), default=logging.DEBUG)
+
+
+class _Handler(logging.StreamHandler[TextIO]):
+    """The handler `setup` installs (so a second setup replaces it instead of doubling lines)."""
+
+
+def setup(level: str | int = "info", stream: TextIO | None = None) -> None:
+    """Send every log record of this process, shoal's and its libraries', to `stream` (stderr)
+    as capnslog lines at `level` and above. Idempotent: one handler, on the root logger."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if isinstance(h, _Handler):
+            root.removeHandler(h)
+    handler = _Handler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(CapnslogFormatter())
+    root.addHandler(handler)
+    lv = level_of(level) if isinstance(level, str) else level
+    root.setLevel(lv)
+    logging.getLogger(ROOT).setLevel(lv)
+    # aiohttp logs each access and client disconnect at info; etcd prints neither.
+    logging.getLogger("aiohttp").setLevel(max(lv, logging.WARNING))
+
+
+def set_level(level: str | int) -> None:
+    """Change the level of shoal's loggers (etcd's --log-level / --debug)."""
+    lv = level_of(level) if isinstance(level, str) else level
+    logging.getLogger(ROOT).setLevel(lv)
+    logging.getLogger().setLevel(lv)
