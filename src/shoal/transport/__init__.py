@@ -6,7 +6,8 @@ The member uses `Transport`; see its docstring and `transport.py` for the contra
 """
 
 from shoal.transport.faults import Faults
+from shoal.transport.peer_http import FAULTS_PATH
 from shoal.transport.stats import Latency, PeerStats
-from shoal.transport.transport import FAULTS_PATH, Transport
+from shoal.transport.transport import Transport
 
 __all__ = ["FAULTS_PATH", "Faults", "Latency", "PeerStats", "Transport"]

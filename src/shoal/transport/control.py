@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 from shoal.transport.faults import Faults
-from shoal.transport.transport import FAULTS_PATH
+from shoal.transport.peer_http import FAULTS_PATH
 
 
 class FaultControlError(Exception):

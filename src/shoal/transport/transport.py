@@ -6,36 +6,34 @@ stream: A's messages to B travel on the stream A dialled, B's answers on the one
 as etcd's rafthttp does, so neither side ever waits for the other to write.
 
 Everything here runs on the event loop thread; callbacks are invoked on it and must not block.
+Fault injection on the message paths is `injector`'s, the handshake's checks `handshake`'s, the
+peer port's HTTP answers `peer_http`'s; this module routes messages and keeps the peers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import weakref
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from shoal.raft.codec import decode_message, encode_message
 from shoal.raft.types import Message, MessageType
-from shoal.transport import facts
-from shoal.transport.delay import DelayLine
-from shoal.transport.faults import FaultGate, Faults
+from shoal.transport import facts, peer_http
+from shoal.transport.faults import Faults
 from shoal.transport.frame import PROTOCOL_VERSION, Hello, Reject, RejectCode, Welcome
-from shoal.transport.http import HttpRequest, format_response
+from shoal.transport.handshake import refusal
+from shoal.transport.http import HttpRequest
 from shoal.transport.inbound import InboundConnection
+from shoal.transport.injector import FaultInjector
 from shoal.transport.peer import Backoff, LinkState, PeerLink
 from shoal.transport.stats import PeerStats
 from shoal.transport.urls import Address, parse_peer_url
 
 log = logging.getLogger("shoal.transport")
 
-FAULTS_PATH = "/_shoal/faults"
-"""shoal's own peer-port endpoint for fault injection (not an etcd endpoint)."""
-
-_JSON = "application/json"
 _APP = MessageType.APP
 _SNAP = MessageType.SNAP
 
@@ -105,14 +103,19 @@ class Transport:
         self._dial_timeout = dial_timeout
         self._backoff = (backoff_min, backoff_max)
         self._rng = rng or random.Random()
-        self._gate = FaultGate(self._rng)
         self._peers: dict[int, PeerLink] = {}
+        self._faults = FaultInjector(
+            self._rng,
+            self._peers,
+            hand_over=self._hand_over,
+            report_unreachable=self._report_unreachable,
+            snapshot_status=self._on_snapshot_status,
+        )
+        self._gate = self._faults.gate
         self._removed: set[int] = set()
         self._inbound: dict[int, InboundConnection] = {}
         self._connections: weakref.WeakSet[InboundConnection] = weakref.WeakSet()
         self._servers: list[asyncio.Server] = []
-        self._out_delay: dict[int, DelayLine[tuple[bytes, bool]]] = {}
-        self._in_delay: dict[int, DelayLine[Message]] = {}
         self._closing: set[asyncio.Task[None]] = set()  # links of removed peers, closing
         self._stopped = False
 
@@ -148,10 +151,7 @@ class Transport:
             s.close()
         for conn in list(self._connections):
             conn.close()
-        for out_line in self._out_delay.values():
-            out_line.close()
-        for in_line in self._in_delay.values():
-            in_line.close()
+        self._faults.close()
         links = list(self._peers.values())
         self._peers.clear()
         await asyncio.gather(*(link.close() for link in links), *self._closing)
@@ -215,12 +215,7 @@ class Transport:
         conn = self._inbound.pop(peer_id, None)
         if conn is not None:
             conn.close()
-        out_line = self._out_delay.pop(peer_id, None)
-        if out_line is not None:
-            out_line.close()
-        in_line = self._in_delay.pop(peer_id, None)
-        if in_line is not None:
-            in_line.close()
+        self._faults.forget(peer_id)
 
     def peers(self) -> list[int]:
         return sorted(self._peers)
@@ -241,6 +236,8 @@ class Transport:
         unreachable: set[int] | None = None
         peers = self._peers
         gate = self._gate
+        held = self._faults.out_lines
+        outbound = self._faults.outbound
         for m in messages:
             to = m.to
             link = peers.get(to)
@@ -254,9 +251,7 @@ class Transport:
                 st = link.stats
                 st.appends_sent += 1
                 st.append_bytes_sent += len(payload)
-            if (gate.active or to in self._out_delay) and not self._outbound_faults(
-                link, payload, is_snap
-            ):
+            if (gate.active or to in held) and not outbound(link, payload, is_snap):
                 continue
             if not link.enqueue(payload, is_snap):
                 if unreachable is None:
@@ -265,44 +260,6 @@ class Transport:
         if unreachable:
             for peer_id in unreachable:
                 self._report_unreachable(peer_id)
-
-    def _outbound_faults(self, link: PeerLink, payload: bytes, is_snap: bool) -> bool:
-        """True: enqueue now. False: dropped by a fault, or held in the peer's delay line."""
-        delay = self._gate.verdict(link.peer_id)
-        if delay is None:
-            link.stats.messages_dropped_by_faults += 1
-            if is_snap:
-                self._on_snapshot_status(link.peer_id, False)
-            return False
-        line = self._out_delay.get(link.peer_id)
-        if delay == 0.0 and line is None:
-            return True
-        if line is None:
-            peer_id = link.peer_id
-            line = DelayLine(asyncio.get_running_loop(), lambda item: self._release(peer_id, item))
-            self._out_delay[link.peer_id] = line
-        line.push((payload, is_snap), delay)
-        return False
-
-    def _release(self, peer_id: int, item: tuple[bytes, bool]) -> None:
-        link = self._peers.get(peer_id)
-        if link is None:
-            return
-        payload, is_snap = item
-        if peer_id in self._gate.faults.blocked:
-            link.stats.messages_dropped_by_faults += 1
-            if is_snap:
-                self._on_snapshot_status(peer_id, False)
-        elif not link.enqueue(payload, is_snap):
-            self._report_unreachable(peer_id)
-        self._retire_line(self._out_delay, peer_id)
-
-    def _retire_line(self, lines: MutableMapping[int, DelayLine[Any]], peer_id: int) -> None:
-        # Once a delay line has drained and no delay is set, messages may go direct again
-        # without overtaking anything.
-        line = lines.get(peer_id)
-        if line is not None and not len(line) and not self._gate.faults.delay_ms:
-            del lines[peer_id]
 
     def _on_snapshot_status(self, peer_id: int, ok: bool) -> None:
         try:
@@ -333,29 +290,10 @@ class Transport:
     def accept_stream(self, conn: InboundConnection, hello: Hello) -> Welcome | Reject | None:
         """Decide on an inbound stream's handshake, in etcd's order: cluster first, then
         removed members, then senders this member does not know (yet)."""
+        refused = refusal(hello, self.self_id, self.cluster_id, self._removed)
+        if refused is not None:
+            return refused
         sender = hello.sender
-        if hello.version != PROTOCOL_VERSION:
-            return Reject(
-                RejectCode.BAD_VERSION,
-                f"peer protocol version {hello.version} unsupported (want {PROTOCOL_VERSION})",
-            )
-        if hello.cluster_id != self.cluster_id:
-            text = (
-                f"cluster ID mismatch: member {sender:x} is in cluster {hello.cluster_id:x}, "
-                f"member {self.self_id:x} is in cluster {self.cluster_id:x}"
-            )
-            log.error("refused peer stream: %s", text)
-            return Reject(RejectCode.CLUSTER_ID_MISMATCH, text)
-        if hello.target != self.self_id:
-            return Reject(
-                RejectCode.WRONG_TARGET,
-                f"this is member {self.self_id:x}, not {hello.target:x}",
-            )
-        if sender in self._removed:
-            log.warning("refused peer stream from removed member %x", sender)
-            return Reject(
-                RejectCode.REMOVED_MEMBER, f"member {sender:x} was removed from the cluster"
-            )
         if self._gate.is_blocked(sender):
             return None  # blackholed: the handshake is lost, the sender's dial fails
         if sender not in self._peers:
@@ -379,8 +317,8 @@ class Transport:
         stats = link.stats
         stats.messages_received += len(payloads)
         stats.bytes_received += sum(len(p) for p in payloads)
-        gate = self._gate
-        faulty = gate.active or peer_id in self._in_delay
+        faulty = self._gate.active or peer_id in self._faults.in_lines
+        inbound = self._faults.inbound
         on_message = self._on_message
         for payload in payloads:
             try:
@@ -391,102 +329,47 @@ class Transport:
             if m.type == _APP:
                 stats.appends_received += 1
                 stats.append_bytes_received += len(payload)
-            if faulty:
-                delay = gate.verdict(peer_id)
-                if delay is None:
-                    stats.messages_dropped_by_faults += 1
-                    continue
-                line = self._in_delay.get(peer_id)
-                if delay or line is not None:
-                    if line is None:
-                        line = DelayLine(asyncio.get_running_loop(), self._deliver_late)
-                        self._in_delay[peer_id] = line
-                    line.push(m, delay)
-                    continue
+            if faulty and not inbound(peer_id, m, stats):
+                continue
             try:
                 on_message(m)
             except Exception:
                 log.exception("on_message failed for %s from %x", m.type.name, peer_id)
 
-    def _deliver_late(self, m: Message) -> None:
-        if m.frm not in self._gate.faults.blocked and m.frm in self._peers:
-            try:
-                self._on_message(m)
-            except Exception:
-                log.exception("on_message failed for %s from %x", m.type.name, m.frm)
-        self._retire_line(self._in_delay, m.frm)
+    def _hand_over(self, m: Message, peer_id: int) -> None:
+        try:
+            self._on_message(m)
+        except Exception:
+            log.exception("on_message failed for %s from %x", m.type.name, peer_id)
 
     # -- HTTP on the peer port (InboundHost) ---------------------------------------------
 
     def handle_http(self, req: HttpRequest) -> bytes:
-        head = req.method == "HEAD"
-        method = "GET" if head else req.method
-
-        def reply(
-            status: int, body: object, headers: dict[str, str] | None = None, nl: str = "\n"
-        ) -> bytes:
-            # etcd writes /members with a JSON encoder (trailing newline), /version without.
-            data = (json.dumps(body, separators=(",", ":")) + nl).encode()
-            return format_response(status, data, _JSON, headers, req.keep_alive, head)
-
-        def not_allowed(allow: str) -> bytes:
-            body = b"Method Not Allowed\n"
-            hdrs = {"Allow": allow}
-            return format_response(405, body, headers=hdrs, keep_alive=req.keep_alive)
-
-        if req.path == facts.MEMBERS_PATH:
-            if method != "GET":
-                return not_allowed("GET, HEAD")
-            cid = {facts.CLUSTER_ID_HEADER: format(self.cluster_id, "x")}
-            return reply(200, self._members(), cid)
-        if req.path == facts.VERSION_PATH:
-            if method != "GET":
-                return not_allowed("GET, HEAD")
-            return reply(200, dict(self._version()), nl="")
-        if req.path == FAULTS_PATH and self._fault_endpoint:
-            if method == "GET":
-                return reply(200, self._gate.faults.to_json())
-            if method in ("POST", "PUT"):
-                try:
-                    faults = Faults.from_json(json.loads(req.body or b"{}"))
-                except ValueError as e:  # json.JSONDecodeError is a ValueError
-                    return reply(400, {"message": f"bad faults: {e}"})
-                self.set_faults(faults)
-                return reply(200, self._gate.faults.to_json())
-            if method == "DELETE":
-                self.set_faults(Faults())
-                return reply(200, self._gate.faults.to_json())
-            return not_allowed("GET, HEAD, POST, PUT, DELETE")
-        return format_response(404, facts.NOT_FOUND_BODY, keep_alive=req.keep_alive, head_only=head)
+        return peer_http.answer(
+            req,
+            cluster_id=self.cluster_id,
+            members=self._members,
+            version=self._version,
+            faults=self if self._fault_endpoint else None,
+        )
 
     # -- fault injection -----------------------------------------------------------------
 
     @property
     def faults(self) -> Faults:
-        return self._gate.faults
+        return self._faults.faults
 
     def set_faults(self, faults: Faults) -> None:
         """Replace every fault setting at once (`Faults()` clears them)."""
-        self._apply_faults(faults)
+        self._faults.set(faults)
 
     def block(self, peer_ids: Iterable[int]) -> None:
         """Partition this member from these peers, in both directions (see `faults`)."""
-        self._apply_faults(self._gate.faults.block(peer_ids))
+        self._faults.set(self._gate.faults.block(peer_ids))
 
     def unblock(self, peer_ids: Iterable[int] | None = None) -> None:
         """Lift the partition from these peers (from all when None)."""
-        self._apply_faults(self._gate.faults.unblock(peer_ids))
-
-    def _apply_faults(self, faults: Faults) -> None:
-        before = self._gate.faults
-        if faults == before:
-            return
-        log.warning("peer faults set: %s", json.dumps(faults.to_json()))
-        self._gate.set(faults)
-        for peer_id in before.blocked - faults.blocked:
-            link = self._peers.get(peer_id)
-            if link is not None:
-                link.poke()  # a healed link comes back at once, not after a backoff
+        self._faults.set(self._gate.faults.unblock(peer_ids))
 
     # -- observation ---------------------------------------------------------------------
 
