@@ -1,30 +1,18 @@
-"""Helpers for the discovery tests: registries (a real etcd 3.4 or a one-member shoal etcd),
-`shoal discovery`, and members. Loopback only; every process is killed at teardown."""
+"""Helpers for the discovery tests: members (`shoal etcd` or the real etcd 3.4) and `shoal
+discovery` started with the shared launcher (tests/support), plain HTTP calls, and tokens.
+Loopback only; every process is killed at teardown by its `Procs`."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ETCD = "/usr/bin/etcd"
-SHOAL = [sys.executable, "-m", "shoal.cli"]
+from support import ETCD, SHOAL, SHOAL_ETCD, EtcdMember, Procs, free_port, start_etcd
+
 STARTUP = 60.0  # generous: this 2-core machine is shared with other test suites
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def http(
@@ -41,97 +29,26 @@ def http(
         return e.code, dict(e.headers), e.read().decode()
 
 
-def wait_until(probe: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            got = probe()
-            if got:
-                return got
-        except (OSError, ValueError) as e:
-            last = e
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last})")
-
-
-def healthy(client_url: str) -> bool:
-    status, _, body = http("GET", client_url + "/health", timeout=2.0)
-    return status == 200 and json.loads(body).get("health") == "true"
-
-
 def members(client_url: str) -> list[dict[str, Any]]:
     _, _, body = http("GET", client_url + "/v2/members", timeout=2.0)
     got: list[dict[str, Any]] = json.loads(body)["members"]
     return got
 
 
-class Procs:
-    """Started processes, their logs, and their end."""
+def etcd_member(procs: Procs, name: str, host: str, *flags: str, real: bool = False) -> str:
+    """Start `shoal etcd` (or with real=True the real etcd) on host (127.0.0.x) with no initial
+    cluster of its own (flags give --discovery and friends); returns its client URL."""
+    m = EtcdMember.on(name, host)
+    start_etcd(procs, m, command=[ETCD] if real else SHOAL_ETCD, flags=flags)
+    return m.client_url
 
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(
-        self, name: str, argv: list[str], env: dict[str, str] | None = None
-    ) -> subprocess.Popen[bytes]:
-        out = open(self.tmp / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
-        env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
-        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=self.tmp, env=env)
-        out.close()
-        self.procs[name] = p
-        return p
-
-    def log(self, name: str) -> str:
-        return (self.tmp / f"{name}.log").read_text(errors="replace")
-
-    def wait_exit(self, name: str, timeout: float = STARTUP) -> int:
-        return self.procs[name].wait(timeout=timeout)
-
-    def kill_all(self) -> None:
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGKILL)
-        for p in self.procs.values():
-            p.wait(timeout=10)
-
-    def shoal_etcd(self, name: str, host: str, *flags: str) -> str:
-        """Start `shoal etcd` on host (127.0.0.x); returns its client URL."""
-        client = f"http://{host}:{free_port(host)}"
-        peer = f"http://{host}:{free_port(host)}"
-        self.start(
-            name,
-            [
-                *SHOAL, "etcd", "--name", name, "--data-dir", str(self.tmp / f"{name}.etcd"),
-                "--heartbeat-interval", "50", "--election-timeout", "500",
-                "--listen-client-urls", client, "--advertise-client-urls", client,
-                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                *flags,
-            ],
-        )  # fmt: skip
-        return client
-
-    def real_etcd(self, name: str, host: str, *flags: str) -> str:
-        client = f"http://{host}:{free_port(host)}"
-        peer = f"http://{host}:{free_port(host)}"
-        self.start(
-            name,
-            [
-                ETCD, "--name", name, "--data-dir", str(self.tmp / f"{name}.etcd"),
-                "--enable-v2", "--heartbeat-interval", "50", "--election-timeout", "500",
-                "--listen-client-urls", client, "--advertise-client-urls", client,
-                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                *flags,
-            ],
-        )  # fmt: skip
-        return client
-
-    def discovery(self, name: str, backend: str) -> str:
-        listen = f"http://127.0.0.1:{free_port()}"
-        self.start(name, [*SHOAL, "discovery", "--listen", listen, "--etcd-endpoints", backend])
-        wait_until(lambda: http("GET", listen + "/")[0] == 200, STARTUP, f"{name} listening")
-        return listen
+def start_discovery(procs: Procs, name: str, backend: str) -> str:
+    """`shoal discovery` keeping its tokens in `backend`; its URL once it answers."""
+    listen = f"http://127.0.0.1:{free_port()}"
+    procs.start(name, [*SHOAL, "discovery", "--listen", listen, "--etcd-endpoints", backend])
+    procs.wait_ready(name, lambda: http("GET", listen + "/")[0] == 200, STARTUP, "listening")
+    return listen
 
 
 def new_token(registry: str, size: str) -> str:

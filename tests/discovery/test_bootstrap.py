@@ -5,24 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
-from discovery_harness import (
-    STARTUP,
-    Procs,
-    healthy,
-    http,
-    members,
-    new_token,
-    wait_until,
-)
+from discovery_harness import STARTUP, etcd_member, http, members, new_token, start_discovery
 
 from shoal.etcd.ids import hexid, member_id
+from support import Procs, etcd_healthy, wait_until
 
 
 def _form(procs: Procs, token: str, real: bool = False) -> list[str]:
-    start = procs.real_etcd if real else procs.shoal_etcd
-    clients = [start(f"infra{i}", f"127.0.0.{i + 1}", "--discovery", token) for i in range(3)]
-    for c in clients:
-        wait_until(lambda c=c: healthy(c), STARTUP, f"{c} healthy")  # type: ignore[misc]
+    clients = [
+        etcd_member(procs, f"infra{i}", f"127.0.0.{i + 1}", "--discovery", token, real=real)
+        for i in range(3)
+    ]
+    for i, c in enumerate(clients):
+        procs.wait_ready(f"infra{i}", lambda c=c: etcd_healthy(c), STARTUP, f"{c} healthy")  # type: ignore[misc]
     return clients
 
 
@@ -34,7 +29,9 @@ def _assert_one_cluster(clients: list[str]) -> None:
         return all(v == want for v in views)
 
     # Every member publishes its name and client URLs once it has joined: wait for all three.
-    wait_until(agreed, STARTUP, "every member listing the same three members")
+    wait_until(
+        agreed, STARTUP, "every member listing the same three members", ignore=(OSError, ValueError)
+    )
     ids = {http("GET", c + "/v2/keys/")[1]["X-Etcd-Cluster-Id"] for c in clients}
     assert len(ids) == 1
 
@@ -47,7 +44,7 @@ def test_seed_first_attempt_with_shoal_discovery_forms_a_healthy_cluster(
     becomes a proxy that serves clients (and stays one across a restart), a 5th with
     --discovery-fallback exit is refused. The service keeps tokens in a shoal etcd or in a
     real etcd 3.4."""
-    service = procs.discovery("discovery", request.getfixturevalue(backend))
+    service = start_discovery(procs, "discovery", request.getfixturevalue(backend))
     status, _, token = http("GET", service + "/new?size=3")
     assert status == 200 and token.startswith(service + "/") and len(token.rsplit("/")[-1]) == 32
     clients = _form(procs, token)
@@ -57,8 +54,8 @@ def test_seed_first_attempt_with_shoal_discovery_forms_a_healthy_cluster(
     regs = [n["value"] for n in json.loads(body)["node"]["nodes"] if not n.get("dir")]
     assert sorted(r.split("=")[0] for r in regs) == ["infra0", "infra1", "infra2"]
 
-    proxy = procs.shoal_etcd("proxy", "127.0.0.4", "--discovery", token)
-    procs.shoal_etcd("late", "127.0.0.5", "--discovery", token, "--discovery-fallback", "exit")
+    proxy = etcd_member(procs, "proxy", "127.0.0.4", "--discovery", token)
+    etcd_member(procs, "late", "127.0.0.5", "--discovery", token, "--discovery-fallback", "exit")
     wait_until(lambda: "v2 proxy started" in procs.log("proxy"), STARTUP, "the proxy")
     assert "discovery cluster full, falling back to proxy" in procs.log("proxy")
     status, _, _ = http("PUT", proxy + "/v2/keys/through-proxy", {"value": "yes"})
@@ -87,7 +84,7 @@ def test_seed_first_attempt_with_shoal_discovery_forms_a_healthy_cluster(
 def test_real_etcd_members_bootstrap_through_shoal_discovery(
     procs: Procs, shoal_registry: str, real_etcd: str
 ) -> None:
-    service = procs.discovery("discovery", shoal_registry)
+    service = start_discovery(procs, "discovery", shoal_registry)
     token = http("GET", service + "/new?size=3")[2]
     clients = _form(procs, token, real=True)
     _assert_one_cluster(clients)
@@ -110,7 +107,9 @@ def test_shoal_members_bootstrap_with_a_token_kept_in_real_etcd(
     procs.procs["infra2"].terminate()
     assert procs.wait_exit("infra2") == 0
     procs.start("infra2-again", procs.procs["infra2"].args)  # type: ignore[arg-type]
-    wait_until(lambda: healthy(clients[2]), STARTUP, "infra2 healthy again")
+    procs.wait_ready(
+        "infra2-again", lambda: etcd_healthy(clients[2]), STARTUP, "infra2 healthy again"
+    )
     assert "discovery token ignored since a cluster has already been initialized" in (
         procs.log("infra2-again")
     )

@@ -11,12 +11,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
-from discovery_harness import free_port, http, new_token
+from discovery_harness import http, new_token
 
 from shoal.etcd.discovery.protocol import Discovery, DiscoveryError, Registry
 from shoal.etcd.discovery.start import prepare
 from shoal.etcd.flags import EtcdConfig, load_config
 from shoal.etcd.ids import member_id
+from support import free_port
 
 
 def _cfg(tmp: Path, token: str, *flags: str, name: str = "m") -> EtcdConfig:

@@ -9,11 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from discovery_harness import SHOAL, STARTUP, Procs, free_port, healthy, members, wait_until
+from discovery_harness import STARTUP, members
 
 from shoal.etcd.discovery.srv import DNS_SERVER_ENV, DNSResolver, SRVError, srv_cluster
 from shoal.etcd.discovery.start import prepare
 from shoal.etcd.flags import load_config
+from support import SHOAL_ETCD, EtcdMember, Procs, etcd_healthy, free_port, start_etcd
 
 HOSTS = {
     "infra0.example.com": "127.0.0.1",
@@ -166,23 +167,17 @@ def test_three_members_form_a_cluster_from_dns_srv_records(procs: Procs) -> None
     try:
         clients = []
         for i, (h, p) in enumerate(zip(hosts, peers, strict=True)):
-            client = f"http://{h}:{free_port(h)}"
-            clients.append(client)
-            peer = f"http://{h}:{p}"
-            procs.start(
-                f"infra{i}",
-                [
-                    *SHOAL, "etcd", "--name", f"infra{i}",
-                    "--data-dir", str(procs.tmp / f"infra{i}.etcd"),
-                    "--heartbeat-interval", "50", "--election-timeout", "500",
-                    "--listen-client-urls", client, "--advertise-client-urls", client,
-                    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                    "--discovery-srv", "shoal.test",
-                ],
+            m = EtcdMember(f"infra{i}", f"http://{h}:{free_port(h)}", f"http://{h}:{p}")
+            clients.append(m.client_url)
+            start_etcd(
+                procs,
+                m,
+                command=SHOAL_ETCD,
+                flags=["--discovery-srv", "shoal.test"],
                 env={DNS_SERVER_ENV: dns.addr},
-            )  # fmt: skip
-        for c in clients:
-            wait_until(lambda c=c: healthy(c), STARTUP, f"{c} healthy")  # type: ignore[misc]
+            )
+        for i, c in enumerate(clients):
+            procs.wait_ready(f"infra{i}", lambda c=c: etcd_healthy(c), STARTUP, f"{c} healthy")  # type: ignore[misc]
         assert sorted(len(m["peerURLs"]) for m in members(clients[0])) == [1, 1, 1]
         assert "got bootstrap from DNS for etcd-server at infra0=http://127.0.0.1:" in (
             procs.log("infra0")

@@ -4,10 +4,11 @@ initial cluster (the seed's first attempt)."""
 from __future__ import annotations
 
 import pytest
-from discovery_harness import Procs, http
+from discovery_harness import http, start_discovery
 
 from shoal.cloudinit.template import render
 from shoal.discovery.cloudconfig import token_for, with_discovery
+from support import Procs
 
 
 def test_template_gets_the_token_in_place_of_the_initial_cluster() -> None:
@@ -24,7 +25,7 @@ def test_a_config_without_initial_cluster_is_refused() -> None:
 
 
 def test_a_service_url_gives_a_token_of_the_cluster_size(procs: Procs, real_etcd: str) -> None:
-    service = procs.discovery("discovery", real_etcd)
+    service = start_discovery(procs, "discovery", real_etcd)
     token = token_for(service, 5)
     assert token.startswith(service + "/")
     assert '"value":"5"' in http("GET", token + "/_config/size")[2]

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +108,7 @@ def start_etcd(
     state: str = "new",
     token: str | None = None,
     fast: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `member` under `procs` (its log is `<name>.log`, its data `<name>.etcd` unless
     data_dir says otherwise). `command` is the real etcd by default; SHOAL_ETCD for shoal's."""
@@ -115,7 +116,7 @@ def start_etcd(
         require_etcd()
     data = data_dir if data_dir is not None else procs.dir / f"{member.name}.etcd"
     args = member.flags(data, cluster, state=state, token=token, fast=fast)
-    return procs.start(member.name, [*command, *args, *flags])
+    return procs.start(member.name, [*command, *args, *flags], env=env)
 
 
 def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:

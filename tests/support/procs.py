@@ -130,7 +130,7 @@ class Procs:
         p = self.procs.get(name)
         return None if p is None else stop_process(p, sig, grace)
 
-    def wait_exit(self, name: str, timeout: float) -> int:
+    def wait_exit(self, name: str, timeout: float = STARTUP) -> int:
         """Its exit code once it ends by itself (subprocess.TimeoutExpired if it does not)."""
         return self.procs[name].wait(timeout=timeout)
 
