@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from shoal.systemd.journal import Journal, read
-from shoal.systemd.units import Manager, Unit
+from shoal.systemd.manager import Manager
+from shoal.systemd.unit import Unit
 
 PY = sys.executable
 # sd_notify from a shell: what `systemd-notify --ready --status=serving` does.

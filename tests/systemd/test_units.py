@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from shoal.systemd.units import Manager
+from shoal.systemd.manager import Manager
 
 from .conftest import NOTIFY, PY, Machine, state, until
 

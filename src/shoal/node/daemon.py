@@ -37,8 +37,8 @@ from shoal.cloudinit.substitute import values_from_environment
 from shoal.node.machine_units import default_etcd_command, install, machine_units
 from shoal.systemd.control import ControlError, ControlServer, socket_path
 from shoal.systemd.journal import Journal
+from shoal.systemd.manager import Manager
 from shoal.systemd.unitfile import SpecifierContext
-from shoal.systemd.units import Manager
 
 PID_FILE = "run/shoal/node.pid"
 NODE_UNIT = "shoal-node"  # the journal's name for the node's own messages

@@ -27,7 +27,7 @@ invalid (not found, refused file, unsupported type), canceled, or queued (no_blo
 
 A unit's state: `name, description, load_state, load_error, active_state, sub_state, result,
 since (unix time), main_pid, main_exit, status_text, condition_failed, fragment, dropins, job,
-restarts, pgids` (systemd's names for the states; see shoal.systemd.units).
+restarts, pgids` (systemd's names for the states; see shoal.systemd.unit).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from shoal.systemd.journal import read
-from shoal.systemd.units import Manager, ManagerError, Unit
+from shoal.systemd.manager import Manager, ManagerError
+from shoal.systemd.unit import Unit
 
 CONTROL_SOCKET = "run/shoal/control.sock"  # under the machine's root directory
 MAX_LINE = 4 * 1024 * 1024  # a request line (unit text) may be large, but not unbounded

@@ -73,7 +73,7 @@ _KNOWN: dict[str, frozenset[str]] = {
             "StartLimitInterval",
             "StartLimitIntervalSec",
             "StartLimitBurst",
-            "ConditionPathExists",  # checked by the unit manager (shoal.systemd.units)
+            "ConditionPathExists",  # checked by the unit manager (shoal.systemd.manager)
         }
     ),
     "Service": frozenset(

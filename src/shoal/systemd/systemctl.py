@@ -20,7 +20,7 @@ from typing import Any
 from shoal.systemd.control import ControlError, call, socket_path
 from shoal.systemd.journal import hostname_of, read
 from shoal.systemd.machine import NoMachine, resolve_root
-from shoal.systemd.units import SUPPORTED_TYPES, unsupported_reason
+from shoal.systemd.unit import SUPPORTED_TYPES, unsupported_reason
 
 EXIT_NOT_ACTIVE = 3
 EXIT_NO_SUCH_UNIT = 4
