@@ -17,9 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from shoal.raft import confchange, quorum
+from shoal.raft.codec import decode_conf_change
 from shoal.raft.config import Config
 from shoal.raft.errors import (
     CompactedError,
+    ConfChangeError,
+    ConfChangePendingError,
     ProposalDroppedError,
     SnapshotTemporarilyUnavailableError,
     UnavailableError,
@@ -501,17 +504,26 @@ class Raft:
             raise ProposalDroppedError("this node was removed from the cluster")
         if self.lead_transferee != NONE:
             raise ProposalDroppedError("leadership transfer in progress")
+        local = m.frm == self.id and len(m.entries) == 1
         for i, e in enumerate(m.entries):
-            if e.type is EntryType.CONF_CHANGE:
-                if self.pending_conf_index > self.log.applied:
-                    if m.frm == self.id and len(m.entries) == 1:
-                        raise ProposalDroppedError(
-                            "a membership change is already in progress; retry once it applies"
-                        )
-                    # Refuse a second change: keep the batch, drop this entry's effect.
-                    m.entries[i] = Entry(0, 0)
-                else:
-                    self.pending_conf_index = self.log.last_index() + i + 1
+            if e.type is not EntryType.CONF_CHANGE:
+                continue
+            if self.pending_conf_index > self.log.applied:
+                if local:
+                    raise ConfChangePendingError()
+                # Refuse a second change: keep the batch, drop this entry's effect.
+                m.entries[i] = Entry(0, 0)
+                continue
+            # No change is pending, so the configuration it will apply to is the current one:
+            # refuse now one that confchange would refuse when applied (etcd finds out there).
+            try:
+                self.check_conf_change(decode_conf_change(e.data))
+            except ConfChangeError:
+                if local:
+                    raise
+                m.entries[i] = Entry(0, 0)
+                continue
+            self.pending_conf_index = self.log.last_index() + i + 1
         if not self.append_entries(m.entries):
             raise ProposalDroppedError("too many uncommitted entries (no quorum?)")
         self.bcast_append()

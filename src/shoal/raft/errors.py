@@ -37,6 +37,13 @@ class ProposalDroppedError(RaftError):
         super().__init__(why)
 
 
+class ConfChangePendingError(ProposalDroppedError):
+    """A membership change was proposed while another one is not yet applied (one at a time)."""
+
+    def __init__(self) -> None:
+        super().__init__("a membership change is already in progress; retry once it applies")
+
+
 class StepLocalMsgError(RaftError):
     def __init__(self) -> None:
         super().__init__("raft: cannot step raft local message")
