@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from shoal.etcd.cli import main
-from shoal.etcd.flags import FlagError, load_config
+from shoal.etcd.flags import USAGE, FlagError, load_config
 from shoal.etcd.ids import cluster_id, hexid, member_id
 
 
@@ -87,3 +91,64 @@ def test_member_ids_match_the_seeds_cluster() -> None:
     ids = [member_id([f"http://192.168.0.{n}:2380"], "etcd-cluster-1") for n in (10, 20, 30)]
     assert [hexid(i) for i in ids] == ["7a0fb1a3031d4c79", "59d0611e956db7d1", "6fb0d145a155e8ee"]
     assert cluster_id(ids) == cluster_id(list(reversed(ids)))
+
+
+def test_a_bare_boolean_does_not_swallow_the_next_argument() -> None:
+    with pytest.raises(FlagError) as e:
+        load_config(["--force-new-cluster", "false"], {})
+    assert e.value.message == (
+        "error verifying flags, 'false' is not a valid flag. See 'etcd --help'."
+    )
+    assert load_config(["--force-new-cluster=false"], {}).force_new_cluster is False
+
+
+def test_defaults_are_etcds_and_help_shows_them() -> None:
+    c = load_config([], {})
+    assert (c.snapshot_count, c.heartbeat_ms, c.election_ms, c.max_wals) == (100000, 100, 1000, 5)
+    assert c.strict_reconfig_check and c.initial_cluster == [("default", "http://localhost:2380")]
+    assert "  --snapshot-count '100000'" in USAGE
+    assert "  --strict-reconfig-check 'true'" in USAGE
+    assert "  --data-dir '${name}.etcd'" in USAGE
+
+
+# Each case is refused by /usr/bin/etcd 3.4.23 with exactly this message (the test below checks
+# the binary itself when it is installed).
+REAL_ETCD_CASES = [
+    (["--force-new-cluster=yes"], {},
+     'invalid boolean value "yes" for -force-new-cluster: parse error'),
+    (["--snapshot-count", "18446744073709551616"], {},
+     'invalid value "18446744073709551616" for flag -snapshot-count: value out of range'),
+    (["--snapshot-count=-1"], {}, 'invalid value "-1" for flag -snapshot-count: parse error'),
+    (["---x"], {}, "bad flag syntax: ---x"),
+    (["--name"], {}, "flag needs an argument: -name"),
+    ([], {"ETCD_SNAPSHOT_COUNT": "abc"},
+     "error verifying flags, invalid value \"abc\" for ETCD_SNAPSHOT_COUNT: parse error. "
+     "See 'etcd --help'."),
+    ([], {"ETCD_FORCE_NEW_CLUSTER": "yes"},
+     "error verifying flags, invalid value \"yes\" for ETCD_FORCE_NEW_CLUSTER: parse error. "
+     "See 'etcd --help'."),
+    ([], {"ETCD_INITIAL_CLUSTER_STATE": "x"},
+     "error verifying flags, invalid value \"x\" for ETCD_INITIAL_CLUSTER_STATE: invalid value. "
+     "See 'etcd --help'."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "env", "message"), REAL_ETCD_CASES)
+def test_go_flag_errors_are_etcds(argv: list[str], env: dict[str, str], message: str) -> None:
+    with pytest.raises(FlagError) as e:
+        load_config(argv, env)
+    assert e.value.message == message
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/etcd"), reason="needs /usr/bin/etcd")
+@pytest.mark.parametrize(("argv", "env", "message"), REAL_ETCD_CASES)
+def test_the_real_etcd_prints_the_same(
+    argv: list[str], env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ETCD_")}
+    p = subprocess.run(
+        ["/usr/bin/etcd", *argv], env={**clean, **env}, cwd=tmp_path, capture_output=True,
+        text=True, timeout=20,
+    )  # fmt: skip
+    assert p.returncode != 0
+    assert message in p.stderr

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from shoal.discovery.service import DEFAULT_TOKEN_TTL, DiscoveryService
 from shoal.etcd import log
-from shoal.etcdctl.flags import parse_go_duration
+from shoal.gocompat.duration import DurationError, parse_seconds
 
 DEFAULT_LISTEN = "http://127.0.0.1:8087"
 DEFAULT_ENDPOINTS = "http://127.0.0.1:2379"
@@ -62,8 +62,11 @@ async def serve(listen: str, endpoints: list[str], token_ttl: float) -> int:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    ttl = parse_go_duration(args.token_ttl) if args.token_ttl else DEFAULT_TOKEN_TTL
-    if ttl is None or ttl < 0:
+    try:
+        ttl = parse_seconds(args.token_ttl) if args.token_ttl else DEFAULT_TOKEN_TTL
+    except DurationError:
+        ttl = -1.0
+    if ttl < 0:
         print(f"shoal discovery: invalid --token-ttl {args.token_ttl!r}")
         return 2
     p = urlsplit(args.listen)

@@ -1,9 +1,11 @@
 """`shoal etcd` flags, parsed as etcd 3.4 parses them (Go's flag package + ETCD_* variables).
 
-Go's flag syntax: `-flag value`, `--flag value`, `-flag=value`, `--flag=value`; a boolean flag
-alone means true and takes a value only with `=`. Every flag may instead come from the
-environment as ETCD_<FLAG> (upper case, `-` -> `_`); both at once is fatal, as in etcd 3.4.
-The messages are etcd's so scripts and people see what they know.
+One table (`TABLE`) names every flag once with its kind, default and usage; the parser, the
+environment, the help text (`USAGE`) and `EtcdConfig` all read it. Go's flag syntax is
+gocompat's: `-flag value`, `--flag value`, `-flag=value`, `--flag=value`; a boolean flag alone
+means true and takes a value only with `=`. Every flag may instead come from the environment as
+ETCD_<FLAG> (upper case, `-` -> `_`); both at once is fatal, as in etcd 3.4. The messages are
+etcd's (checked against /usr/bin/etcd 3.4.23) so scripts and people see what they know.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
+
+from shoal.gocompat import flag as goflag
+from shoal.gocompat.flag import Flag, Kind
+from shoal.gocompat.strconv import quote
 
 
 class FlagError(Exception):
@@ -25,169 +31,167 @@ class FlagError(Exception):
         self.usage = usage
 
 
-# name -> (kind, default). Kinds: str, uint, bool, choice:<a|b>. Defaults are etcd 3.4's.
-FLAGS: dict[str, tuple[str, Any]] = {
-    "name": ("str", "default"),
-    "data-dir": ("str", ""),
-    "wal-dir": ("str", ""),
-    "snapshot-count": ("uint", 100000),
-    "heartbeat-interval": ("uint", 100),
-    "election-timeout": ("uint", 1000),
-    "listen-peer-urls": ("str", "http://localhost:2380"),
-    "listen-client-urls": ("str", "http://localhost:2379"),
-    "initial-advertise-peer-urls": ("str", "http://localhost:2380"),
-    "advertise-client-urls": ("str", "http://localhost:2379"),
-    "initial-cluster": ("str", ""),
-    "initial-cluster-state": ("choice:new|existing", "new"),
-    "initial-cluster-token": ("str", "etcd-cluster"),
-    "max-snapshots": ("uint", 5),
-    "max-wals": ("uint", 5),
-    "strict-reconfig-check": ("bool", True),
-    "force-new-cluster": ("bool", False),
-    "discovery": ("str", ""),
-    "discovery-srv": ("str", ""),
-    "discovery-srv-name": ("str", ""),
-    "discovery-proxy": ("str", ""),
-    "discovery-fallback": ("choice:exit|proxy", "proxy"),
-    "enable-v2": ("bool", False),
-    "debug": ("bool", False),
-    "log-level": ("str", "info"),
-    "logger": ("str", "capnslog"),
-    "log-outputs": ("str", "default"),
-    "max-request-bytes": ("uint", 1572864),
-    "quota-backend-bytes": ("uint", 0),
-    "proxy": ("choice:off|readonly|on", "off"),
-    "cert-file": ("str", ""),
-    "key-file": ("str", ""),
-    "trusted-ca-file": ("str", ""),
-    "client-cert-auth": ("bool", False),
-    "peer-cert-file": ("str", ""),
-    "peer-key-file": ("str", ""),
-    "peer-trusted-ca-file": ("str", ""),
-    "peer-client-cert-auth": ("bool", False),
-    "auto-compaction-retention": ("str", "0"),
-    "version": ("bool", False),
-    "help": ("bool", False),
-}
-# Not settable from the environment (etcd ignores ETCD_VERSION etc. for these).
-NO_ENV = {"version", "help"}
+@dataclass(frozen=True, slots=True)
+class EtcdFlag:
+    """A row of etcd's table: the Go flag, where help lists it (None: accepted, not listed),
+    the default as help shows it when that is not the value itself, and whether ETCD_<FLAG>
+    may set it."""
 
-USAGE = """Usage:
-
-  shoal etcd [flags]
-    Start an etcd (v2 API) member.
-
-  shoal etcd --version
-    Show the version of etcd this member speaks, then shoal's.
-
-Member:
-  --name 'default'                        Human-readable name for this member.
-  --data-dir '${name}.etcd'               Path to the data directory.
-  --wal-dir ''                            Path to the dedicated wal directory.
-  --snapshot-count '100000'               Committed transactions to trigger a snapshot to disk.
-  --heartbeat-interval '100'              Time (in milliseconds) of a heartbeat interval.
-  --election-timeout '1000'               Time (in milliseconds) for an election to timeout.
-  --listen-peer-urls 'http://localhost:2380'
-  --listen-client-urls 'http://localhost:2379'
-  --max-snapshots '5'                     Maximum number of snapshot files to retain.
-  --max-wals '5'                          Maximum number of wal files to retain.
-  --max-request-bytes '1572864'           Maximum client request size in bytes.
-
-Clustering:
-  --initial-advertise-peer-urls 'http://localhost:2380'
-  --initial-cluster 'default=http://localhost:2380'
-  --initial-cluster-state 'new'           'new' or 'existing'.
-  --initial-cluster-token 'etcd-cluster'  Initial cluster token for bootstrapping.
-  --advertise-client-urls 'http://localhost:2379'
-  --discovery ''                          Discovery URL used to bootstrap the cluster.
-  --discovery-fallback 'proxy'            'exit' or 'proxy' when discovery fails.
-  --discovery-proxy ''                    HTTP proxy to use for traffic to discovery service.
-  --discovery-srv ''                      DNS srv domain used to bootstrap the cluster.
-  --strict-reconfig-check 'true'          Reject reconfigurations that would cause quorum loss.
-  --force-new-cluster 'false'             Force to create a new one member cluster.
-  --enable-v2 'false'                     Accepted: the v2 API is always on in shoal.
-
-Logging:
-  --debug 'false'                         Enable debug-level logging.
-  --log-level 'info'                      debug, info, warn, error, panic, or fatal.
-
-Every flag can also be set as ETCD_<FLAG> in the environment (e.g. ETCD_NAME).
-"""
+    flag: Flag
+    section: str | None
+    shown: str | None = None
+    env: bool = True
 
 
-def _parse_bool(s: str) -> bool | None:
-    if s in ("1", "t", "T", "TRUE", "true", "True"):
-        return True
-    if s in ("0", "f", "F", "FALSE", "false", "False"):
-        return False
-    return None
+def _row(
+    name: str,
+    kind: Kind,
+    default: goflag.Value,
+    usage: str,
+    section: str | None,
+    *,
+    shown: str | None = None,
+    choices: tuple[str, ...] = (),
+    env: bool = True,
+) -> EtcdFlag:
+    return EtcdFlag(Flag((name,), kind, default, usage, choices), section, shown, env)
+
+
+_M, _C, _L = "Member", "Clustering", "Logging"
+S, U, B = Kind.STRING, Kind.UINT, Kind.BOOL
+# etcd 3.4's flags (etcdmain/config.go) and defaults (embed/config.go), in help order.
+TABLE: Final = (
+    _row("name", S, "default", "Human-readable name for this member.", _M),
+    _row("data-dir", S, "", "Path to the data directory.", _M, shown="${name}.etcd"),
+    _row("wal-dir", S, "", "Path to the dedicated wal directory.", _M),
+    _row("snapshot-count", U, 100000, "Committed transactions to trigger a snapshot to disk.", _M),
+    _row("heartbeat-interval", U, 100, "Time (in milliseconds) of a heartbeat interval.", _M),
+    _row("election-timeout", U, 1000, "Time (in milliseconds) for an election to timeout.", _M),
+    _row("listen-peer-urls", S, "http://localhost:2380", "URLs to listen on for peer traffic.", _M),
+    _row(
+        "listen-client-urls", S, "http://localhost:2379", "URLs to listen on for client traffic.",
+        _M,
+    ),
+    _row("max-snapshots", U, 5, "Maximum number of snapshot files to retain.", _M),
+    _row("max-wals", U, 5, "Maximum number of wal files to retain.", _M),
+    _row("max-request-bytes", U, 1572864, "Maximum client request size in bytes.", _M),
+    _row(
+        "initial-advertise-peer-urls", S, "http://localhost:2380",
+        "Peer URLs to advertise to the rest of the cluster.", _C,
+    ),
+    _row(
+        "initial-cluster", S, "", "Initial cluster configuration for bootstrapping.", _C,
+        shown="default=http://localhost:2380",
+    ),
+    _row(
+        "initial-cluster-state", Kind.CHOICE, "new", "'new' or 'existing'.", _C,
+        choices=("new", "existing"),
+    ),
+    _row(
+        "initial-cluster-token", S, "etcd-cluster", "Initial cluster token for bootstrapping.", _C,
+    ),
+    _row(
+        "advertise-client-urls", S, "http://localhost:2379",
+        "Client URLs to advertise to the public.", _C,
+    ),
+    _row("discovery", S, "", "Discovery URL used to bootstrap the cluster.", _C),
+    _row(
+        "discovery-fallback", Kind.CHOICE, "proxy", "'exit' or 'proxy' when discovery fails.", _C,
+        choices=("exit", "proxy"),
+    ),
+    _row("discovery-proxy", S, "", "HTTP proxy to use for traffic to discovery service.", _C),
+    _row("discovery-srv", S, "", "DNS srv domain used to bootstrap the cluster.", _C),
+    _row(
+        "strict-reconfig-check", B, True, "Reject reconfigurations that would cause quorum loss.",
+        _C,
+    ),
+    _row("force-new-cluster", B, False, "Force to create a new one member cluster.", _C),
+    _row("enable-v2", B, False, "Accepted: the v2 API is always on in shoal.", _C),
+    _row("debug", B, False, "Enable debug-level logging.", _L),
+    _row("log-level", S, "info", "debug, info, warn, error, panic, or fatal.", _L),
+    # Accepted for compatibility; shoal does not act on these (so help does not list them).
+    _row("discovery-srv-name", S, "", "Suffix to the DNS srv name queried for discovery.", None),
+    _row("logger", S, "capnslog", "'zap' or 'capnslog'.", None),
+    _row("log-outputs", S, "default", "Where to write the logs.", None),
+    _row("quota-backend-bytes", Kind.INT, 0, "Raise alarms when backend size exceeds this.", None),
+    _row(
+        "proxy", Kind.CHOICE, "off", "'off', 'readonly' or 'on'.", None,
+        choices=("off", "readonly", "on"),
+    ),
+    _row("cert-file", S, "", "Path to the client server TLS cert file.", None),
+    _row("key-file", S, "", "Path to the client server TLS key file.", None),
+    _row("trusted-ca-file", S, "", "Path to the client server TLS trusted CA file.", None),
+    _row("client-cert-auth", B, False, "Enable client cert authentication.", None),
+    _row("peer-cert-file", S, "", "Path to the peer server TLS cert file.", None),
+    _row("peer-key-file", S, "", "Path to the peer server TLS key file.", None),
+    _row("peer-trusted-ca-file", S, "", "Path to the peer server TLS trusted CA file.", None),
+    _row("peer-client-cert-auth", B, False, "Enable peer client cert authentication.", None),
+    _row("auto-compaction-retention", S, "0", "Auto compaction retention (v3 only).", None),
+    _row("version", B, False, "Print the version and exit.", None, env=False),
+)  # fmt: skip
+FLAGS: Final = tuple(r.flag for r in TABLE)
+_ROWS: Final = {r.flag.name: r for r in TABLE}
+_HELP_COLUMN = 42
+
+
+def _usage() -> str:
+    lines = [
+        "Usage:",
+        "",
+        "  shoal etcd [flags]",
+        "    Start an etcd (v2 API) member.",
+        "",
+        "  shoal etcd --version",
+        "    Show the version of etcd this member speaks, then shoal's.",
+    ]
+    section = None
+    for r in TABLE:
+        if r.section is None:
+            continue
+        if r.section != section:
+            section = r.section
+            lines += ["", f"{section}:"]
+        d = r.flag.default
+        shown = r.shown if r.shown is not None else str(d).lower() if isinstance(d, bool) else d
+        left = f"  --{r.flag.name} '{shown}'"
+        if len(left) < _HELP_COLUMN - 1:
+            lines.append(left.ljust(_HELP_COLUMN) + r.flag.usage)
+        else:
+            lines += [left, " " * _HELP_COLUMN + r.flag.usage]
+    lines += [
+        "",
+        "Every flag can also be set as ETCD_<FLAG> in the environment (e.g. ETCD_NAME).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+USAGE: Final = _usage()
 
 
 def _convert(name: str, raw: str) -> Any:
-    kind, _ = FLAGS[name]
-    if kind == "str":
-        return raw
-    if kind == "uint":
-        try:
-            v = int(raw, 0) if raw.lower().startswith(("0x", "0o", "0b")) else int(raw)
-        except ValueError:
-            v = -1
-        if v < 0 or raw.strip() != raw or raw.startswith("+"):
-            raise FlagError(f'invalid value "{raw}" for flag -{name}: parse error')
-        return v
-    if kind == "bool":
-        b = _parse_bool(raw)
-        if b is None:
-            raise FlagError(f'invalid boolean value "{raw}" for -{name}: parse error')
-        return b
-    choices = kind.split(":", 1)[1].split("|")
-    if raw not in choices:
-        raise FlagError(f'invalid value "{raw}" for flag -{name}: invalid value')
-    return raw
+    try:
+        return goflag.convert(_ROWS[name].flag, raw)
+    except goflag.FlagError as e:
+        raise FlagError(e.message) from None
 
 
 def parse_args(argv: list[str]) -> dict[str, Any]:
     """The flags given on the command line, converted (absent flags are not in the result)."""
-    out: dict[str, Any] = {}
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        i += 1
-        if not arg.startswith("-") or arg in ("-", "--"):
-            if arg == "--":
-                rest = argv[i:]
-                if rest:
-                    raise FlagError(
-                        f"error verifying flags, '{rest[0]}' is not a valid flag. "
-                        "See 'etcd --help'.",
-                        code=1,
-                        usage=False,
-                    )
-                break
-            raise FlagError(
-                f"error verifying flags, '{arg}' is not a valid flag. See 'etcd --help'.",
-                code=1,
-                usage=False,
-            )
-        body = arg[2:] if arg.startswith("--") else arg[1:]
-        if not body or body.startswith("-") or body.startswith("="):
-            raise FlagError(f"bad flag syntax: {arg}")
-        name, eq, value = body.partition("=")
-        if name in ("h", "help"):
-            raise FlagError("", code=0)
-        if name not in FLAGS:
-            raise FlagError(f"flag provided but not defined: -{name}")
-        kind = FLAGS[name][0]
-        if not eq:
-            if kind == "bool":
-                value = "true"
-            else:
-                if i >= len(argv):
-                    raise FlagError(f"flag needs an argument: -{name}")
-                value = argv[i]
-                i += 1
-        out[name] = _convert(name, value)
-    return out
+    fs = goflag.FlagSet(FLAGS)
+    try:
+        rest = fs.parse(argv)
+    except goflag.HelpRequested:
+        raise FlagError("", code=0) from None
+    except goflag.FlagError as e:
+        raise FlagError(e.message) from None
+    if rest:  # etcd refuses positional arguments (and whatever follows `--`)
+        raise FlagError(
+            f"error verifying flags, '{rest[0]}' is not a valid flag. See 'etcd --help'.",
+            code=1,
+            usage=False,
+        )
+    return {name: fs.values[name] for name in fs.given}
 
 
 def env_name(flag: str) -> str:
@@ -195,12 +199,11 @@ def env_name(flag: str) -> str:
 
 
 def parse_env(env: Mapping[str, str], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The flags set as ETCD_<FLAG> variables, converted; etcd refuses a flag set both ways."""
     out: dict[str, Any] = {}
-    for name in FLAGS:
-        if name in NO_ENV:
-            continue
-        key = env_name(name)
-        if key not in env:
+    for r in TABLE:
+        name, key = r.flag.name, env_name(r.flag.name)
+        if not r.env or key not in env:
             continue
         if name in given:
             raise FlagError(
@@ -212,8 +215,10 @@ def parse_env(env: Mapping[str, str], given: Mapping[str, Any]) -> dict[str, Any
         try:
             out[name] = _convert(name, env[key])
         except FlagError as e:
+            reason = e.message.rsplit(": ", 1)[-1]
             raise FlagError(
-                f'invalid value "{env[key]}" for {key}: {e.message.rsplit(": ", 1)[-1]}',
+                f"error verifying flags, invalid value {quote(env[key])} for {key}: {reason}. "
+                "See 'etcd --help'.",
                 code=1,
                 usage=False,
             ) from None
@@ -264,31 +269,33 @@ def parse_initial_cluster(raw: str) -> list[tuple[str, str]]:
 
 @dataclass
 class EtcdConfig:
-    name: str = "default"
-    data_dir: str = ""
-    wal_dir: str = ""
-    snapshot_count: int = 100000
-    heartbeat_ms: int = 100
-    election_ms: int = 1000
+    """The member's configuration, from `load_config` (defaults are TABLE's, not repeated)."""
+
+    name: str
+    data_dir: str
+    wal_dir: str
+    snapshot_count: int
+    heartbeat_ms: int
+    election_ms: int
+    initial_cluster_state: str
+    initial_cluster_token: str
+    max_snapshots: int
+    max_wals: int
+    strict_reconfig_check: bool
+    force_new_cluster: bool
+    discovery: str
+    discovery_srv: str
+    discovery_proxy: str
+    discovery_fallback: str
+    max_request_bytes: int
+    log_level: str
+    version: bool
+    raw: dict[str, Any]
     listen_peer_urls: list[str] = field(default_factory=list)
     listen_client_urls: list[str] = field(default_factory=list)
     advertise_peer_urls: list[str] = field(default_factory=list)
     advertise_client_urls: list[str] = field(default_factory=list)
     initial_cluster: list[tuple[str, str]] = field(default_factory=list)
-    initial_cluster_state: str = "new"
-    initial_cluster_token: str = "etcd-cluster"
-    max_snapshots: int = 5
-    max_wals: int = 5
-    strict_reconfig_check: bool = True
-    force_new_cluster: bool = False
-    discovery: str = ""
-    discovery_srv: str = ""
-    discovery_proxy: str = ""
-    discovery_fallback: str = "proxy"
-    max_request_bytes: int = 1572864
-    log_level: str = "info"
-    version: bool = False
-    raw: dict[str, Any] = field(default_factory=dict)
 
     @property
     def request_timeout(self) -> float:
@@ -303,32 +310,35 @@ def load_config(argv: list[str], env: Mapping[str, str] | None = None) -> EtcdCo
     """Flags + environment -> a validated configuration, or FlagError with etcd's message."""
     env = os.environ if env is None else env
     given = parse_args(argv)
-    values: dict[str, Any] = {n: d for n, (_, d) in FLAGS.items()}
-    values.update(parse_env(env, given))
+    values: dict[str, Any] = goflag.default_values(FLAGS)
+    from_env = parse_env(env, given)
+    values.update(from_env)
     values.update(given)
-    set_explicitly = set(given) | {n for n in FLAGS if env_name(n) in env and n not in NO_ENV}
-    c = EtcdConfig(raw=values)
-    c.version = bool(values["version"])
+    set_explicitly = set(given) | set(from_env)
+    c = EtcdConfig(
+        name=values["name"],
+        data_dir=values["data-dir"] or f"{values['name']}.etcd",
+        wal_dir=values["wal-dir"],
+        snapshot_count=values["snapshot-count"],
+        heartbeat_ms=values["heartbeat-interval"],
+        election_ms=values["election-timeout"],
+        initial_cluster_state=values["initial-cluster-state"],
+        initial_cluster_token=values["initial-cluster-token"],
+        max_snapshots=values["max-snapshots"],
+        max_wals=values["max-wals"],
+        strict_reconfig_check=values["strict-reconfig-check"],
+        force_new_cluster=values["force-new-cluster"],
+        discovery=values["discovery"],
+        discovery_srv=values["discovery-srv"],
+        discovery_proxy=values["discovery-proxy"],
+        discovery_fallback=values["discovery-fallback"],
+        max_request_bytes=values["max-request-bytes"],
+        log_level="debug" if values["debug"] else values["log-level"],
+        version=bool(values["version"]),
+        raw=values,
+    )
     if c.version:
         return c
-    c.name = values["name"]
-    c.data_dir = values["data-dir"] or f"{c.name}.etcd"
-    c.wal_dir = values["wal-dir"]
-    c.snapshot_count = values["snapshot-count"]
-    c.heartbeat_ms = values["heartbeat-interval"]
-    c.election_ms = values["election-timeout"]
-    c.initial_cluster_state = values["initial-cluster-state"]
-    c.initial_cluster_token = values["initial-cluster-token"]
-    c.max_snapshots = values["max-snapshots"]
-    c.max_wals = values["max-wals"]
-    c.strict_reconfig_check = values["strict-reconfig-check"]
-    c.force_new_cluster = values["force-new-cluster"]
-    c.discovery = values["discovery"]
-    c.discovery_srv = values["discovery-srv"]
-    c.discovery_proxy = values["discovery-proxy"]
-    c.discovery_fallback = values["discovery-fallback"]
-    c.max_request_bytes = values["max-request-bytes"]
-    c.log_level = "debug" if values["debug"] else values["log-level"]
 
     def fail(msg: str) -> FlagError:
         return FlagError(f"error verifying flags, {msg}. See 'etcd --help'.", code=1, usage=False)

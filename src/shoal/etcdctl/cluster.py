@@ -12,7 +12,6 @@ import asyncio
 
 from shoal.client import AsyncClient, ClientError, ClusterError, DecodeError
 from shoal.etcdctl.context import Context
-from shoal.etcdctl.flags import go_quote
 from shoal.etcdctl.spec import (
     EXIT_BAD_ARGS,
     EXIT_CLUSTER_NOT_HEALTHY,
@@ -20,6 +19,7 @@ from shoal.etcdctl.spec import (
     EXIT_SUCCESS,
     Exit,
 )
+from shoal.gocompat.strconv import quote
 
 FOREVER_INTERVAL = 10.0  # seconds between checks with --forever, as etcdctl
 
@@ -137,8 +137,8 @@ async def member_add(ctx: Context) -> None:
         f"{name if m.id == added.id else m.name}={peer}" for m in members for peer in m.peer_urls
     ]
     ctx.out.write("\n")
-    ctx.out.write(f"ETCD_NAME={go_quote(name)}\n")
-    ctx.out.write(f"ETCD_INITIAL_CLUSTER={go_quote(','.join(conf))}\n")
+    ctx.out.write(f"ETCD_NAME={quote(name)}\n")
+    ctx.out.write(f"ETCD_INITIAL_CLUSTER={quote(','.join(conf))}\n")
     ctx.out.write('ETCD_INITIAL_CLUSTER_STATE="existing"\n')
 
 

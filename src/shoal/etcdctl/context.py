@@ -21,9 +21,10 @@ from shoal.client import (
     NoEndpointsError,
 )
 from shoal.client.protocol import DEFAULT_ENDPOINTS
-from shoal.etcdctl.flags import Parsed, go_quote
+from shoal.etcdctl.flags import Parsed
 from shoal.etcdctl.output import fail
 from shoal.etcdctl.spec import EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_SERVER_ERROR, Exit
+from shoal.gocompat.strconv import quote
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -120,7 +121,7 @@ class Context:
     def _curl(self, method: str, url: str, body: str | None) -> None:
         command = f"curl -X {method} {url}"
         if body is not None:
-            command += f" -d {go_quote(body)}"
+            command += f" -d {quote(body)}"
         self.err.write(f"cURL Command: {command}\n")
         self.err.flush()
 

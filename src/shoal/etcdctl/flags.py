@@ -13,11 +13,9 @@ What users rely on (checked against /usr/bin/etcdctl 3.4.23):
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 
-from shoal.etcdctl.spec import Flag, Kind
+from shoal.gocompat.flag import Flag, FlagError, FlagSet, Value
 
 
 class UsageError(Exception):
@@ -27,9 +25,6 @@ class UsageError(Exception):
 class TwoFormsError(UsageError):
     """Two names of one flag used together (`-o x --output y`): urfave reports this without
     the "Incorrect Usage" prefix at the top level."""
-
-
-Value = bool | str | int | float | list[str]
 
 
 @dataclass
@@ -60,119 +55,17 @@ class Parsed:
         return v
 
 
-def go_quote(s: str) -> str:
-    """Go's %q for the strings that show up in flag errors."""
-    return json.dumps(s, ensure_ascii=False)
-
-
-_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-
-
-def parse_go_bool(raw: str) -> bool | None:
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    return None
-
-
-def parse_go_int(raw: str) -> int | None:
-    """strconv.ParseInt(raw, 0, 64): sign, 0x/0o/0b prefixes, a leading 0 means octal."""
-    m = re.fullmatch(r"([+-]?)(0[xX][0-9a-fA-F_]+|0[oO]?[0-7_]*|0[bB][01_]+|[1-9][0-9]*)", raw)
-    if m is None:
-        return None
-    sign, body = m.groups()
-    digits = body.replace("_", "")
-    if "_" in body and not re.match(r"0[xXoObB]?", body):
-        return None
-    if digits[:2].lower() in ("0x", "0o", "0b"):
-        base = {"x": 16, "o": 8, "b": 2}[digits[1].lower()]
-        value = int(digits[2:], base) if digits[2:] else None
-    elif len(digits) > 1 and digits[0] == "0":
-        value = int(digits[1:], 8)
-    else:
-        value = int(digits)
-    if value is None:
-        return None
-    value = -value if sign == "-" else value
-    if not -(2**63) <= value < 2**63:
-        return None
-    return value
-
-
-_DURATION_UNITS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "μs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-
-
-def parse_go_duration(raw: str) -> float | None:
-    """time.ParseDuration, in seconds: `2s`, `1m30s`, `500ms`, `0`; a bare number is invalid."""
-    s = raw
-    sign = 1.0
-    if s[:1] in "+-" and s:
-        sign = -1.0 if s[0] == "-" else 1.0
-        s = s[1:]
-    if s == "0":
-        return 0.0
-    if not s:
-        return None
-    total = 0.0
-    pos = 0
-    while pos < len(s):
-        m = _DURATION_PART.match(s, pos)
-        if m is None:
-            return None
-        total += float(m.group(1)) * _DURATION_UNITS[m.group(2)]
-        pos = m.end()
-    return sign * total
-
-
-def _convert(flag: Flag, raw: str, name: str) -> Value:
-    if flag.kind is Kind.STRING:
-        return raw
-    if flag.kind is Kind.INT:
-        value: Value | None = parse_go_int(raw)
-    else:
-        value = parse_go_duration(raw)
-    if value is None:
-        raise UsageError(f"invalid value {go_quote(raw)} for flag -{name}: parse error")
-    return value
-
-
-def defaults(flags: tuple[Flag, ...]) -> dict[str, Value]:
-    out: dict[str, Value] = {}
-    for f in flags:
-        if f.kind is Kind.BOOL:
-            out[f.name] = False
-        elif f.kind is Kind.STRING:
-            out[f.name] = f.default
-        elif f.kind is Kind.LIST:
-            out[f.name] = []
-        else:
-            converted = _convert(f, f.default, f.name)
-            out[f.name] = converted
-    return out
-
-
 def parse(flags: tuple[Flag, ...], args: list[str]) -> Parsed:
     """Go's FlagSet.Parse: flags first, stopping at the first non-flag or after `--`; then
     urfave's check that no flag was given under two of its names."""
-    used: list[str] = []
-    parsed = Parsed(defaults(flags), set(), [])
+    fs = FlagSet(flags)
     try:
-        _parse_into(flags, args, parsed, used)
+        fs.parse(args)
+    except FlagError as e:
+        raise UsageError(e.message) from None
     finally:  # urfave checks the names even when parsing failed part way
-        _check_one_form(flags, used)
-    return parsed
+        _check_one_form(flags, fs.spelled)
+    return Parsed(fs.values, set(fs.given), fs.args)
 
 
 def _check_one_form(flags: tuple[Flag, ...], used: list[str]) -> None:
@@ -180,54 +73,6 @@ def _check_one_form(flags: tuple[Flag, ...], used: list[str]) -> None:
         seen = [n for n in f.names if n in used]
         if len(f.names) > 1 and len(seen) > 1:
             raise TwoFormsError(f"Cannot use two forms of the same flag: {seen[1]} {seen[0]}")
-
-
-def _parse_into(flags: tuple[Flag, ...], args: list[str], parsed: Parsed, used: list[str]) -> None:
-    by_name = {n: f for f in flags for n in f.names}
-    i = 0
-    while i < len(args):
-        s = args[i]
-        if len(s) < 2 or s[0] != "-":
-            break
-        minuses = 2 if s[1] == "-" else 1
-        if minuses == 2 and len(s) == 2:
-            i += 1
-            break
-        name = s[minuses:]
-        if not name or name[0] in "-=":
-            raise UsageError(f"bad flag syntax: {s}")
-        i += 1
-        raw: str | None = None
-        if "=" in name:
-            name, raw = name.split("=", 1)
-        flag = by_name.get(name)
-        if flag is None:
-            raise UsageError(f"flag provided but not defined: -{name}")
-        if flag.kind is Kind.BOOL:
-            value: Value = True
-            if raw is not None:
-                b = parse_go_bool(raw)
-                if b is None:
-                    raise UsageError(
-                        f"invalid boolean value {go_quote(raw)} for -{name}: parse error"
-                    )
-                value = b
-        else:
-            if raw is None:
-                if i >= len(args):
-                    raise UsageError(f"flag needs an argument: -{name}")
-                raw = args[i]
-                i += 1
-            if flag.kind is Kind.LIST:
-                previous = parsed.values[flag.name]
-                value = [*previous, raw] if isinstance(previous, list) else [raw]
-            else:
-                value = _convert(flag, raw, name)
-        parsed.values[flag.name] = value
-        parsed.given.add(flag.name)
-        if name not in used:
-            used.append(name)
-    parsed.args = args[i:]
 
 
 def _is_flag(flags: tuple[Flag, ...], arg: str) -> bool:

@@ -1,6 +1,7 @@
 """Help screens laid out as urfave/cli v1.22 lays them out for etcdctl 3.4.
 
-Columns are aligned like Go's text/tabwriter (cell width = widest cell + 2). The four layouts:
+Columns are aligned by Go's text/tabwriter as urfave sets it up (gocompat's URFAVE_HELP). The
+four layouts:
 the app (`etcdctl --help`), a command (`etcdctl get --help`), a command group (`etcdctl member`),
 and a group's own app help (`etcdctl member help`).
 """
@@ -16,14 +17,16 @@ from shoal.etcdctl.spec import (
     HELP_FLAG,
     VERSION,
     Command,
-    Flag,
-    Kind,
 )
+from shoal.gocompat.duration import format_seconds
+from shoal.gocompat.flag import Flag, Kind
+from shoal.gocompat.tabwriter import URFAVE_HELP
 
 
 def _table(rows: list[tuple[str, str]], indent: str = "   ") -> list[str]:
-    width = max(len(left) for left, _ in rows) + 2
-    return [f"{indent}{left:<{width}}{right}" for left, right in rows]
+    return URFAVE_HELP.format("".join(f"{indent}{left}\t{right}\n" for left, right in rows)).split(
+        "\n"
+    )[:-1]
 
 
 def flag_row(flag: Flag) -> tuple[str, str]:
@@ -33,9 +36,17 @@ def flag_row(flag: Flag) -> tuple[str, str]:
         names.append(dash + n + ("" if flag.kind is Kind.BOOL else f" {flag.placeholder}"))
     usage = flag.usage
     if flag.show_default:
-        shown = f'"{flag.default}"' if flag.kind is Kind.STRING else flag.default
-        usage += f" (default: {shown})"
+        usage += f" (default: {_default_text(flag)})"
     return ", ".join(names), usage
+
+
+def _default_text(flag: Flag) -> str:
+    # urfave quotes string defaults and prints durations as Go's Duration.String.
+    if flag.kind is Kind.STRING:
+        return f'"{flag.default}"'
+    if flag.kind is Kind.DURATION and isinstance(flag.default, float):
+        return format_seconds(flag.default)
+    return str(flag.default)
 
 
 def _command_rows(commands: tuple[Command, ...]) -> list[tuple[str, str]]:

@@ -3,13 +3,16 @@
 Facts from etcd-io/etcd release-3.4 `etcdctl/ctlv2/ctl.go` and `ctlv2/command/*.go`, checked
 against the help that /usr/bin/etcdctl 3.4.23 (ETCDCTL_API=2) prints. The parser (`flags.py`) and
 the help printer (`help.py`) both read this table, so a flag and its help cannot drift apart.
+Flags are gocompat's `Flag` rows (urfave names: "output, o" is `--output` and `-o`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Final
+
+from shoal.gocompat.duration import parse_seconds
+from shoal.gocompat.flag import Flag, Kind, flag
 
 VERSION: Final = "3.4.23"
 APP_NAME: Final = "etcdctl"
@@ -34,28 +37,6 @@ class Exit(Exception):
         super().__init__(code)
 
 
-class Kind(Enum):
-    BOOL = "bool"
-    STRING = "string"
-    INT = "int"
-    DURATION = "duration"
-    LIST = "list"  # a string flag that may be repeated (urfave StringSliceFlag)
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    names: tuple[str, ...]  # first is the canonical name
-    kind: Kind
-    usage: str
-    default: str = ""  # the value when absent ("" / "0" / "2s")
-    placeholder: str = "value"  # shown after the flag name in help
-    show_default: bool = False  # append (default: ...) in help
-
-    @property
-    def name(self) -> str:
-        return self.names[0]
-
-
 @dataclass(frozen=True, slots=True)
 class Command:
     name: str
@@ -68,26 +49,21 @@ class Command:
 
 
 def _bool(names: str, usage: str) -> Flag:
-    return Flag(tuple(n.strip() for n in names.split(",")), Kind.BOOL, usage)
+    return flag(names, Kind.BOOL, False, usage)
 
 
 def _str(names: str, usage: str, default: str = "", placeholder: str = "value") -> Flag:
-    return Flag(
-        tuple(n.strip() for n in names.split(",")),
-        Kind.STRING,
-        usage,
-        default,
-        placeholder,
-        show_default=bool(default),
+    return flag(
+        names, Kind.STRING, default, usage, placeholder=placeholder, show_default=bool(default)
     )
 
 
 def _int(names: str, usage: str) -> Flag:
-    return Flag(tuple(n.strip() for n in names.split(",")), Kind.INT, usage, "0", show_default=True)
+    return flag(names, Kind.INT, 0, usage, show_default=True)
 
 
 def _dur(names: str, usage: str, default: str) -> Flag:
-    return Flag((names,), Kind.DURATION, usage, default, show_default=True)
+    return flag(names, Kind.DURATION, parse_seconds(default), usage, show_default=True)
 
 
 HELP_FLAG: Final = _bool("help, h", "show help")
@@ -125,7 +101,7 @@ _TTL = _int("ttl", "key time-to-live in seconds")
 _SORT = _bool("sort", "returns result in sorted order")
 _QUORUM = _bool("quorum, q", "require quorum for get request")
 _AFTER_INDEX = _int("after-index", "watch after the given index")
-_ROLES = Flag(("roles",), Kind.LIST, "List of roles to grant or revoke")
+_ROLES = flag("roles", Kind.LIST, [], "List of roles to grant or revoke")
 
 HELP_COMMAND: Final = Command(
     "help", "Shows a list of commands or help for one command", "[command]", aliases=("h",)
