@@ -38,6 +38,7 @@ from shoal.node.machine_units import default_etcd_command, install, machine_unit
 from shoal.systemd.control import ControlError, ControlServer, socket_path
 from shoal.systemd.journal import Journal
 from shoal.systemd.manager import Manager
+from shoal.systemd.unit import ActiveState
 from shoal.systemd.unitfile import SpecifierContext
 
 PID_FILE = "run/shoal/node.pid"
@@ -173,7 +174,7 @@ class Node:
                 fn = m.stop if c.command == "stop" else m.restart
                 jobs.append((str(c), asyncio.ensure_future(fn(c.unit))))
             elif c.command in ("try-restart", "reload-or-try-restart"):
-                if m.get(c.unit).active_state == "active":
+                if m.get(c.unit).active_state == ActiveState.ACTIVE:
                     jobs.append((str(c), asyncio.ensure_future(m.restart(c.unit))))
             elif c.command in ("reload", "reload-or-restart"):
                 jobs.append((str(c), asyncio.ensure_future(m.restart(c.unit))))

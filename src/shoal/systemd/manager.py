@@ -27,7 +27,11 @@ from shoal.systemd.service import read_unit
 from shoal.systemd.supervisor import Supervisor
 from shoal.systemd.unit import (
     SUPPORTED_TYPES,
+    ActiveState,
     JobResult,
+    LoadState,
+    Result,
+    SubState,
     Unit,
     normalize_name,
     unsupported_reason,
@@ -95,7 +99,11 @@ class Manager:
         """Read every known unit's files again; running processes are not touched."""
         for u in list(self.units.values()):
             self._load(u)
-            if u.load_state != "loaded" and u.active_state == "inactive" and u.job is None:
+            if (
+                u.load_state != LoadState.LOADED
+                and u.active_state == ActiveState.INACTIVE
+                and u.job is None
+            ):
                 del self.units[u.name]
         self._changed(None)
 
@@ -103,8 +111,8 @@ class Manager:
         out = [
             u
             for u in self.units.values()
-            if all_units or u.active_state != "inactive" or u.job is not None
-            or u.load_state == "error"
+            if all_units or u.active_state != ActiveState.INACTIVE or u.job is not None
+            or u.load_state == LoadState.ERROR
         ]  # fmt: skip
         return sorted(out, key=lambda u: u.name)
 
@@ -165,21 +173,24 @@ class Manager:
         """Stop the unit if it runs and remove a unit installed with `load_text`."""
         name = normalize_name(name)
         u = self.units.get(name)
-        if u is not None and (u.active_state != "inactive" or u.job is not None):
+        if u is not None and (u.active_state != ActiveState.INACTIVE or u.job is not None):
             await self.stop(name)
         with contextlib.suppress(FileNotFoundError):
             (self.runtime_units / name).unlink()
         if u is not None:
             self._load(u)
-            if u.load_state == "not-found" and u.active_state in ("inactive", "failed"):
+            if u.load_state == LoadState.NOT_FOUND and u.active_state in (
+                ActiveState.INACTIVE,
+                ActiveState.FAILED,
+            ):
                 self.units.pop(name, None)
         self._changed(u)
 
     def reset_failed(self, name: str | None = None) -> None:
         for u in [self.get(name)] if name else list(self.units.values()):
-            if u.active_state == "failed":
-                u.set_state("inactive", "dead")
-                u.result = "success"
+            if u.active_state == ActiveState.FAILED:
+                u.set_state(ActiveState.INACTIVE, SubState.DEAD)
+                u.result = Result.SUCCESS
             u.start_times.clear()
             self._changed(u)
 
@@ -194,7 +205,7 @@ class Manager:
                 u.job.cancel()
         order = sorted(self.units.values(), key=lambda u: u.activated_seq, reverse=True)
         for u in order:
-            if u.active_state != "inactive" or u.pgids:
+            if u.active_state != ActiveState.INACTIVE or u.pgids:
                 with contextlib.suppress(Exception):
                     await self.stop(u.name)
 
@@ -204,20 +215,20 @@ class Manager:
         try:
             n = parse_unit_name(u.name)
         except ValueError as e:
-            u.load_state, u.load_error = "error", str(e)
+            u.load_state, u.load_error = LoadState.ERROR, str(e)
             return
         try:
             u.file = self.paths.load(u.name, self.context)
             u.config = read_unit(u.file) if n.type in SUPPORTED_TYPES else None
-            u.load_state, u.load_error = "loaded", ""
+            u.load_state, u.load_error = LoadState.LOADED, ""
         except FileNotFoundError:
             u.file, u.config = None, None
-            u.load_state, u.load_error = "not-found", f"Unit {u.name} not found."
+            u.load_state, u.load_error = LoadState.NOT_FOUND, f"Unit {u.name} not found."
         except UnitFileError as e:
-            u.load_state, u.load_error = "error", str(e)
+            u.load_state, u.load_error = LoadState.ERROR, str(e)
         except ValueError as e:
             masked = "masked" in str(e)
-            u.load_state, u.load_error = ("masked" if masked else "error"), str(e)
+            u.load_state, u.load_error = (LoadState.MASKED if masked else LoadState.ERROR), str(e)
 
     def _deps(self, u: Unit, kind: str) -> list[str]:
         """Requires/Wants from the file plus `<unit>.wants/` and `.requires/` link directories."""
@@ -255,13 +266,13 @@ class Manager:
         if u.type not in SUPPORTED_TYPES:
             self._log(u, f"Cannot start {u.name}: {unsupported_reason(u.name)}.")
             return "invalid"
-        if u.load_state != "loaded":
+        if u.load_state != LoadState.LOADED:
             self._log(u, f"Failed to start {u.name}: {u.load_error or 'unit ' + u.load_state}")
             return "invalid"
         if u.restart_task is not None:  # a start during auto-restart starts at once
             u.restart_task.cancel()
             u.restart_task = None
-        if u.active_state == "active":
+        if u.active_state == ActiveState.ACTIVE:
             return "done"
         required = self._deps(u, "requires")
         wanted = self._deps(u, "wants")
@@ -272,7 +283,7 @@ class Manager:
                 res = await self._wait_job(u, dep, jobs[dep])
                 if res not in ("done", "skipped", "cycle"):
                     self._log(u, f"Dependency failed for {u.describe()}.")
-                    u.result = "dependency"
+                    u.result = Result.DEPENDENCY
                     return "dependency"
         for dep in after:
             other = self.units.get(dep)
@@ -307,28 +318,32 @@ class Manager:
         for other in list(self.units.values()):
             if (
                 other is not u
-                and other.active_state not in ("inactive", "failed")
+                and other.active_state not in (ActiveState.INACTIVE, ActiveState.FAILED)
                 and not (other.job is not None and other.job_type == "stop")  # cycles
                 and u.name in self._deps(other, "requires")
             ):
                 await self.stop(other.name)
-        if u.sub_state == "auto-restart" or (
-            u.active_state in ("inactive", "failed") and not self.supervisor.any_alive(u)
+        if u.sub_state == SubState.AUTO_RESTART or (
+            u.active_state in (ActiveState.INACTIVE, ActiveState.FAILED)
+            and not self.supervisor.any_alive(u)
         ):
-            if u.sub_state == "auto-restart":
-                u.set_state("inactive" if u.result == "success" else "failed", "dead")
-                if u.active_state == "failed":
-                    u.sub_state = "failed"
+            if u.sub_state == SubState.AUTO_RESTART:
+                u.set_state(
+                    ActiveState.INACTIVE if u.result == Result.SUCCESS else ActiveState.FAILED,
+                    SubState.DEAD,
+                )
+                if u.active_state == ActiveState.FAILED:
+                    u.sub_state = SubState.FAILED
             return "done"
         u.stopping = True
         try:
             if u.type == "target":
                 self._log(u, f"Stopped target {u.describe()}.")
-                u.set_state("inactive", "dead")
+                u.set_state(ActiveState.INACTIVE, SubState.DEAD)
                 return "done"
             self._log(u, f"Stopping {u.describe()}...")
             await self.supervisor.deactivate(u, run_exec_stop=True)
-            if u.result == "success":
+            if u.result == Result.SUCCESS:
                 self._log(u, f"Stopped {u.describe()}.")
             return "done"
         finally:
@@ -351,11 +366,11 @@ class Manager:
         if u.condition_failed:
             self._log(u, f"{u.describe()} was skipped because of a failed condition check "
                       f"({u.condition_failed} was not met).")  # fmt: skip
-            u.set_state("inactive", "dead")
+            u.set_state(ActiveState.INACTIVE, SubState.DEAD)
             self._changed(u)
             return "skipped"
         if u.type == "target":
-            self.supervisor.mark_active(u, "active")
+            self.supervisor.mark_active(u, SubState.ACTIVE)
             self._log(u, f"Reached target {u.describe()}.")
             return "done"
         return await self.supervisor.start(u)

@@ -31,7 +31,17 @@ from shoal.systemd.journal import MANAGER_PID, Journal
 from shoal.systemd.notify import NotifySocket
 from shoal.systemd.process import Child, pgid_alive, pid_alive, spawn_child
 from shoal.systemd.service import ServiceConfig
-from shoal.systemd.unit import EXIT_CHDIR, EXIT_EXEC, ExitStatus, JobResult, Unit, exit_status
+from shoal.systemd.unit import (
+    EXIT_CHDIR,
+    EXIT_EXEC,
+    ActiveState,
+    ExitStatus,
+    JobResult,
+    Result,
+    SubState,
+    Unit,
+    exit_status,
+)
 from shoal.systemd.unitfile import SpecifierContext
 
 FINAL_KILL_WAIT = 5.0  # final-sigterm -> final-sigkill for leftover processes
@@ -77,11 +87,11 @@ class Supervisor:
         if self._rate_limited(u, s):
             self.log(u, f"{u.name}: Start request repeated too quickly.")
             self.log(u, f"Failed to start {u.describe()}.")
-            u.result = "start-limit-hit"
-            u.set_state("failed", "failed")
+            u.result = Result.START_LIMIT_HIT
+            u.set_state(ActiveState.FAILED, SubState.FAILED)
             self._changed(u)
             return "failed"
-        u.result, u.main_exit, u.main_pid, u.status_text = "success", None, 0, ""
+        u.result, u.main_exit, u.main_pid, u.status_text = Result.SUCCESS, None, 0, ""
         self.log(u, f"Starting {u.describe()}...")
         timeout = (
             None
@@ -92,50 +102,52 @@ class Supervisor:
             env = self._environment(u, s)
         except OSError as e:
             self.log(u, f"{u.name}: Failed to load environment files: {e}")
-            return await self._failed_start(u, "resources")
+            return await self._failed_start(u, Result.RESOURCES)
         try:
             ok = await asyncio.wait_for(self._run_start(u, s, env), timeout)
         except TimeoutError:
             self.log(u, f"{u.name}: Start operation timed out. Terminating.")
-            return await self._failed_start(u, "timeout")
+            return await self._failed_start(u, Result.TIMEOUT)
         except asyncio.CancelledError:
             await asyncio.shield(self.deactivate(u, run_exec_stop=False))
             raise
         if not ok:
-            return await self._failed_start(u, u.result if u.result != "success" else "exit-code")
+            return await self._failed_start(
+                u, u.result if u.result != Result.SUCCESS else Result.EXIT_CODE
+            )
         if u.main_proc is None and not s.remain_after_exit and s.type == "oneshot":
             # A oneshot without RemainAfterExit is done when its commands are: back to inactive.
-            self.mark_active(u, "dead", active="inactive")
+            self.mark_active(u, SubState.DEAD, active=ActiveState.INACTIVE)
             self.log(u, f"Finished {u.describe()}.")
             return "done"
         running = u.main_proc is not None or u.main_pid or s.type == "forking"
-        self.mark_active(u, "running" if running else "exited")
+        self.mark_active(u, SubState.RUNNING if running else SubState.EXITED)
         self.log(u, f"Started {u.describe()}.")
         if s.type in ("simple", "notify") and u.main_proc is None and u.main_exit is not None:
             # It exited cleanly while starting: now handle that exit as a running unit's.
             u.watcher = asyncio.ensure_future(self._main_exited(u))
         return "done"
 
-    def mark_active(self, u: Unit, sub: str, active: str = "active") -> None:
+    def mark_active(self, u: Unit, sub: SubState, active: ActiveState = ActiveState.ACTIVE) -> None:
         """Set the state of a unit that just started, noting the order (shutdown reverses it)."""
         self._seq += 1
         u.activated_seq = self._seq
         u.set_state(active, sub)
         self._changed(u)
 
-    async def _failed_start(self, u: Unit, result: str) -> JobResult:
+    async def _failed_start(self, u: Unit, result: Result) -> JobResult:
         u.result = result
         await asyncio.shield(self.deactivate(u, run_exec_stop=False))
         self.log(u, f"Failed to start {u.describe()}.")
         self._maybe_restart(u)
-        return "timeout" if result == "timeout" else "failed"
+        return "timeout" if result == Result.TIMEOUT else "failed"
 
     async def _run_start(self, u: Unit, s: ServiceConfig, env: dict[str, str]) -> bool:
-        u.set_state("activating", "start-pre")
+        u.set_state(ActiveState.ACTIVATING, SubState.START_PRE)
         self._changed(u)
         if not await self._run_all(u, s.exec_start_pre, env, "ExecStartPre"):
             return False
-        u.sub_state = "start"
+        u.sub_state = SubState.START
         self._changed(u)
         if s.type == "oneshot":
             if not await self._run_all(u, s.exec_start, env, "ExecStart"):
@@ -155,7 +167,7 @@ class Supervisor:
                 if rc != 0:
                     u.main_exit = exit_status(rc)
                     self.log(u, f"Control process exited, {u.main_exit.describe()}")
-                    u.result = "exit-code"
+                    u.result = Result.EXIT_CODE
                     return False
                 u.main_pid = self._read_pidfile(s) or 0
                 u.watcher = asyncio.ensure_future(self._watch_forking(u))
@@ -168,11 +180,10 @@ class Supervisor:
                     await asyncio.wait({waiter, u.watcher}, return_when=asyncio.FIRST_COMPLETED)
                     if not u.ready.is_set():
                         waiter.cancel()
-                        u.result = (
-                            "protocol" if u.main_exit and u.main_exit.clean else ("exit-code")
-                        )
+                        clean = u.main_exit is not None and u.main_exit.clean
+                        u.result = Result.PROTOCOL if clean else Result.EXIT_CODE
                         return False
-        u.sub_state = "start-post"
+        u.sub_state = SubState.START_POST
         self._changed(u)
         post = asyncio.ensure_future(self._run_all(u, s.exec_start_post, env, "ExecStartPost"))
         watched = {post} | ({u.watcher} if u.watcher is not None and s.type != "forking" else set())
@@ -186,7 +197,7 @@ class Supervisor:
             return False
         if u.main_proc is None and u.main_exit is not None and not u.main_exit.clean:
             self.log(u, f"{u.name}: Main process exited, {u.main_exit.describe()}")
-            u.result = "exit-code" if u.main_exit.code == "exited" else "signal"
+            u.result = Result.EXIT_CODE if u.main_exit.code == "exited" else Result.SIGNAL
             return False
         return True
 
@@ -224,9 +235,9 @@ class Supervisor:
         rc = await proc.wait()
         u.main_exit = exit_status(rc)
         u.main_proc = None
-        if u.stopping or u.active_state not in ("active", "activating"):
+        if u.stopping or u.active_state not in (ActiveState.ACTIVE, ActiveState.ACTIVATING):
             return
-        if u.active_state == "activating":
+        if u.active_state == ActiveState.ACTIVATING:
             return  # the start job sees the watcher done and fails or finishes the start
         await self._main_exited(u)
 
@@ -236,15 +247,15 @@ class Supervisor:
         u.watcher = None
         self.log(u, f"{u.name}: Main process exited, {u.main_exit.describe()}")
         if not u.main_exit.clean:
-            u.result = "exit-code" if u.main_exit.code == "exited" else "signal"
+            u.result = Result.EXIT_CODE if u.main_exit.code == "exited" else Result.SIGNAL
             if s.exec_start and s.exec_start[0].ignore_failure:
-                u.result = "success"
-        if u.result == "success" and s.remain_after_exit:
-            u.set_state("active", "exited")
+                u.result = Result.SUCCESS
+        if u.result == Result.SUCCESS and s.remain_after_exit:
+            u.set_state(ActiveState.ACTIVE, SubState.EXITED)
             self._changed(u)
             return
         await self.deactivate(u, run_exec_stop=True)
-        if u.result != "success":
+        if u.result != Result.SUCCESS:
             self.log(u, f"{u.name}: Failed with result '{u.result}'.")
         self._maybe_restart(u)
 
@@ -252,10 +263,10 @@ class Supervisor:
         s = u.service
         if s is None or u.stopping:
             return
-        if s.restart == "always" or (s.restart == "on-failure" and u.result != "success"):
-            if u.result == "start-limit-hit":
+        if s.restart == "always" or (s.restart == "on-failure" and u.result != Result.SUCCESS):
+            if u.result == Result.START_LIMIT_HIT:
                 return
-            u.set_state("activating", "auto-restart")
+            u.set_state(ActiveState.ACTIVATING, SubState.AUTO_RESTART)
             self._changed(u)
             u.restart_task = asyncio.ensure_future(self._restart_later(u, s.restart_sec))
 
@@ -264,15 +275,15 @@ class Supervisor:
         u.restart_task = None
         u.restarts += 1
         self.log(u, f"{u.name}: Scheduled restart job, restart counter is at {u.restarts}.")
-        u.set_state("inactive", "dead")
+        u.set_state(ActiveState.INACTIVE, SubState.DEAD)
         self._enqueue_start(u.name)
 
     async def deactivate(self, u: Unit, run_exec_stop: bool) -> None:
         s = u.service
         if s is None:
-            u.set_state("inactive", "dead")
+            u.set_state(ActiveState.INACTIVE, SubState.DEAD)
             return
-        u.set_state("deactivating", "stop")
+        u.set_state(ActiveState.DEACTIVATING, SubState.STOP)
         self._changed(u)
         try:
             env = self._environment(u, s)
@@ -287,18 +298,18 @@ class Supervisor:
                     _finite(s.timeout_stop_sec),
                 )
         if self.any_alive(u):
-            u.sub_state = "stop-sigterm"
+            u.sub_state = SubState.STOP_SIGTERM
             self._changed(u)
             if not await self._kill_and_wait(u, signal.SIGTERM, _finite(s.timeout_stop_sec)):
                 self.log(u, f"{u.name}: State 'stop-sigterm' timed out. Killing.")
-                u.sub_state = "stop-sigkill"
-                if u.result == "success":
-                    u.result = "timeout"
+                u.sub_state = SubState.STOP_SIGKILL
+                if u.result == Result.SUCCESS:
+                    u.result = Result.TIMEOUT
                 await self._kill_and_wait(u, signal.SIGKILL, FINAL_KILL_WAIT)
         if u.watcher is not None and u.watcher is not asyncio.current_task():
             u.watcher.cancel()
         u.watcher = None
-        u.sub_state = "stop-post"
+        u.sub_state = SubState.STOP_POST
         self._changed(u)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
@@ -306,18 +317,18 @@ class Supervisor:
                 _finite(s.timeout_stop_sec),
             )
         if self.any_alive(u):
-            u.sub_state = "final-sigterm"
+            u.sub_state = SubState.FINAL_SIGTERM
             if not await self._kill_and_wait(u, signal.SIGTERM, FINAL_KILL_WAIT):
-                u.sub_state = "final-sigkill"
+                u.sub_state = SubState.FINAL_SIGKILL
                 await self._kill_and_wait(u, signal.SIGKILL, FINAL_KILL_WAIT)
         if u.notify is not None:
             u.notify.close()
             u.notify = None
         u.main_proc, u.main_pid, u.ready = None, 0, None
-        if u.result == "success":
-            u.set_state("inactive", "dead")
+        if u.result == Result.SUCCESS:
+            u.set_state(ActiveState.INACTIVE, SubState.DEAD)
         else:
-            u.set_state("failed", "failed")
+            u.set_state(ActiveState.FAILED, SubState.FAILED)
         self._changed(u)
 
     def any_alive(self, u: Unit) -> bool:
@@ -381,7 +392,7 @@ class Supervisor:
             proc = await self._spawn(u, cmd, env, u.service)
             if proc is None:
                 if check and not cmd.ignore_failure:
-                    u.result = "exit-code"
+                    u.result = Result.EXIT_CODE
                     return False
                 continue
             rc = await proc.wait()
@@ -391,7 +402,7 @@ class Supervisor:
                           + (" (ignored)" if cmd.ignore_failure else ""))  # fmt: skip
                 if check and not cmd.ignore_failure:
                     u.main_exit = st
-                    u.result = "exit-code" if st.code == "exited" else "signal"
+                    u.result = Result.EXIT_CODE if st.code == "exited" else Result.SIGNAL
                     return False
         return True
 

@@ -1,12 +1,15 @@
 """One unit's runtime state, as systemctl shows it, and the facts about units the manager uses.
 
-States are systemd's (systemctl(1), systemd.service(5)):
-- load: `loaded`, `not-found`, `error` (the file is refused; the message names the line),
-  `masked`;
-- active: `inactive`, `activating`, `active`, `deactivating`, `failed`;
-- sub (services): `dead`, `start-pre`, `start`, `start-post`, `running`, `exited`, `stop`,
-  `stop-sigterm`, `stop-sigkill`, `stop-post`, `final-sigterm`, `final-sigkill`, `auto-restart`,
-  `failed`; targets: `dead` / `active`.
+States are systemd's (systemctl(1), systemd.service(5)), as enums whose values are systemd's
+names, so they print, compare and travel in JSON as the text systemctl shows:
+- load (`LoadState`): `loaded`, `not-found`, `error` (the file is refused; the message names the
+  line), `masked`;
+- active (`ActiveState`): `inactive`, `activating`, `active`, `deactivating`, `failed`;
+- sub (`SubState`, services): `dead`, `start-pre`, `start`, `start-post`, `running`, `exited`,
+  `stop`, `stop-sigterm`, `stop-sigkill`, `stop-post`, `final-sigterm`, `final-sigkill`,
+  `auto-restart`, `failed`; targets: `dead` / `active`;
+- result (`Result`, systemd's Result=): `success`, `exit-code`, `signal`, `timeout`,
+  `dependency`, `start-limit-hit`, `resources`, `protocol`.
 
 `Unit` is changed only by the manager (shoal.systemd.manager) and its supervisor, on the event loop.
 """
@@ -18,6 +21,7 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from shoal.systemd.notify import NotifySocket
@@ -31,6 +35,52 @@ JobResult = Literal["done", "failed", "dependency", "timeout", "canceled", "skip
 EXIT_EXEC = 203
 EXIT_CHDIR = 200
 SUPPORTED_TYPES = ("service", "target")
+
+
+class LoadState(StrEnum):
+    LOADED = "loaded"
+    NOT_FOUND = "not-found"
+    ERROR = "error"
+    MASKED = "masked"
+
+
+class ActiveState(StrEnum):
+    INACTIVE = "inactive"
+    ACTIVATING = "activating"
+    ACTIVE = "active"
+    DEACTIVATING = "deactivating"
+    FAILED = "failed"
+
+
+class SubState(StrEnum):
+    DEAD = "dead"
+    START_PRE = "start-pre"
+    START = "start"
+    START_POST = "start-post"
+    RUNNING = "running"
+    EXITED = "exited"
+    STOP = "stop"
+    STOP_SIGTERM = "stop-sigterm"
+    STOP_SIGKILL = "stop-sigkill"
+    STOP_POST = "stop-post"
+    FINAL_SIGTERM = "final-sigterm"
+    FINAL_SIGKILL = "final-sigkill"
+    AUTO_RESTART = "auto-restart"
+    FAILED = "failed"
+    ACTIVE = "active"  # a target's, while it is reached
+
+
+class Result(StrEnum):
+    """systemd's Result= of a unit's last run (systemd.exec(5) "$SERVICE_RESULT")."""
+
+    SUCCESS = "success"
+    EXIT_CODE = "exit-code"
+    SIGNAL = "signal"
+    TIMEOUT = "timeout"
+    DEPENDENCY = "dependency"
+    START_LIMIT_HIT = "start-limit-hit"
+    RESOURCES = "resources"
+    PROTOCOL = "protocol"
 
 
 @dataclass
@@ -72,13 +122,13 @@ class Unit:
     """One unit's runtime state. Changed only by the manager, on the event loop."""
 
     name: str
-    load_state: str = "not-found"
+    load_state: LoadState = LoadState.NOT_FOUND
     load_error: str = ""
     file: UnitFile | None = None
     config: UnitConfig | None = None
-    active_state: str = "inactive"
-    sub_state: str = "dead"
-    result: str = "success"  # systemd's Result=: success, exit-code, signal, timeout, ...
+    active_state: ActiveState = ActiveState.INACTIVE
+    sub_state: SubState = SubState.DEAD
+    result: Result = Result.SUCCESS
     since: float = field(default_factory=time.time)
     main_pid: int = 0
     main_exit: ExitStatus | None = None
@@ -110,7 +160,7 @@ class Unit:
             return self.config.unit.description
         return self.name
 
-    def set_state(self, active: str, sub: str) -> None:
+    def set_state(self, active: ActiveState, sub: SubState) -> None:
         if active != self.active_state:
             self.since = time.time()
         self.active_state, self.sub_state = active, sub
@@ -119,11 +169,11 @@ class Unit:
         return {
             "name": self.name,
             "description": self.describe(),
-            "load_state": self.load_state,
+            "load_state": self.load_state.value,
             "load_error": self.load_error,
-            "active_state": self.active_state,
-            "sub_state": self.sub_state,
-            "result": self.result,
+            "active_state": self.active_state.value,
+            "sub_state": self.sub_state.value,
+            "result": self.result.value,
             "since": self.since,
             "main_pid": self.main_pid,
             "main_exit": self.main_exit.describe() if self.main_exit else "",
