@@ -153,13 +153,14 @@ def test_start_timeout_kills_and_fails(machine: Machine) -> None:
 def test_stop_timeout_escalates_to_sigkill(machine: Machine) -> None:
     machine.unit(
         "stubborn.service",
-        "[Service]\nTimeoutStopSec=0.5\nExecStart=/bin/sh -c \"trap '' TERM; "
+        "[Service]\nTimeoutStopSec=0.5\nExecStart=/bin/sh -c \"trap '' TERM; echo trapped; "
         'while true; do sleep 0.1; done"\n',
     )
 
     async def body(m: Manager) -> None:
         await m.start("stubborn.service")
-        await until(lambda: len(machine.log("stubborn.service")) >= 1)
+        # Stop only once the shell ignores SIGTERM: before its trap it would die at once.
+        await until(lambda: any("trapped" in x for x in machine.log("stubborn.service")))
         t0 = time.monotonic()
         assert await m.stop("stubborn.service") == "done"
         took = time.monotonic() - t0
