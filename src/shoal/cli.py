@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sim": ("shoal.sim.cli:main", "deterministic simulation of raft clusters"),
     "etcd": ("shoal.etcd.cli:main", "an etcd member speaking the v2 API (etcd 3.4's flags)"),
     "fleetd": ("shoal.fleet.fleetd:main", "fleet daemon: engine, agent and HTTP API v1"),
-    "fleetctl": ("shoal.fleet.fleetctl:main", "fleet command line client (fleetctl 1.0)"),
+    "fleetctl": ("shoal.fleetctl.main:main", "fleet command line client (fleetctl 1.0)"),
     "cloudinit": ("shoal.cloudinit.cli:main", "validate or apply a cloud-config"),
     "etcdctl": (
         "shoal.etcdctl.main:main",

@@ -184,7 +184,7 @@ def fleetctl(endpoint: str, *args: str) -> tuple[int, str, str]:
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
-    from shoal.fleet.fleetctl import main
+    from shoal.fleetctl import main
 
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):

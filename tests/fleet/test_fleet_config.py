@@ -1,4 +1,4 @@
-"""fleetd configuration layering, fleetctl flag parsing and output alignment."""
+"""fleetd configuration layering, and fleetctl's output alignment."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from shoal.fleet.config import (
     parse_duration,
     parse_metadata,
 )
-from shoal.fleet.fleetctl import UsageError, parse_args
 from shoal.fleet.tabwriter import format_table
 
 
@@ -65,18 +64,6 @@ def test_machine_id_is_read_or_created_once(tmp_path: Path) -> None:
     assert len(first) == 32 and (tmp_path / "etc" / "machine-id").read_text().strip() == first
     assert machine_id(cfg) == first
     assert machine_id(FleetConfig(root_dir=str(tmp_path), machine_id="abc")) == "abc"
-
-
-def test_fleetctl_flags_anywhere_and_from_environment() -> None:
-    inv = parse_args(
-        ["list-machines", "-l", "--no-legend"], env={"FLEETCTL_ENDPOINT": "http://x:1"}
-    )
-    assert inv.command == "list-machines" and inv.get("full") and inv.get("no-legend")
-    assert inv.get("endpoint") == "http://x:1"
-    inv = parse_args(["--endpoint", "unix:///s", "start", "--block-attempts=3", "a"], env={})
-    assert (inv.get("endpoint"), inv.get("block-attempts"), inv.args) == ("unix:///s", 3, ["a"])
-    with pytest.raises(UsageError, match="unknown flag: --bogus"):
-        parse_args(["list-units", "--bogus"], env={})
 
 
 def test_tables_align_like_go_tabwriter() -> None:

@@ -16,7 +16,9 @@ One concept per module, lower ones first:
     api         the HTTP API v1 (unix socket, optionally TCP)
     config      fleetd's options: fleet.conf, FLEET_* variables, flags; the machine ID
     fleetd      `shoal fleetd`
+    schema      the API's objects as a client reads them: Machine, Unit, UnitState
     client      the HTTP API client fleetctl uses
     tabwriter   Go's tabwriter, as fleetctl aligned its tables
-    fleetctl    `shoal fleetctl`
+
+`shoal fleetctl` is a package of its own, `shoal.fleetctl`: a client of this one.
 """

@@ -1,8 +1,9 @@
 """A synchronous client of fleet's HTTP API v1, as fleetctl uses it (client/http.go).
 
-Errors read as fleetctl printed them: API errors as Google's API client formatted them
-(`googleapi: Error 503: fleet server unable to communicate with etcd`), connection failures as
-Go's net/http did (`Get http://domain-sock/...: dial unix /var/run/fleet.sock: connect: ...`).
+Results are the typed objects of `fleet.schema`. Errors read as fleetctl printed them: API
+errors as Google's API client formatted them (`googleapi: Error 503: fleet server unable to
+communicate with etcd`), connection failures as Go's net/http did (`Get http://domain-sock/...:
+dial unix /var/run/fleet.sock: connect: ...`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import http.client
 import json
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
+
+from shoal.fleet.schema import Machine, SchemaError, Unit, UnitState
 
 
 class FleetAPIError(Exception):
@@ -126,8 +130,8 @@ class FleetClient:
             )
         return resp.status, doc
 
-    def _pages(self, path: str, field: str) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def _pages(self, path: str, field: str) -> list[object]:
+        out: list[object] = []
         token = ""
         while True:
             sep = "&" if "?" in path else "?"
@@ -138,49 +142,60 @@ class FleetClient:
             if not token:
                 return out
 
-    def machines(self) -> list[dict[str, Any]]:
-        return self._pages("machines", "machines")
+    def machines(self) -> list[Machine]:
+        return _decode(Machine.from_json, self._pages("machines", "machines"))
 
-    def units(self) -> list[dict[str, Any]]:
-        return self._pages("units", "units")
+    def units(self) -> list[Unit]:
+        return _decode(Unit.from_json, self._pages("units", "units"))
 
-    def unit_states(self) -> list[dict[str, Any]]:
-        return self._pages("state", "states")
+    def unit_states(self) -> list[UnitState]:
+        return _decode(UnitState.from_json, self._pages("state", "states"))
 
-    def unit(self, name: str) -> dict[str, Any] | None:
+    def _one(self, path: str) -> object | None:
+        """The object at path, None when the API answers 404 (or with no object)."""
         try:
-            _, doc = self.request("GET", "units/" + quote(name, safe="@:"))
+            _, doc = self.request("GET", path)
         except FleetAPIError as e:
             if e.code == 404:
                 return None
             raise
         return doc if isinstance(doc, dict) else None
 
-    def unit_state(self, name: str) -> dict[str, Any] | None:
-        try:
-            _, doc = self.request("GET", "state/" + quote(name, safe="@:"))
-        except FleetAPIError as e:
-            if e.code == 404:
-                return None
-            raise
-        return doc if isinstance(doc, dict) else None
+    def unit(self, name: str) -> Unit | None:
+        doc = self._one("units/" + quote(name, safe="@:"))
+        return None if doc is None else _decode(Unit.from_json, [doc])[0]
 
-    def create_unit(self, unit: dict[str, Any]) -> None:
-        self.request("PUT", "units/" + quote(unit["name"], safe="@:"), unit)
+    def unit_state(self, name: str) -> UnitState | None:
+        doc = self._one("state/" + quote(name, safe="@:"))
+        return None if doc is None else _decode(UnitState.from_json, [doc])[0]
+
+    def create_unit(self, unit: Unit) -> None:
+        self.request("PUT", "units/" + quote(unit.name, safe="@:"), unit.to_json())
 
     def set_target_state(self, name: str, state: str) -> None:
         self.request(
             "PUT", "units/" + quote(name, safe="@:"), {"name": name, "desiredState": state}
         )
 
-    def journal(self, name: str, lines: int) -> dict[str, Any]:
-        """shoal's extension: the unit's journal from the machine this API belongs to (404 when
-        the unit is not loaded there)."""
+    def journal(self, name: str, lines: int) -> list[str]:
+        """shoal's extension: the last lines of the unit's journal from the machine this API
+        belongs to (404 when the unit is not loaded there)."""
         _, doc = self.request("GET", f"shoal/journal/{quote(name, safe='@:')}?lines={lines}")
-        return doc if isinstance(doc, dict) else {}
+        got = doc.get("lines") if isinstance(doc, dict) else None
+        return [str(line) for line in got] if isinstance(got, list) else []
 
     def destroy_unit(self, name: str) -> None:
         self.request("DELETE", "units/" + quote(name, safe="@:"))
+
+
+T = TypeVar("T")
+
+
+def _decode(decode: Callable[[object], T], docs: list[object]) -> list[T]:
+    try:
+        return [decode(d) for d in docs]
+    except SchemaError as e:
+        raise FleetAPIError(f"malformed response from the fleet API: {e}") from None
 
 
 def _strerror(e: OSError) -> str:

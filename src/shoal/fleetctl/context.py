@@ -1,0 +1,90 @@
+"""What every fleetctl command gets: the parsed command line, the API client, the output streams,
+the machine list read once per run, and a way to act on many units at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TextIO, TypeVar
+
+from shoal.fleet.client import FleetAPIError, FleetClient
+from shoal.fleet.schema import Machine
+from shoal.fleetctl.flags import Invocation
+
+# shoal: requests fleetctl has in flight at once when acting on many units.
+PARALLEL_REQUESTS = 8
+
+Emit = list[tuple[str, str]]  # ("out" | "err", message), printed in argument order
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A command cannot go on; main prints the message on stderr and exits 1."""
+
+
+class Ctl:
+    """One fleetctl run: the client, output streams, and fleetctl's shared helpers."""
+
+    def __init__(self, inv: Invocation, out: TextIO, err: TextIO) -> None:
+        self.inv = inv
+        self.out = out
+        self.err = err
+        self.api = FleetClient(
+            str(inv.get("endpoint")),
+            float(inv.get("request-timeout")),
+            str(inv.get("ca-file")),
+            str(inv.get("cert-file")),
+            str(inv.get("key-file")),
+        )
+        self._machines: dict[str, Machine] | None = None
+
+    def stderr(self, msg: str) -> None:
+        self.err.write(msg if msg.endswith("\n") else msg + "\n")
+        self.err.flush()
+
+    def stdout(self, msg: str) -> None:
+        self.out.write(msg if msg.endswith("\n") else msg + "\n")
+        self.out.flush()
+
+    def machine(self, mid: str) -> Machine | None:
+        """fleetctl cachedMachineState: one /machines read per run."""
+        if self._machines is None:
+            try:
+                self._machines = {m.id: m for m in self.api.machines()}
+            except FleetAPIError:
+                self._machines = {}
+        return self._machines.get(mid)
+
+    def machine_or_bare(self, mid: str) -> Machine:
+        """The machine with that ID, or one known by its ID alone (it left the cluster)."""
+        return self.machine(mid) or Machine(mid)
+
+    def block_attempts(self) -> int:
+        """fleetctl getBlockAttempts: -1 no wait, 0 forever, N attempts of about 2 s each."""
+        if self.inv.flags.get("no-block"):
+            return -1
+        attempts: int = self.inv.get("block-attempts") if "block-attempts" in self.inv.flags else 0
+        return max(0, attempts)
+
+    def in_parallel(self, fn: Callable[[str, Emit], T], items: list[str]) -> list[T]:
+        """Run fn over items on a few threads (shoal: fleetctl did one unit at a time, so starting
+        hundreds of units took minutes), then print their messages in item order and re-raise
+        the first error."""
+
+        def run(item: str) -> tuple[Emit, list[T], Exception | None]:
+            emit: Emit = []
+            try:
+                return emit, [fn(item, emit)], None
+            except (CommandError, FleetAPIError) as e:
+                return emit, [], e
+
+        with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
+            results = list(pool.map(run, items))
+        out: list[T] = []
+        for emit, value, err in results:
+            for stream, msg in emit:
+                (self.stdout if stream == "out" else self.stderr)(msg)
+            if err is not None:
+                raise err
+            out.extend(value)
+        return out

@@ -1,0 +1,74 @@
+"""`fleetctl journal [--lines N] [--follow] UNIT`: a unit's journal (fleetctl/journal.go).
+
+fleet ran journalctl over ssh on the unit's machine; shoal asks that machine's fleet API (its
+`shoal/journal` extension), so fleetctl must be pointed at the machine running the unit.
+"""
+
+from __future__ import annotations
+
+import time
+
+from shoal.fleet.client import FleetAPIError
+from shoal.fleet.unit import mangle_name
+from shoal.fleetctl.context import Ctl
+from shoal.fleetctl.output import machine_full_legend
+
+FOLLOW_INTERVAL = 1.0  # seconds between two reads of the journal with --follow
+FOLLOW_WINDOW = 200  # lines read each time with --follow
+
+
+def journal(ctl: Ctl) -> int:
+    if len(ctl.inv.args) != 1:
+        ctl.stderr("One unit file must be provided.")
+        return 1
+    name = mangle_name(ctl.inv.args[0])
+    try:
+        u = ctl.api.unit(name)
+    except FleetAPIError as e:
+        ctl.stderr(f"Error retrieving unit {name}: {e}")
+        return 1
+    if u is None:
+        ctl.stderr(f"Unit {name} does not exist.")
+        return 1
+    if u.is_global:
+        ctl.stderr(f"Unable to retrieve journal of global unit {name}.")
+        return 1
+    if (u.current_state or "inactive") == "inactive":
+        ctl.stderr(f"Unit {name} does not appear to be running.")
+        return 1
+    try:
+        shown = ctl.api.journal(name, int(ctl.inv.get("lines")))
+    except FleetAPIError as e:
+        if e.code != 404:
+            ctl.stderr(f"Error retrieving journal of {name}: {e}")
+            return 1
+        m = ctl.machine_or_bare(u.machine_id)
+        ctl.stderr(
+            f"Unit {name} runs on {machine_full_legend(m, True)}, not on the machine behind "
+            f"{ctl.inv.get('endpoint')}; point --endpoint at that machine's fleet API."
+        )
+        return 1
+    for line in shown:
+        ctl.stdout(line)
+    while ctl.inv.flags.get("follow"):
+        time.sleep(FOLLOW_INTERVAL)
+        try:
+            fresh = ctl.api.journal(name, FOLLOW_WINDOW)
+        except FleetAPIError as e:
+            ctl.stderr(f"Error retrieving journal of {name}: {e}")
+            return 1
+        for line in new_lines(shown[-20:], fresh):
+            ctl.stdout(line)
+        shown = fresh
+    return 0
+
+
+def new_lines(seen_tail: list[str], fresh: list[str]) -> list[str]:
+    """The lines of `fresh` after the last ones already printed (`seen_tail`)."""
+    if not seen_tail:
+        return fresh
+    n = len(seen_tail)
+    for start in range(len(fresh) - n, -1, -1):
+        if fresh[start : start + n] == seen_tail:
+            return fresh[start + n :]
+    return fresh  # the printed lines scrolled out of the window: print what there is

@@ -1,0 +1,86 @@
+"""Waiting for units to get where a command sent them, as fleetctl waits (fleetctl/fleetctl.go
+checkUnitState, assertUnitState, tryWaitForSystemdActiveState): each attempt polls every 250 ms
+for up to 2 s; 0 attempts means wait forever and -1 (`--no-block`) not at all."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from shoal.fleet.client import FleetAPIError
+from shoal.fleet.schema import UnitState
+from shoal.fleetctl.context import Ctl
+from shoal.fleetctl.output import machine_full_legend
+
+POLL = 0.25  # seconds between two looks at a unit
+ATTEMPT = 2.0  # seconds one block attempt lasts
+
+
+def _assert_state(ctl: Ctl, name: str, want: str) -> str | None:
+    """fleetctl assertUnitState: the message to print once the unit reached `want`."""
+    u = ctl.api.unit(name)
+    if u is None:
+        return None
+    state = u.desired_state if u.is_global else u.current_state
+    if (state or "inactive") != want:
+        return None
+    msg = f"Unit {name} {u.current_state or 'inactive'}"
+    if u.machine_id:
+        m = ctl.machine(u.machine_id)
+        if m is not None:
+            msg += f" on {machine_full_legend(m, False)}"
+    return msg
+
+
+def wait_for_states(
+    ctl: Ctl, names: list[str], want: str, attempts: int, label: str = "units"
+) -> bool:
+    """fleetctl checkUnitState: print `Unit NAME STATE on MACHINE` as each unit gets there."""
+    if attempts < 0:
+        return True
+    ok = True
+    for name in names:
+        deadline = None if attempts == 0 else time.monotonic() + ATTEMPT * attempts
+        while True:
+            try:
+                msg = _assert_state(ctl, name, want)
+            except FleetAPIError:
+                msg = None
+            if msg is not None:
+                ctl.stdout(msg)
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                what = (
+                    "Error waiting on unit creation"
+                    if label == "creation"
+                    else "Error waiting for units"
+                )
+                ctl.stderr(f"{what}: timed out waiting for unit {name} to report state {want}")
+                ok = False
+                break
+            time.sleep(POLL)
+    return ok
+
+
+def wait_active(ctl: Ctl, names: list[str], attempts: int) -> bool:
+    """fleetctl tryWaitForSystemdActiveState: the unit's process must really be active."""
+    if attempts < 0:
+        for n in names:
+            ctl.stdout(f"Triggered unit {n} start")
+        return True
+    for name in names:
+        deadline = None if attempts == 0 else time.monotonic() + ATTEMPT * attempts
+        while True:
+            st: UnitState | None = None
+            with contextlib.suppress(FleetAPIError):
+                st = ctl.api.unit_state(name)
+            if st is not None and st.active_state == "active":
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                ctl.stderr(
+                    f"Error waiting for systemd unit states, err: Failed to find an active unit "
+                    f"{name} within 2s"
+                )
+                return False
+            time.sleep(POLL)
+    return True
