@@ -1,4 +1,4 @@
-"""fleetd configuration layering, and fleetctl's output alignment."""
+"""fleetd configuration layering: defaults, fleet.conf, FLEET_* variables, flags."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from shoal.fleet.config import (
     parse_duration,
     parse_metadata,
 )
-from shoal.fleet.tabwriter import format_table
 
 
 def test_defaults_are_fleets() -> None:
@@ -64,10 +63,3 @@ def test_machine_id_is_read_or_created_once(tmp_path: Path) -> None:
     assert len(first) == 32 and (tmp_path / "etc" / "machine-id").read_text().strip() == first
     assert machine_id(cfg) == first
     assert machine_id(FleetConfig(root_dir=str(tmp_path), machine_id="abc")) == "abc"
-
-
-def test_tables_align_like_go_tabwriter() -> None:
-    rows = [["MACHINE", "IP", "METADATA"], ["87799244...", "192.168.0.30", "cabinet=one"]]
-    assert format_table(rows) == (
-        "MACHINE\t\tIP\t\tMETADATA\n87799244...\t192.168.0.30\tcabinet=one\n"
-    )

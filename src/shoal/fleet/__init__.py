@@ -18,7 +18,6 @@ One concept per module, lower ones first:
     fleetd      `shoal fleetd`
     schema      the API's objects as a client reads them: Machine, Unit, UnitState
     client      the HTTP API client fleetctl uses
-    tabwriter   Go's tabwriter, as fleetctl aligned its tables
 
 `shoal fleetctl` is a package of its own, `shoal.fleetctl`: a client of this one.
 """

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 
 from shoal.fleet import facts
 from shoal.fleet.schema import Machine
-from shoal.fleet.tabwriter import format_table
 from shoal.fleetctl.context import Ctl
+from shoal.gocompat.tabwriter import FLEETCTL, format_rows
 
 
 def short_id(mid: str) -> str:
@@ -30,7 +30,7 @@ def format_metadata(md: Mapping[str, str]) -> str:
 
 def aligned(ctl: Ctl, rows: Sequence[Sequence[str]]) -> None:
     """Rows written as fleetctl's tabwriter aligned them."""
-    ctl.out.write(format_table(rows))
+    ctl.out.write(format_rows(rows, FLEETCTL))
 
 
 def table(ctl: Ctl, cols: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
