@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 
-from etcdctl_cluster import Run, Target, run_real, run_shoal, run_shoal_inprocess, same
+from side_by_side import Run, run_real, run_shoal, run_shoal_inprocess, same
 
 from shoal.client import AsyncClient, ClientError
 from shoal.client.auth import AuthAPI
+from support.cluster import Target
 
 ROOT = ["-u", "root:rootpw"]
 

@@ -8,18 +8,18 @@ import signal
 from collections.abc import Callable
 
 import pytest
-from etcdctl_cluster import (
+from side_by_side import (
     Run,
-    Target,
     both,
     compare,
     run_real,
     run_shoal_inprocess,
     same,
-    wait_for,
 )
 
 from shoal.client import Client
+from support import wait_until
+from support.cluster import Target
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_seed_scenario_all_up_one_down_two_down_and_back(ctl, cluster) -> None: 
         cluster.start(1)
         cluster.start(2)
         cluster.wait_ready()
-        wait_for(lambda: _lines(cluster)[-2] == "cluster is healthy", 20, "cluster healthy")
+        wait_until(lambda: _lines(cluster)[-2] == "cluster is healthy", 20, "cluster healthy")
         ctl("cluster-health")
         ctl("member", "list")
         # A write that timed out without quorum has an unknown outcome: etcd may still commit
@@ -136,7 +136,7 @@ def test_member_add_update_remove(ctl, cluster) -> None:  # type: ignore[no-unty
             results.append(runner(["--endpoints", eps, "member", "add", "m4", peer]))
             return results[-1].code == 0
 
-        wait_for(attempt, 40, "etcd to accept a new member", step=1.0)
+        wait_until(attempt, 40, "etcd to accept a new member", every=1.0)
         return hide_new(results[-1])
 
     cleanup()

@@ -8,9 +8,10 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import pytest
-from etcdctl_cluster import Target, compare
+from side_by_side import compare
 
 from shoal.client import Client, EtcdError
+from support.cluster import Target
 
 FORMATS = ["simple", "extended", "json"]
 

@@ -4,7 +4,7 @@ on the same streams and with the same exit status. No cluster needed."""
 from __future__ import annotations
 
 import pytest
-from etcdctl_cluster import compare, run_real, run_shoal
+from side_by_side import compare, run_real, run_shoal
 
 GROUPS = ["member", "user", "role", "auth"]
 LEAVES = [

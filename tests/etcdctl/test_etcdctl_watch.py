@@ -8,9 +8,10 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 import pytest
-from etcdctl_cluster import Target, both, compare
+from side_by_side import both, compare
 
 from shoal.client import Client, EtcdError
+from support.cluster import Target
 
 FORMATS = ["simple", "extended", "json"]
 
