@@ -9,9 +9,10 @@ import time
 
 import aiohttp
 import pytest
-from transport_harness import LOOPS, Member, app, eventually, mesh, run, with_members
+from transport_harness import LOOPS, Member, app, mesh, run, with_members
 
 from shoal.transport import FAULTS_PATH, Faults, control
+from support import wait_until_async
 
 
 def test_blocked_peer_gets_nothing_either_way_and_unblock_resumes() -> None:
@@ -21,14 +22,14 @@ def test_blocked_peer_gets_nothing_either_way_and_unblock_resumes() -> None:
         for i in range(10):
             a.transport.send([app(1, 2, i), app(1, 3, i)])
             b.transport.send([app(2, 1, i)])  # b does not know; a drops it on arrival
-        await eventually(lambda: len(c.got) == 10, what="the unblocked peer still hears a")
-        await eventually(
+        await wait_until_async(lambda: len(c.got) == 10, what="the unblocked peer still hears a")
+        await wait_until_async(
             lambda: a.transport.stats()[2].messages_received == 10, what="b's messages at a"
         )
         a.transport.unblock([2])
         a.transport.send([app(1, 2, 100)])
         b.transport.send([app(2, 1, 100)])
-        await eventually(lambda: len(b.got) >= 1 and len(a.got) >= 1, what="after unblock")
+        await wait_until_async(lambda: len(b.got) >= 1 and len(a.got) >= 1, what="after unblock")
         # The first thing through is the marker: nothing sent during the partition leaked.
         assert [m.index for m in b.got] == [100]
         assert [m.index for m in a.got] == [100]
@@ -46,7 +47,7 @@ def test_a_lasting_partition_takes_both_links_down_and_heals(loop: str) -> None:
     async def body(a: Member, b: Member) -> None:
         await mesh(a, b)
         a.transport.block([2])  # set on one side only
-        await eventually(
+        await wait_until_async(
             lambda: not a.transport.is_active(2) and not b.transport.is_active(1),
             what="both links declared dead",
         )
@@ -56,7 +57,7 @@ def test_a_lasting_partition_takes_both_links_down_and_heals(loop: str) -> None:
         assert "no answer" in b.transport.stats()[1].last_error or (
             "closed during handshake" in b.transport.stats()[1].last_error
         )
-        await eventually(
+        await wait_until_async(
             lambda: "blocked by fault injection" in a.transport.stats()[2].last_error,
             what="redial refused locally",
         )
@@ -64,7 +65,9 @@ def test_a_lasting_partition_takes_both_links_down_and_heals(loop: str) -> None:
         await mesh(a, b)  # waits for both links to be up again
         a.transport.send([app(1, 2, 1)])
         b.transport.send([app(2, 1, 1)])
-        await eventually(lambda: len(a.got) == 1 and len(b.got) == 1, what="traffic after heal")
+        await wait_until_async(
+            lambda: len(a.got) == 1 and len(b.got) == 1, what="traffic after heal"
+        )
         assert a.got[0].index == 1 and b.got[0].index == 1
 
     run(with_members([1, 2], body, ping_interval=0.05), loop=loop)
@@ -79,7 +82,7 @@ def test_drop_probability_loses_about_that_share() -> None:
         a.transport.send([app(1, 2, i) for i in range(100, 1100)])
         a.transport.set_faults(Faults())
         a.transport.send([app(1, 2, 9999)])
-        await eventually(lambda: b.got and b.got[-1].index == 9999, what="marker")
+        await wait_until_async(lambda: b.got and b.got[-1].index == 9999, what="marker")
         indexes = [m.index for m in b.got[:-1]]
         assert all(100 <= i < 1100 for i in indexes)
         assert indexes == sorted(indexes)  # losses never reorder
@@ -94,18 +97,18 @@ def test_delay_holds_messages_back_in_order() -> None:
         a.transport.set_faults(Faults(delay_ms=150, peers=frozenset({2})))
         start = time.monotonic()
         a.transport.send([app(1, 2, i) for i in range(5)] + [app(1, 3, 0)])
-        await eventually(lambda: len(c.got) == 1, what="undelayed peer")
+        await wait_until_async(lambda: len(c.got) == 1, what="undelayed peer")
         assert time.monotonic() - start < 0.15 and b.got == []
         a.transport.set_faults(Faults())  # later messages must still queue behind held ones
         a.transport.send([app(1, 2, 5)])
-        await eventually(lambda: len(b.got) == 6, what="delayed messages")
+        await wait_until_async(lambda: len(b.got) == 6, what="delayed messages")
         assert time.monotonic() - start >= 0.15
         assert [m.index for m in b.got] == list(range(6))
         # Inbound delay: b's message to a is held on a's side too.
         a.transport.set_faults(Faults(delay_ms=150))
         t0 = time.monotonic()
         b.transport.send([app(2, 1, 0)])
-        await eventually(lambda: len(a.got) == 1, what="delayed inbound")
+        await wait_until_async(lambda: len(a.got) == 1, what="delayed inbound")
         assert time.monotonic() - t0 >= 0.15
 
     run(with_members([1, 2, 3], body))
@@ -138,7 +141,7 @@ def test_fault_endpoint_partitions_a_running_member() -> None:
                 assert r.status == 200
             assert a.transport.faults == Faults()
         a.transport.send([app(1, 2, 1)])
-        await eventually(lambda: len(b.got) == 1, what="delivery after heal")
+        await wait_until_async(lambda: len(b.got) == 1, what="delivery after heal")
         assert b.got[0].index == 1
 
     run(with_members([1, 2], body))
@@ -167,7 +170,7 @@ def test_partition_heals_under_steady_traffic() -> None:
             await asyncio.sleep(0)
             a.transport.unblock()
             a.transport.send([app(1, 2, round_ * 10 + 5)])
-        await eventually(lambda: len(b.got) == 3, what="one message per heal")
+        await wait_until_async(lambda: len(b.got) == 3, what="one message per heal")
         assert [m.index for m in b.got] == [5, 15, 25]
 
     run(with_members([1, 2], body))
@@ -228,7 +231,7 @@ def test_per_peer_order_survives_random_faults() -> None:
         marker = index + 1
         for m in ms:
             m.transport.send([app(m.id, p.id, marker) for p in ms if p is not m])
-        await eventually(
+        await wait_until_async(
             lambda: all(
                 any(x.index == marker for x in m.from_peer(p.id))
                 for m in ms

@@ -7,7 +7,9 @@ import json
 
 import aiohttp
 import pytest
-from transport_harness import CLUSTER, LOOPS, app, eventually, mesh, run, start_member, stop_all
+from transport_harness import CLUSTER, LOOPS, app, mesh, run, start_member, stop_all
+
+from support import wait_until_async
 
 MEMBERS = [{"id": 1, "name": "coreos-01", "peerURLs": ["http://127.0.0.10:2380"], "clientURLs": []}]
 
@@ -58,7 +60,7 @@ def test_http_and_peer_streams_share_the_port(loop: str) -> None:
             assert json.loads(version_body)["etcdserver"] == "3.4.23"
             assert second.startswith(b"200 OK") and second.endswith(b"\r\n\r\n")  # HEAD: no body
             b.transport.send([app(2, 1, 0)])
-            await eventually(lambda: len(a.got) == 1, what="stream still works")
+            await wait_until_async(lambda: len(a.got) == 1, what="stream still works")
         finally:
             await stop_all(a, b)
 

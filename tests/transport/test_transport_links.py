@@ -10,7 +10,6 @@ from transport_harness import (
     LOOPS,
     Member,
     app,
-    eventually,
     mesh,
     run,
     start_member,
@@ -20,6 +19,7 @@ from transport_harness import (
 
 from shoal.raft.types import Message, MessageType, Snapshot, SnapshotMeta
 from shoal.transport.frame import FrameParser, Hello, Welcome
+from support import wait_until_async
 
 
 @pytest.mark.parametrize("loop", LOOPS)
@@ -31,7 +31,7 @@ def test_two_members_exchange_messages_in_order_both_ways(loop: str) -> None:
             b.transport.send([app(2, 1, i, n_entries=3)])
             if i % 97 == 0:
                 await asyncio.sleep(0)  # let writers run mid-way, so batches vary in size
-        await eventually(lambda: len(b.got) == 2000 and len(a.got) == 2000, what="2000 each")
+        await wait_until_async(lambda: len(b.got) == 2000 and len(a.got) == 2000, what="2000 each")
         assert [m.index for m in b.got] == list(range(2000))
         assert [m.index for m in a.got] == list(range(2000))
         assert b.got[7] == app(1, 2, 7)  # every field survives the trip
@@ -52,7 +52,7 @@ def test_three_members_keep_per_peer_order() -> None:
         for i in range(500):
             for m in ms:
                 m.transport.send([app(m.id, p.id, i) for p in ms if p is not m])
-        await eventually(lambda: all(len(m.got) == 1000 for m in ms), what="1000 each")
+        await wait_until_async(lambda: all(len(m.got) == 1000 for m in ms), what="1000 each")
         for m in ms:
             for p in ms:
                 if p is not m:
@@ -64,7 +64,7 @@ def test_three_members_keep_per_peer_order() -> None:
 def test_round_trip_latency_is_measured() -> None:
     async def body(a: Member, b: Member) -> None:
         await mesh(a, b)
-        await eventually(lambda: a.transport.stats()[2].latency.count >= 2, what="pings")
+        await wait_until_async(lambda: a.transport.stats()[2].latency.count >= 2, what="pings")
         lat = a.transport.stats()[2].latency
         assert 0 < lat.minimum <= lat.average <= lat.maximum < 1000
 
@@ -80,18 +80,18 @@ def test_link_reconnects_after_the_peer_restarts_on_the_same_port(loop: str) -> 
         try:
             await mesh(a, b)
             a.transport.send([app(1, 2, 0)])
-            await eventually(lambda: len(b.got) == 1, what="first message")
+            await wait_until_async(lambda: len(b.got) == 1, what="first message")
             url = b.url
             await b.transport.stop()
-            await eventually(lambda: not a.transport.is_active(2), what="link down")
+            await wait_until_async(lambda: not a.transport.is_active(2), what="link down")
             # While the peer is down, sends fail fast and raft hears it is unreachable.
             a.transport.send([app(1, 2, 1)])
             assert 2 in a.unreachable
             b2 = await start_member(2, listen=url)
             b2.transport.add_peer(1, [a.url])
-            await eventually(lambda: a.transport.is_active(2), what="link up again")
+            await wait_until_async(lambda: a.transport.is_active(2), what="link up again")
             a.transport.send([app(1, 2, 2)])
-            await eventually(lambda: len(b2.got) == 1, what="message after restart")
+            await wait_until_async(lambda: len(b2.got) == 1, what="message after restart")
             assert b2.got[0].index == 2
             assert a.transport.stats()[2].connects == 2
         finally:
@@ -109,12 +109,12 @@ def test_update_peer_redials_the_new_url() -> None:
             await mesh(a, b)
             b2.transport.add_peer(1, [a.url])
             a.transport.update_peer(2, [b2.url])
-            await eventually(
+            await wait_until_async(
                 lambda: a.transport.stats()[2].url == b2.url and a.transport.is_active(2),
                 what="link to the new URL",
             )
             a.transport.send([app(1, 2, 9)])
-            await eventually(lambda: len(b2.got) == 1, what="message at the new URL")
+            await wait_until_async(lambda: len(b2.got) == 1, what="message at the new URL")
             assert b.got == []
         finally:
             await stop_all(a, b, b2)
@@ -129,11 +129,11 @@ def test_full_queue_drops_and_reports_unreachable() -> None:
         a.transport.send([app(1, 2, i) for i in range(50)])
         assert a.unreachable == [2]  # once per send call, not once per message
         assert a.transport.stats()[2].messages_failed == 40
-        await eventually(lambda: len(b.got) == 10, what="the 10 queued messages")
+        await wait_until_async(lambda: len(b.got) == 10, what="the 10 queued messages")
         assert [m.index for m in b.got] == list(range(10))
         # The link itself is fine: later messages go through.
         a.transport.send([app(1, 2, 50)])
-        await eventually(lambda: len(b.got) == 11, what="message after overflow")
+        await wait_until_async(lambda: len(b.got) == 11, what="message after overflow")
 
     run(with_members([1, 2], body, queue_size=10))
 
@@ -141,7 +141,7 @@ def test_full_queue_drops_and_reports_unreachable() -> None:
 def test_sends_to_a_peer_that_never_answers_report_unreachable() -> None:
     async def body(a: Member) -> None:
         a.transport.add_peer(9, ["http://127.0.0.1:1"])  # nothing listens on port 1
-        await eventually(lambda: a.transport.stats()[9].last_error != "", what="dial failure")
+        await wait_until_async(lambda: a.transport.stats()[9].last_error != "", what="dial failure")
         a.transport.send([app(1, 9, 0)])
         assert 9 in a.unreachable
         assert not a.transport.is_active(9)
@@ -157,7 +157,7 @@ def test_peer_of_another_cluster_is_refused() -> None:
         try:
             a.transport.add_peer(2, [b.url])
             b.transport.add_peer(1, [a.url])
-            await eventually(
+            await wait_until_async(
                 lambda: "cluster ID mismatch" in a.transport.stats()[2].last_error,
                 what="refusal",
             )
@@ -175,13 +175,13 @@ def test_peer_of_another_cluster_is_refused() -> None:
 def test_unknown_sender_is_refused_until_added() -> None:
     async def body(a: Member, b: Member) -> None:
         a.transport.add_peer(2, [b.url])  # b does not know a yet
-        await eventually(
+        await wait_until_async(
             lambda: "not a known peer" in a.transport.stats()[2].last_error, what="refusal"
         )
         b.transport.add_peer(1, [a.url])  # b applies the conf change adding a
-        await eventually(lambda: a.transport.is_active(2), what="accepted after add")
+        await wait_until_async(lambda: a.transport.is_active(2), what="accepted after add")
         a.transport.send([app(1, 2, 1)])
-        await eventually(lambda: len(b.got) == 1, what="delivery")
+        await wait_until_async(lambda: len(b.got) == 1, what="delivery")
 
     run(with_members([1, 2], body))
 
@@ -190,7 +190,7 @@ def test_removed_member_is_refused_and_told_so() -> None:
     async def body(a: Member, b: Member) -> None:
         await mesh(a, b)
         b.transport.remove_peer(1)
-        await eventually(lambda: a.removed == [2], what="a learns it was removed")
+        await wait_until_async(lambda: a.removed == [2], what="a learns it was removed")
         assert not a.transport.is_active(2)
         assert "removed" in a.transport.stats()[2].last_error
         a.transport.send([app(1, 2, 0)])
@@ -211,8 +211,8 @@ def test_large_snapshot_does_not_hold_up_other_peers() -> None:
         a.transport.send([snap])
         for i in range(200):
             a.transport.send([app(1, 3, i)])
-        await eventually(lambda: len(c.got) == 200, what="small messages to c")
-        await eventually(lambda: len(b.got) == 1, what="snapshot at b")
+        await wait_until_async(lambda: len(c.got) == 200, what="small messages to c")
+        await wait_until_async(lambda: len(b.got) == 1, what="snapshot at b")
         got = b.got[0].snapshot
         assert got is not None and got.data == data and got.meta.index == 99
         assert a.snap_status == [(2, True)]
@@ -223,7 +223,7 @@ def test_large_snapshot_does_not_hold_up_other_peers() -> None:
 def test_snapshot_to_an_unreachable_peer_reports_failure() -> None:
     async def body(a: Member) -> None:
         a.transport.add_peer(9, ["http://127.0.0.1:1"])
-        await eventually(lambda: a.transport.stats()[9].last_error != "", what="failure")
+        await wait_until_async(lambda: a.transport.stats()[9].last_error != "", what="failure")
         snap = Message(MessageType.SNAP, to=9, frm=1, snapshot=Snapshot(SnapshotMeta(5, 1)))
         a.transport.send([snap])
         assert a.snap_status == [(9, False)]
@@ -265,10 +265,10 @@ def test_a_peer_that_stops_answering_is_declared_unreachable(loop: str) -> None:
         port = server.sockets[0].getsockname()[1]
         try:
             a.transport.add_peer(9, [f"http://127.0.0.1:{port}"])
-            await eventually(lambda: a.transport.is_active(9), what="handshake")
+            await wait_until_async(lambda: a.transport.is_active(9), what="handshake")
             big = Message(MessageType.APP, to=9, frm=1, context=b"z" * (1 << 20))
             a.transport.send([big] * 64)  # far more than the socket buffers hold
-            await eventually(lambda: not a.transport.is_active(9), what="declared dead")
+            await wait_until_async(lambda: not a.transport.is_active(9), what="declared dead")
             assert "no answer" in a.transport.stats()[9].last_error
             assert 9 in a.unreachable
         finally:
@@ -282,7 +282,7 @@ def test_a_url_that_now_belongs_to_another_member_is_refused() -> None:
     async def body(a: Member, b: Member, c: Member) -> None:
         await mesh(a, c)
         a.transport.add_peer(2, [c.url])  # stale configuration: c listens where b was
-        await eventually(
+        await wait_until_async(
             lambda: "this is member 3, not 2" in a.transport.stats()[2].last_error,
             what="wrong-target refusal",
         )

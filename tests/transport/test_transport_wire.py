@@ -24,6 +24,7 @@ from shoal.transport.frame import (
 from shoal.transport.http import HttpError, RequestParser
 from shoal.transport.peer import Backoff
 from shoal.transport.urls import parse_peer_url
+from support import wait_until_async
 
 
 def test_frames_survive_any_split_of_the_byte_stream() -> None:
@@ -119,8 +120,7 @@ def test_delay_line_releases_in_order_even_when_the_delay_shrinks() -> None:
         line.push(1, 0.05)
         line.push(2, 0.0)  # may not overtake 1
         line.push(3, 0.01)
-        while len(out) < 3:
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: len(out) >= 3, 10, "three items released", every=0.01)
         assert out == [1, 2, 3] and len(line) == 0
         line.push(4, 10)
         line.close()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 from shoal.raft.types import Entry, Message, MessageType
 from shoal.transport import Transport
+from support import wait_until_async
 
 CLUSTER = 0x1C2D
 
@@ -31,15 +31,6 @@ def run(coro: Coroutine[Any, Any, None], timeout: float = 30.0, loop: str = "asy
         uvloop.run(bounded())
     else:
         asyncio.run(bounded())
-
-
-async def eventually(cond: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Wait until cond() holds; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or cond}")
-        await asyncio.sleep(0.01)
 
 
 @dataclass
@@ -90,7 +81,7 @@ async def mesh(*members: Member) -> None:
         for b in members:
             if a is not b:
                 a.transport.add_peer(b.id, [b.url])
-    await eventually(
+    await wait_until_async(
         lambda: all(a.transport.is_active(b.id) for a in members for b in members if a is not b),
         what="all links active",
     )
