@@ -14,7 +14,7 @@ from shoal.lincheck import (
     check_partition,
     report,
 )
-from shoal.lincheck.history import Value
+from shoal.lincheck.kvops import Value
 from shoal.lincheck.report import earliest_failure
 
 REG = CasRegister()

@@ -5,12 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shoal.lincheck import KvInput, KvOutput, Operation, OpKind, parse_jepsen_log, parse_kv_log
-from shoal.lincheck.history import (
-    CallEvent,
-    ReturnEvent,
-    operation_from_record,
-    operations_from_events,
-)
+from shoal.lincheck.history import CallEvent, ReturnEvent, operations_from_events
+from shoal.lincheck.records import operation_from_record
 
 JEPSEN = (
     "2014-01-01 some other log line\n"

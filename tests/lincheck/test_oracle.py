@@ -10,7 +10,7 @@ import itertools
 import random
 
 from shoal.lincheck import CasRegister, CheckResult, KvInput, KvOutput, Operation, OpKind, check
-from shoal.lincheck.history import Value
+from shoal.lincheck.kvops import Value
 
 MODEL = CasRegister()
 VALUES: list[Value] = [None, 1, 2, 3]

@@ -8,7 +8,7 @@ import random
 import time
 
 from shoal.lincheck import CheckResult, KvInput, KvMap, KvOutput, Operation, OpKind, check, report
-from shoal.lincheck.history import Value
+from shoal.lincheck.kvops import Value
 
 
 def atomic_store_history(

@@ -2,7 +2,7 @@
 
 Formats, told apart by content: Jepsen register logs (`INFO  jepsen.util - ...` lines), EDN
 key-value logs (`{:process ...}` lines, a missing key reads as ""), and harness records (one JSON
-object a line, see `shoal.lincheck.history.KvRecord`; a missing key reads as missing). Exit
+object a line, see `shoal.lincheck.records.KvRecord`; a missing key reads as missing). Exit
 status: 0 all linearizable, 1 some history is not, 2 undecided in time or unreadable.
 """
 
@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 from shoal.lincheck.checker import CheckResult, check
-from shoal.lincheck.history import KvOperation, parse_jepsen_log, parse_kv_log, parse_records_jsonl
+from shoal.lincheck.kvops import KvOperation
+from shoal.lincheck.logs import parse_jepsen_log, parse_kv_log
 from shoal.lincheck.model import CasRegister, KvMap
+from shoal.lincheck.records import parse_records_jsonl
 from shoal.lincheck.report import report
 
 

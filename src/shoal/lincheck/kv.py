@@ -1,6 +1,6 @@
 """The one call a test harness makes: is this recorded etcd key-value history linearizable?
 
-Records are `KvRecord` structs or dicts with the same fields (see `shoal.lincheck.history`), with
+Records are `KvRecord` structs or dicts with the same fields (see `shoal.lincheck.records`), with
 wall-clock call and return times. Each key is checked as a compare-and-set register on its own.
 """
 
@@ -10,8 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from shoal.lincheck.checker import CheckResult, Result, check
-from shoal.lincheck.history import KvInput, KvOutput, KvRecord, Value, operations_from_records
+from shoal.lincheck.kvops import KvInput, KvOutput, Value
 from shoal.lincheck.model import KvMap
+from shoal.lincheck.records import KvRecord, operations_from_records
 from shoal.lincheck.report import report
 
 

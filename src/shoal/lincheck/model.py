@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Protocol, TypeAlias, TypeVar
 
-from shoal.lincheck.history import KvInput, KvOutput, Operation, OpKind, Value
+from shoal.lincheck.history import Operation
+from shoal.lincheck.kvops import KvInput, KvOutput, OpKind, Value
 
 S = TypeVar("S", bound=Hashable)
 In = TypeVar("In")
