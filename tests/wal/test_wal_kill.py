@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from shoal.wal import DiskStorage
+from support import Procs
 
 WRITER = os.path.join(os.path.dirname(__file__), "wal_writer.py")
 
@@ -20,28 +20,21 @@ def test_kill_9_during_writes_loses_nothing_acknowledged(tmp_path: Path) -> None
     data_dir = str(tmp_path / "data")
     acked = 0
     for round_no in range(8):
-        proc = subprocess.Popen(
-            [sys.executable, WRITER, data_dir, str(round_no)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
+        with Procs(tmp_path / "procs") as procs:
+            name = f"writer{round_no}"
+            proc = procs.start(
+                name, [sys.executable, WRITER, data_dir, str(round_no)], stdout="pipe"
+            )
             assert proc.stdout is not None
             deadline = time.monotonic() + 60
             for _ in range(rng.randint(5, 120)):
                 line = proc.stdout.readline()
-                assert line, proc.stderr.read() if proc.stderr else "writer died"
+                assert line, procs.log(name) or "writer died"
                 acked = int(line)
                 assert time.monotonic() < deadline
             time.sleep(rng.random() * 0.003)  # land the kill anywhere inside the next save
             proc.send_signal(signal.SIGKILL)
-        finally:
-            proc.kill()
-            proc.wait(timeout=30)
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+        # Out of the block the writer is reaped: nothing writes while the WAL is read back.
         st = DiskStorage(data_dir, segment_size=8192, max_snapshots=2, max_wals=2)
         try:
             _, snap, _, ents = st.load()
