@@ -294,7 +294,9 @@ class Raft:
         self._tick_fn = self._tick_heartbeat
         self.lead = self.id
         self.role = StateType.LEADER
-        self.trk[self.id].become_replicate()
+        pr = self.trk[self.id]
+        pr.become_replicate()
+        pr.recent_active = True  # the leader is always active to itself (CheckQuorum keeps it)
         # Any conf change in the log may still be uncommitted: refuse new ones until it applies.
         self.pending_conf_index = self.log.last_index()
         # A no-op entry of the new term (section 8): commits everything before it, and lets
