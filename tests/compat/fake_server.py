@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from shoal.etcd.ids import cluster_id, member_id
-from shoal.etcd.server_iface import MemberInfo, MembershipError
+from shoal.etcd.server_iface import LeaderStats, MemberInfo, MembershipError, SelfStats
 from shoal.etcd.v2http.api import ClientListener
 from shoal.store import EtcdError, Event, Request, Store
 from shoal.store import errors as codes
@@ -116,22 +116,15 @@ class FakeMember:
         self._members[member_id].peer_urls = list(peer_urls)
         self.commit += 1
 
-    def self_stats(self) -> dict[str, Any]:
-        lid = f"{self.leader:x}"
-        return {
-            "name": self.name,
-            "id": f"{self.member_id:x}",
-            "state": "StateLeader" if self.leader == self.member_id else "StateFollower",
-            "startTime": "2026-01-01T00:00:00Z",
-            "leaderInfo": {"leader": lid, "uptime": "1s", "startTime": "2026-01-01T00:00:00Z"},
-            "recvAppendRequestCnt": 0,
-            "sendAppendRequestCnt": 0,
-        }
+    def self_stats(self) -> SelfStats:
+        role = "leader" if self.leader == self.member_id else "follower"
+        start = 1767225600.0  # 2026-01-01T00:00:00Z
+        return SelfStats(self.name, self.member_id, role, start, self.leader, start, 0, 0)
 
-    def leader_stats(self) -> dict[str, Any] | None:
+    def leader_stats(self) -> LeaderStats | None:
         if self.leader != self.member_id:
             return None
-        return {"leader": f"{self.member_id:x}", "followers": {}}
+        return LeaderStats(self.member_id, [])
 
     async def health(self) -> bool:
         return self.healthy and self.leader != 0

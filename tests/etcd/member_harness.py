@@ -39,7 +39,7 @@ class Cluster:
         return args
 
     async def start(self, name: str, state: str = "new") -> Member:
-        m = Member(load_config(self.config_args(name, state), {}))
+        m = await Member.open(load_config(self.config_args(name, state), {}))
         await m.start()
         self.members[name] = m
         return m

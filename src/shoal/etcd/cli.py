@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from shoal import __version__
 from shoal.etcd import log
-from shoal.etcd.flags import USAGE, FlagError, load_config
+from shoal.etcd.flags import USAGE, EtcdConfig, FlagError, load_config
 from shoal.etcd.member import ETCD_VERSION, Member, StartError
 
 
@@ -24,7 +24,8 @@ def print_version() -> None:
     print(f"shoal Version: {__version__}")
 
 
-async def serve(member: Member) -> int:
+async def serve(cfg: EtcdConfig) -> int:
+    member = await Member.open(cfg)
     await member.start()
     # The HTTP layer is imported by name: it sits above the member in the layering.
     listener = importlib.import_module("shoal.etcd.v2http.api").ClientListener(
@@ -58,7 +59,7 @@ async def serve(member: Member) -> int:
     log.info("etcdmain", f"stopping: {member.stop_reason}")
     await listener.stop()
     await member.stop()
-    return 1 if "removed" in member.stop_reason or "internal" in member.stop_reason else 0
+    return member.exit_code
 
 
 def main(argv: list[str]) -> int:
@@ -91,10 +92,9 @@ def main(argv: list[str]) -> int:
         import uvloop
 
         loop_factory = uvloop.new_event_loop
-    member = Member(cfg)
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            return runner.run(serve(member))
+            return runner.run(serve(cfg))
     except StartError as e:
         log.critical("etcdmain", str(e))
         return 1

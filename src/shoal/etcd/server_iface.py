@@ -40,6 +40,47 @@ class MembershipError(Exception):
         self.message = message
 
 
+@dataclass(frozen=True, slots=True)
+class SelfStats:
+    """What /v2/stats/self reports (the HTTP layer words it as etcd does)."""
+
+    name: str
+    id: int
+    role: str  # raft's role name: "leader", "follower", "candidate", "pre-candidate"
+    start_time: float  # time.time() when the member started
+    leader: int  # 0 while no leader is known
+    leader_since: float  # time.time() when the known leader last changed
+    recv_append: int  # MsgApp received
+    send_append: int  # MsgApp sent
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    """Round trips to one follower, in milliseconds."""
+
+    current: float = 0.0
+    average: float = 0.0
+    standard_deviation: float = 0.0
+    minimum: float = 0.0
+    maximum: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerStats:
+    id: int
+    latency: Latency
+    fail: int  # messages that could not be sent
+    success: int  # messages sent
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderStats:
+    """What /v2/stats/leader reports on the leader."""
+
+    leader: int
+    followers: list[FollowerStats]
+
+
 class ServerAPI(Protocol):
     store: Store  # local reads (plain GET/HEAD) and watches go straight to the store
     member_id: int
@@ -74,11 +115,11 @@ class ServerAPI(Protocol):
 
     async def update_member(self, member_id: int, peer_urls: list[str]) -> None: ...
 
-    def self_stats(self) -> dict[str, Any]:
-        """/v2/stats/self body."""
+    def self_stats(self) -> SelfStats:
+        """/v2/stats/self."""
 
-    def leader_stats(self) -> dict[str, Any] | None:
-        """/v2/stats/leader body, or None when this member is not the leader."""
+    def leader_stats(self) -> LeaderStats | None:
+        """/v2/stats/leader, or None when this member is not the leader."""
 
     async def health(self) -> bool:
         """/health: a leader exists and a quorum read succeeds within 1 s."""

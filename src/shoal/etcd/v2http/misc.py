@@ -11,6 +11,7 @@ from aiohttp import web
 from shoal.etcd import facts
 from shoal.etcd.server_iface import ServerAPI
 from shoal.etcd.v2http import respond
+from shoal.etcd.v2http.stats import leader_stats_json, self_stats_json
 
 _VERSION_BODY = json.dumps(
     {"etcdserver": facts.SERVER_VERSION, "etcdcluster": facts.CLUSTER_VERSION},
@@ -33,7 +34,7 @@ async def stats_store(request: web.Request, server: ServerAPI) -> web.Response:
 async def stats_self(request: web.Request, server: ServerAPI) -> web.Response:
     if request.method != "GET":
         return respond.method_not_allowed(facts.GET_ONLY)
-    return respond.json_body(_compact(server.self_stats()))
+    return respond.json_body(_compact(self_stats_json(server.self_stats())))
 
 
 async def stats_leader(request: web.Request, server: ServerAPI) -> web.Response:
@@ -42,7 +43,7 @@ async def stats_leader(request: web.Request, server: ServerAPI) -> web.Response:
     stats = server.leader_stats()
     if stats is None:
         return respond.message(403, facts.NOT_LEADER)
-    return respond.json_body(_compact(stats))
+    return respond.json_body(_compact(leader_stats_json(stats)))
 
 
 async def machines(request: web.Request, server: ServerAPI) -> web.Response:
