@@ -18,6 +18,7 @@ from typing import Any
 from shoal.etcd.ids import cluster_id, member_id
 from shoal.etcd.server_iface import LeaderStats, MemberInfo, MembershipError, SelfStats
 from shoal.etcd.v2http.api import ClientListener
+from shoal.raft.types import StateType
 from shoal.store import EtcdError, Event, Request, Store
 from shoal.store import errors as codes
 from shoal.store import request as rq
@@ -117,7 +118,7 @@ class FakeMember:
         self.commit += 1
 
     def self_stats(self) -> SelfStats:
-        role = "leader" if self.leader == self.member_id else "follower"
+        role = StateType.LEADER if self.leader == self.member_id else StateType.FOLLOWER
         start = 1767225600.0  # 2026-01-01T00:00:00Z
         return SelfStats(self.name, self.member_id, role, start, self.leader, start, 0, 0)
 

@@ -25,7 +25,7 @@ from shoal.etcd.server_iface import MembershipError
 from shoal.raft.codec import decode_conf_change
 from shoal.raft.rawnode import RawNode
 from shoal.raft.storage import MemoryStorage
-from shoal.raft.types import ConfChangeType, Entry, EntryType, Snapshot
+from shoal.raft.types import ConfChangeType, ConfState, Entry, EntryType, Snapshot
 from shoal.store import EtcdError, Event, Request, Store
 from shoal.transport import Transport
 
@@ -136,8 +136,8 @@ class Applier:
 
     def _apply_conf_change(self, e: Entry) -> None:
         cc = decode_conf_change(e.data)
-        conf = self._raw.status().conf_state
-        known = set(conf.voters) | set(conf.learners)
+        st = self._raw.status()
+        known = set(st.voters) | set(st.learners)
         out = self.state.membership.apply_conf_change(cc, known.__contains__)
         now = time.time()
         for w in out.writes:
@@ -179,7 +179,8 @@ class Applier:
         st = self.state
         if st.applied - st.snapshot_index < self._snapshot_count:
             return
-        conf = self._raw.status().conf_state
+        rs = self._raw.status()
+        conf = ConfState(rs.voters, rs.learners)
         snap = self._mem.create_snapshot(st.applied, conf, st.snapshot_data())
         st.snapshot_index = st.applied
         await self._save_snapshot(snap)

@@ -40,10 +40,9 @@ from shoal.etcd.server_iface import (
     MembershipError,
     SelfStats,
 )
-from shoal.raft.core import LEADER
 from shoal.raft.errors import ProposalDroppedError
 from shoal.raft.storage import MemoryStorage
-from shoal.raft.types import ConfChange, ConfChangeType, Entry, ReadState, Snapshot
+from shoal.raft.types import ConfChange, ConfChangeType, Entry, ReadState, Snapshot, StateType
 from shoal.store import EtcdError, Event, Request
 from shoal.store import request as rq
 
@@ -122,7 +121,7 @@ class Member:
         return self.state.membership  # replaced by a snapshot's: never hold it
 
     @property
-    def role(self) -> str:
+    def role(self) -> StateType:
         return self.node.role
 
     @property
@@ -192,15 +191,13 @@ class Member:
     async def hand_over_leadership(self) -> None:
         """On a clean stop, a leader first hands leadership to its most up-to-date connected
         voter (etcd 3.4 does the same), so the cluster need not wait out an election timeout."""
-        if self.role != LEADER or self.stopped.is_set():
+        if self.role is not StateType.LEADER or self.stopped.is_set():
             return
-        st = self.node.status()
         t = self.node.transport
-        learners = set(st.conf_state.learners)
         candidates = [
-            (match, i)
-            for i, (match, _next, _state) in st.progress.items()
-            if i != self.member_id and i not in learners and t.is_active(i)
+            (p.match, i)
+            for i, p in self.node.status().peers.items()
+            if i != self.member_id and not p.is_learner and t.is_active(i)
         ]
         if not candidates:
             return
@@ -274,7 +271,7 @@ class Member:
         """The leader expires TTL keys by proposing its clock (etcd's SYNC every 500 ms)."""
         while True:
             await asyncio.sleep(SYNC_INTERVAL)
-            if self.role != LEADER or not self.store.has_ttl_keys():
+            if self.role is not StateType.LEADER or not self.store.has_ttl_keys():
                 continue
             with contextlib.suppress(ProposalDroppedError):
                 self.node.propose(Request.sync(time.time()).encode())
@@ -392,7 +389,7 @@ class Member:
         )
 
     def leader_stats(self) -> LeaderStats | None:
-        if self.role != LEADER:
+        if self.role is not StateType.LEADER:
             return None
         stats = self.node.transport.stats()
         followers: list[FollowerStats] = []

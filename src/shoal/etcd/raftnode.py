@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 from shoal.etcd import log
 from shoal.etcd.ids import hexid
-from shoal.raft.core import FOLLOWER, LEADER
 from shoal.raft.errors import RaftError
 from shoal.raft.rawnode import RawNode, Ready, Status
 from shoal.raft.storage import MemoryStorage
@@ -32,6 +31,7 @@ from shoal.raft.types import (
     ReadState,
     Snapshot,
     SoftState,
+    StateType,
 )
 from shoal.transport import Transport
 from shoal.wal.storage import DiskStorage
@@ -95,7 +95,7 @@ class RaftNode:
             dial_timeout=1.0 + election_ms / 1000.0,
         )
         self.lead = 0
-        self.role = FOLLOWER
+        self.role = StateType.FOLLOWER
         self.leader_since = 0.0
         self.leader_changed = asyncio.Event()
         """Set (and replaced by a fresh one) whenever the known leader changes."""
@@ -186,7 +186,7 @@ class RaftNode:
                 # of a follower's messages (its acks promise the entries are on its disk),
                 # waits for the fsync.
                 later = rd.messages
-                if later and self.role == LEADER:
+                if later and self.role is StateType.LEADER:
                     early = [m for m in later if m.type in _LEADER_EARLY]
                     if early:
                         later = [m for m in later if m.type not in _LEADER_EARLY]
@@ -245,9 +245,9 @@ class RaftNode:
             self.leader_since = time.time()
             self.leader_changed.set()
             self.leader_changed = asyncio.Event()
-        was_leader = self.role == LEADER
+        was_leader = self.role is StateType.LEADER
         self.lead, self.role = lead, role
-        if role == LEADER and not was_leader:
+        if role is StateType.LEADER and not was_leader:
             self._handler.became_leader()
 
     # -------------------------------------------------------------------- shutting down

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from shoal.raft.types import StateType
 from shoal.store import Event, Request, Store
 
 
@@ -46,7 +47,7 @@ class SelfStats:
 
     name: str
     id: int
-    role: str  # raft's role name: "leader", "follower", "candidate", "pre-candidate"
+    role: StateType
     start_time: float  # time.time() when the member started
     leader: int  # 0 while no leader is known
     leader_since: float  # time.time() when the known leader last changed
