@@ -11,38 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shoal.cluster.layout import STATE_FILE
+from support import free_subnet, wait_until
 
 pytestmark = pytest.mark.timeout(400)
 
 ETCD = os.environ.get("SHOAL_E2E_ETCD_COMMAND", "")
-
-
-def _free_subnet() -> str:
-    """A 127.x.y.0 whose .10/.20/.30 etcd ports are free (not another test's or user's cluster)."""
-    rng = random.Random()
-    for _ in range(50):
-        subnet = f"127.{rng.randrange(100, 250)}.{rng.randrange(1, 250)}.0"
-        base = subnet.rsplit(".", 1)[0]
-        try:
-            for n in (10, 20, 30):
-                for port in (2379, 2380):
-                    with socket.socket() as s:
-                        s.bind((f"{base}.{n}", port))
-        except OSError:
-            continue
-        return subnet
-    raise RuntimeError("no free loopback subnet found")
 
 
 class Cluster:
@@ -89,19 +70,8 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
                 os.kill(pid, 9)
 
 
-def _eventually(fn, what: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        r = fn()
-        if r:
-            return r
-        if time.monotonic() > deadline:  # pragma: no cover
-            raise AssertionError(f"timed out: {what}")
-        time.sleep(0.5)
-
-
 def test_seed_experiment(cluster: Cluster) -> None:
-    r = cluster.shoal("up", "--subnet", _free_subnet())
+    r = cluster.shoal("up", "--subnet", free_subnet())
     assert r.returncode == 0, r.stdout + r.stderr
     assert "cluster is healthy" in r.stdout
     assert r.stdout.count("cabinet=one,role=services") == 3, r.stdout
@@ -117,13 +87,15 @@ def test_seed_experiment(cluster: Cluster) -> None:
     assert cluster.shoal("stop", "coreos-03").returncode == 0
     # If coreos-03 led, the others elect a new leader first (up to 2 x the 5 s election timeout
     # unless the stopping leader hands leadership over, as etcd 3.4 does).
-    health = _eventually(
+    health = wait_until(
         lambda: (
             (h := cluster.on("coreos-01", "etcdctl cluster-health").stdout)
             and h.count("is healthy: got healthy result") == 2
             and h
         ),
+        60,
         "two healthy members",
+        every=0.5,
     )
     assert health.count("is unreachable") == 1 and "cluster is degraded" in health, health
     w = cluster.on("coreos-01", "etcdctl set /seed/one-down 2")
@@ -133,37 +105,43 @@ def test_seed_experiment(cluster: Cluster) -> None:
 
     # coreos-02 shut down too: no quorum, writes fail, fleet cannot reach etcd.
     assert cluster.shoal("stop", "coreos-02").returncode == 0
-    health = _eventually(
+    health = wait_until(
         lambda: (
             (h := cluster.on("coreos-01", "etcdctl cluster-health").stdout)
             and "is unhealthy" in h
             and h
         ),
+        60,
         "coreos-01 reports itself unhealthy",
+        every=0.5,
     )
     assert health.count("is unreachable") == 2, health
     assert "cluster is healthy" not in health and "cluster is degraded" not in health
     w = cluster.on("coreos-01", "etcdctl set /seed/two-down 3")
     assert w.returncode != 0, w.stdout
-    fleet = _eventually(
+    fleet = wait_until(
         lambda: (
             (f := cluster.on("coreos-01", "fleetctl list-machines --full")).returncode != 0
             and f.stderr
         ),
+        60,
         "fleet notices etcd is unavailable",
+        every=0.5,
     )
     assert "Error retrieving list of active machines" in fleet, fleet
 
     # Both started again: healthy, data intact.
     r = cluster.shoal("start", "coreos-02", "coreos-03", "--timeout", "120")
     assert r.returncode == 0, r.stdout + r.stderr
-    health = _eventually(
+    health = wait_until(
         lambda: (
             (h := cluster.on("coreos-01", "etcdctl cluster-health").stdout)
             and "cluster is healthy" in h
             and h
         ),
+        60,
         "cluster healthy again",
+        every=0.5,
     )
     assert health.count("is healthy: got healthy result") == 3
     for key, value in (("/seed/before-failures", "1"), ("/seed/one-down", "2")):
@@ -176,15 +154,18 @@ def test_seed_experiment(cluster: Cluster) -> None:
     if not ETCD:  # partitions go through shoal etcd's fault endpoint; a real etcd has none
         r = cluster.shoal("partition", "coreos-03")
         assert r.returncode == 0, r.stderr
-        _eventually(lambda: "degraded" in cluster.shoal("status").stdout, "coreos-03 cut off", 90)
+        wait_until(
+            lambda: "degraded" in cluster.shoal("status").stdout, 90, "coreos-03 cut off", every=0.5
+        )
         assert cluster.on("coreos-01", "etcdctl set /seed/partitioned 4").returncode == 0
         assert cluster.shoal("heal").returncode == 0
-        _eventually(
+        wait_until(
             lambda: (
                 "cluster is healthy" in cluster.on("coreos-03", "etcdctl cluster-health").stdout
             ),
-            "healed",
             90,
+            "healed",
+            every=0.5,
         )
 
     r = cluster.shoal("down")
