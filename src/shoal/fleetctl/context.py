@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO, TypeVar
 
 from shoal.fleet.client import FleetAPIError, FleetClient
-from shoal.fleet.schema import Machine
+from shoal.fleet.schema import Machine, Unit
+from shoal.fleet.unit import mangle_name
 from shoal.fleetctl.flags import Invocation
 
 # shoal: requests fleetctl has in flight at once when acting on many units.
@@ -58,6 +59,26 @@ class Ctl:
     def machine_or_bare(self, mid: str) -> Machine:
         """The machine with that ID, or one known by its ID alone (it left the cluster)."""
         return self.machine(mid) or Machine(mid)
+
+    def one_unit_name(self, usage: str) -> str | None:
+        """The one unit the arguments name (mangled as fleetctl does); None, with `usage`
+        printed, unless there is exactly one argument."""
+        if len(self.inv.args) != 1:
+            self.stderr(usage)
+            return None
+        return mangle_name(self.inv.args[0])
+
+    def registered_unit(self, name: str, failed: str, missing: str) -> Unit | None:
+        """The unit as the registry has it; None once `<failed>: <error>` (the API failed) or
+        `missing` (no such unit) is printed: each command words these its own way."""
+        try:
+            u = self.api.unit(name)
+        except FleetAPIError as e:
+            self.stderr(f"{failed}: {e}")
+            return None
+        if u is None:
+            self.stderr(missing)
+        return u
 
     def block_attempts(self) -> int:
         """fleetctl getBlockAttempts: -1 no wait, 0 forever, N attempts of about 2 s each."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 from shoal.fleet.client import FleetAPIError
-from shoal.fleet.unit import mangle_name
 from shoal.fleetctl.context import Ctl
 from shoal.fleetctl.output import machine_full_legend
 
@@ -18,17 +17,11 @@ FOLLOW_WINDOW = 200  # lines read each time with --follow
 
 
 def journal(ctl: Ctl) -> int:
-    if len(ctl.inv.args) != 1:
-        ctl.stderr("One unit file must be provided.")
+    name = ctl.one_unit_name("One unit file must be provided.")
+    if name is None:
         return 1
-    name = mangle_name(ctl.inv.args[0])
-    try:
-        u = ctl.api.unit(name)
-    except FleetAPIError as e:
-        ctl.stderr(f"Error retrieving unit {name}: {e}")
-        return 1
+    u = ctl.registered_unit(name, f"Error retrieving unit {name}", f"Unit {name} does not exist.")
     if u is None:
-        ctl.stderr(f"Unit {name} does not exist.")
         return 1
     if u.is_global:
         ctl.stderr(f"Unable to retrieve journal of global unit {name}.")

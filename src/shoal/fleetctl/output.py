@@ -3,12 +3,16 @@ aligned by Go's tabwriter with the --fields, --full and --no-legend flags of the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from shoal.fleet import facts
+from shoal.fleet.client import FleetAPIError
 from shoal.fleet.schema import Machine
 from shoal.fleetctl.context import Ctl
 from shoal.gocompat.tabwriter import FLEETCTL, format_rows
+
+T = TypeVar("T")
 
 
 def short_id(mid: str) -> str:
@@ -48,3 +52,28 @@ def columns(ctl: Ctl, default: str, valid: Mapping[str, object]) -> list[str] | 
             ctl.stderr(f'Invalid key in output format: "{c}"')
             return None
     return cols
+
+
+def list_command(
+    ctl: Ctl,
+    default: str,
+    fields: Mapping[str, Callable[[T], str]],
+    fetch: Callable[[], Sequence[T]],
+    failure: str,
+    deprecated: Mapping[str, str] | None = None,
+) -> int:
+    """A list-* command: check --fields (warning about a deprecated field -> its successor),
+    fetch the items, print one row each; on an API error print `<failure>: <error>`."""
+    cols = columns(ctl, default, fields)
+    if cols is None:
+        return 1
+    for old, new in (deprecated or {}).items():
+        if old in cols:
+            ctl.stderr(f'WARNING: The "{old}" field is deprecated. Use "{new}" instead')
+    try:
+        items = fetch()
+    except FleetAPIError as e:
+        ctl.stderr(f"{failure}: {e}")
+        return 1
+    table(ctl, cols, [[fields[c](item) for c in cols] for item in items])
+    return 0

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shoal.fleet.client import FleetAPIError
 from shoal.fleet.schema import Unit
-from shoal.fleet.unit import description, mangle_name, serialize, unit_hash
+from shoal.fleet.unit import description, serialize, unit_hash
 from shoal.fleetctl.context import Ctl
-from shoal.fleetctl.output import columns, machine_full_legend, table
+from shoal.fleetctl.output import list_command, machine_full_legend
 
 
 def list_unit_files(ctl: Ctl) -> int:
@@ -36,32 +35,22 @@ def list_unit_files(ctl: Ctl) -> int:
         "hash": hash_,
         "desc": lambda u: description(u.options) or "-",
     }
-    cols = columns(ctl, "unit,hash,dstate,state,target", fields)
-    if cols is None:
-        return 1
-    if "tmachine" in cols:
-        ctl.stderr('WARNING: The "tmachine" field is deprecated. Use "target" instead')
-    try:
-        units = ctl.api.units()
-    except FleetAPIError as e:
-        ctl.stderr(f"Error retrieving list of units from repository: {e}")
-        return 1
-    table(ctl, cols, [[fields[c](u) for c in cols] for u in units])
-    return 0
+    return list_command(
+        ctl,
+        "unit,hash,dstate,state,target",
+        fields,
+        ctl.api.units,
+        "Error retrieving list of units from repository",
+        deprecated={"tmachine": "target"},
+    )
 
 
 def cat(ctl: Ctl) -> int:
-    if len(ctl.inv.args) != 1:
-        ctl.stderr("One unit file must be provided")
+    name = ctl.one_unit_name("One unit file must be provided")
+    if name is None:
         return 1
-    name = mangle_name(ctl.inv.args[0])
-    try:
-        u = ctl.api.unit(name)
-    except FleetAPIError as e:
-        ctl.stderr(f"Error retrieving Unit {name}: {e}")
-        return 1
+    u = ctl.registered_unit(name, f"Error retrieving Unit {name}", f"Unit {name} not found")
     if u is None:
-        ctl.stderr(f"Unit {name} not found")
         return 1
     ctl.out.write(serialize(u.options))
     return 0

@@ -11,7 +11,7 @@ from shoal.fleet.schema import Unit, UnitState
 from shoal.fleet.unit import mangle_name
 from shoal.fleetctl.context import CommandError, Ctl, Emit
 from shoal.fleetctl.create import lazy_create_units
-from shoal.fleetctl.output import columns, machine_full_legend, table
+from shoal.fleetctl.output import list_command, machine_full_legend
 from shoal.fleetctl.waiting import wait_active, wait_for_states
 
 
@@ -34,16 +34,8 @@ def list_units(ctl: Ctl) -> int:
         "machine": machine,
         "hash": hash_,
     }
-    cols = columns(ctl, "unit,machine,active,sub", fields)
-    if cols is None:
-        return 1
-    try:
-        states = ctl.api.unit_states()
-    except FleetAPIError as e:
-        ctl.stderr(f"Error retrieving list of units from repository: {e}")
-        return 1
-    table(ctl, cols, [[fields[c](s) for c in cols] for s in states])
-    return 0
+    failure = "Error retrieving list of units from repository"
+    return list_command(ctl, "unit,machine,active,sub", fields, ctl.api.unit_states, failure)
 
 
 # ---- submit / load / start ---------------------------------------------------------------------

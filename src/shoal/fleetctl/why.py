@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from shoal.fleet import scheduler
 from shoal.fleet.client import FleetAPIError
-from shoal.fleet.unit import Requirements, mangle_name
+from shoal.fleet.unit import Requirements
 from shoal.fleetctl.context import Ctl
 from shoal.fleetctl.output import aligned, machine_full_legend, machine_id_legend
 
 
 def why(ctl: Ctl) -> int:
-    if len(ctl.inv.args) != 1:
-        ctl.stderr("One unit name must be provided")
+    name = ctl.one_unit_name("One unit name must be provided")
+    if name is None:
         return 1
-    name = mangle_name(ctl.inv.args[0])
     try:
         units = ctl.api.units()
         machines = ctl.api.machines()
