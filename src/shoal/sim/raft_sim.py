@@ -156,6 +156,11 @@ class RaftSim:
         # Flow-control and batching limits vary by seed so every path is exercised.
         self.max_msg_size = self.rng.choice([1, 64, 1 << 20])
         self.max_inflight = self.rng.choice([1, 4, 256])
+        # A byte budget for appends in flight, of one to a few messages of 8-byte writes (at
+        # least max_msg_size). Drawn from its own generator, so that adding it moved no other
+        # choice of an existing seed.
+        budgets = {1: [0, 8, 24], 64: [0, 64, 128]}.get(self.max_msg_size, [0])
+        self.max_inflight_bytes = random.Random(cfg.seed ^ 0x5EED).choice(budgets)
         self.snapshot_every = self.rng.choice([20, 60, 200])
         # Crash points (FoundationDB's "buggify"): per seed, how likely a node dies at moments
         # where a bug would show. Varying them by seed spreads runs over calm and violent ones.
@@ -195,6 +200,7 @@ class RaftSim:
                 heartbeat_tick=self.cfg.heartbeat_tick,
                 max_size_per_msg=self.max_msg_size,
                 max_inflight_msgs=self.max_inflight,
+                max_inflight_bytes=self.max_inflight_bytes,
                 max_uncommitted_entries_size=4096,
                 rng=rng,
             )
