@@ -1,21 +1,30 @@
 """fleetd's configuration: defaults, then a fleet.conf file, then FLEET_* variables, then flags.
 
-Option names and defaults are fleet's (fleetd/fleetd.go). cloud-config's `coreos.fleet` keys become
-FLEET_* variables, and dashes and underscores are equivalent everywhere (`public-ip` = `public_ip`).
-A few options are shoal's own and say so: where the API listens and which unit runner to use,
-since fleet got those from systemd.
+Option names, kinds and defaults are fleet's (fleetd/fleetd.go). `FleetConfig` holds each default
+once; `OPTIONS` gives each option its Go kind and usage, and from it come the conversion of every
+source, the command line and the help. Values are converted as fleet's flag.Values convert them
+(strconv.ParseBool for booleans, so `yes`/`on` are refused, Go's ParseInt/ParseFloat for numbers);
+where fleet's globalconf silently kept the default after a bad value, shoal refuses it with Go's
+message. cloud-config's `coreos.fleet` keys become FLEET_* variables, and dashes and underscores
+are equivalent everywhere (`public-ip` = `public_ip`). A few options are shoal's own and say so:
+where the API listens and which unit runner to use, since fleet got those from systemd.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from shoal.fleet import facts
+from shoal.gocompat import flag as goflag
+from shoal.gocompat.duration import DurationError, parse_seconds
+from shoal.gocompat.flag import Flag, Kind
+from shoal.gocompat.strconv import quote
 
 
 class ConfigError(ValueError):
@@ -35,7 +44,7 @@ class FleetConfig:
     engine_reconcile_interval: float = facts.DEFAULT_ENGINE_RECONCILE_INTERVAL
     public_ip: str = ""
     metadata: Mapping[str, str] = field(default_factory=dict)
-    agent_ttl: float = 30.0
+    agent_ttl: float = parse_seconds(facts.DEFAULT_AGENT_TTL)
     disable_engine: bool = False
     disable_watches: bool = False
     token_limit: int = facts.DEFAULT_TOKEN_LIMIT
@@ -52,27 +61,77 @@ class FleetConfig:
     unit_runner: str = "auto"
 
 
-_FIELDS = {f for f in FleetConfig.__dataclass_fields__}
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DEFAULTS: Final = FleetConfig()
+_S, _B, _I, _F = Kind.STRING, Kind.BOOL, Kind.INT, Kind.FLOAT
+
+
+def _opt(name: str, kind: Kind, usage: str) -> Flag:
+    default = getattr(_DEFAULTS, name, False if kind is Kind.BOOL else "")
+    if isinstance(default, tuple):
+        default = ",".join(default)
+    elif isinstance(default, Mapping):
+        default = ",".join(f"{k}={v}" for k, v in default.items())
+    elif name == "agent_ttl":
+        default = facts.DEFAULT_AGENT_TTL  # fleet keeps it as the string it parses later
+    return Flag((name,), kind, default, usage)
+
+
+# fleetd/fleetd.go's cfgset (kinds and usage), then shoal's own options.
+OPTIONS: Final = (
+    _opt("verbosity", _I, "Logging level"),
+    _opt("etcd_servers", _S, "List of etcd endpoints"),
+    _opt("etcd_keyfile", _S, "SSL key file used to secure etcd communication"),
+    _opt("etcd_certfile", _S, "SSL certification file used to secure etcd communication"),
+    _opt("etcd_cafile", _S, "SSL Certificate Authority file used to secure etcd communication"),
+    _opt("etcd_username", _S, "Username for etcd authentication"),
+    _opt("etcd_password", _S, "Password for etcd authentication"),
+    _opt("etcd_key_prefix", _S, "Keyspace for fleet data in etcd"),
+    _opt(
+        "etcd_request_timeout", _F,
+        "Amount of time in seconds to allow a single etcd request before considering it failed.",
+    ),
+    _opt(
+        "engine_reconcile_interval", _F,
+        "Interval at which the engine should reconcile the cluster schedule in etcd.",
+    ),
+    _opt("public_ip", _S, "IP address that fleet machine should publish"),
+    _opt("metadata", _S, "List of key-value metadata to assign to the fleet machine"),
+    _opt("agent_ttl", _S, "TTL in seconds of fleet machine state in etcd"),
+    _opt("token_limit", _I, "Maximum number of entries per page returned from API requests"),
+    _opt("disable_engine", _B, "Disable the engine entirely, use with care"),
+    _opt("disable_watches", _B, "Disable the use of etcd watches. Increases scheduling latency"),
+    _opt("verify_units", _B, "DEPRECATED - This option is ignored"),
+    _opt("authorized_keys_file", _S, "DEPRECATED - This option is ignored"),
+    _opt("units_directory", _S, "shoal: where unit files are written for the unit runner"),
+    _opt("api_socket", _S, "shoal: the unix socket of the fleet API (fleet.socket's)"),
+    _opt("api_tcp", _S, "shoal: host:port for the fleet API over TCP (off when empty)"),
+    _opt("root_dir", _S, "shoal: the machine's root, where etc/machine-id is read"),
+    _opt("machine_id", _S, "shoal: this machine's ID (else <root_dir>/etc/machine-id)"),
+    _opt("unit_runner", _S, "shoal: auto, process, or node[:SOCKET]"),
+)  # fmt: skip
+_BY_NAME: Final = {f.name: f for f in OPTIONS}
+# fleetd's own flags (its `userset`), only on the command line.
+COMMAND_LINE: Final = (
+    Flag(("version",), Kind.BOOL, False, "Print the version and exit"),
+    Flag(
+        ("config",), Kind.STRING, "",
+        "Path to config file. Fleet will look for a config at /etc/fleet/fleet.conf by default.",
+    ),
+)  # fmt: skip
 
 
 def parse_duration(text: str) -> float:
-    """Go's time.ParseDuration ("30s", "1m30s", "500ms"); a bare number means seconds."""
+    """agent_ttl as seconds: Go's time.ParseDuration ("30s", "1m30s", "500ms"), and shoal also
+    takes a bare number as seconds (fleet's docs call the option "TTL in seconds")."""
     text = text.strip()
     try:
         return float(text)
     except ValueError:
         pass
-    pos, total = 0, 0.0
-    for m in _DURATION_RE.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise ConfigError(f'time: invalid duration "{text}"')
-    return total
+    try:
+        return parse_seconds(text)
+    except DurationError as e:
+        raise ConfigError(str(e)) from None
 
 
 def parse_metadata(raw: str) -> dict[str, str]:
@@ -83,15 +142,6 @@ def parse_metadata(raw: str) -> dict[str, str]:
         if eq:
             out[key.strip()] = val.strip()
     return out
-
-
-def _bool(name: str, text: str) -> bool:
-    low = text.strip().lower()
-    if low in ("1", "t", "true", "yes", "on"):
-        return True
-    if low in ("0", "f", "false", "no", "off", ""):
-        return False
-    raise ConfigError(f"invalid boolean value {text!r} for {name}")
 
 
 def _norm(name: str) -> str:
@@ -137,28 +187,29 @@ def load_config(
 
 
 def build_config(raw: Mapping[str, str]) -> FleetConfig:
+    """Settings as text (from any source) -> a checked FleetConfig."""
     kw: dict[str, object] = {}
     for name, value in raw.items():
-        if name not in _FIELDS:
-            continue  # fleet ignores unknown settings too (e.g. the deprecated ones)
-        try:
-            if name == "etcd_servers":
-                kw[name] = tuple(s.strip() for s in value.split(",") if s.strip())
-            elif name == "metadata":
-                kw[name] = parse_metadata(value)
-            elif name == "agent_ttl":
+        opt = _BY_NAME.get(name)
+        if opt is None or not hasattr(_DEFAULTS, name):
+            continue  # fleet ignores unknown settings too (and the deprecated ones)
+        if opt.kind is Kind.BOOL and value == "":
+            continue  # globalconf does not apply an empty value: the default stays
+        if name == "etcd_servers":
+            kw[name] = tuple(s.strip() for s in value.split(",") if s.strip())
+        elif name == "metadata":
+            kw[name] = parse_metadata(value)
+        elif name == "agent_ttl":
+            try:
                 kw[name] = parse_duration(value)
-            elif name in ("etcd_request_timeout", "engine_reconcile_interval"):
-                kw[name] = float(value)
-            elif name in ("token_limit", "verbosity"):
-                kw[name] = int(value)
-            elif name in ("disable_engine", "disable_watches"):
-                kw[name] = _bool(name, value)
-            else:
-                kw[name] = value
-        except ValueError as e:
-            raise ConfigError(f"invalid value {value!r} for {name}: {e}") from e
-    cfg = FleetConfig(**kw)  # type: ignore[arg-type]
+            except ConfigError as e:
+                raise ConfigError(f"invalid value {quote(value)} for {name}: {e}") from None
+        else:
+            try:
+                kw[name] = goflag.convert(opt, value)
+            except goflag.FlagError as e:
+                raise ConfigError(e.message) from None
+    cfg = dataclasses.replace(_DEFAULTS, **kw)  # type: ignore[arg-type]
     if cfg.agent_ttl <= 0:
         raise ConfigError("agent_ttl must be positive")
     if cfg.engine_reconcile_interval <= 0:
@@ -189,21 +240,31 @@ def machine_id(cfg: FleetConfig) -> str:
     return new
 
 
+# On the command line (shoal's addition: fleet read options only from the file and FLEET_*), an
+# option's text is kept for build_config, so only booleans are converted while parsing: that is
+# what makes a bare `--disable_watches` mean true without taking the next argument.
+_CLI_FLAGS: Final = COMMAND_LINE + tuple(
+    f if f.kind is Kind.BOOL else dataclasses.replace(f, kind=Kind.STRING) for f in OPTIONS
+)
+
+
 def split_flags(argv: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-    """`--name=value` / `-name value` flags into a dict; returns (flags, leftover args)."""
+    """Go-style `--name=value` / `-name value` / bare boolean flags -> ({name: text}, the
+    arguments after the flags). Raises gocompat's FlagError (HelpRequested for -h/--help)."""
+    fs = goflag.FlagSet(_CLI_FLAGS, normalize=_norm)
+    rest = fs.parse(argv)
     flags: dict[str, str] = {}
-    rest: list[str] = []
-    it = iter(argv)
-    for a in it:
-        if not a.startswith("-") or a in ("-", "--"):
-            rest.append(a)
-            continue
-        body = a.lstrip("-")
-        name, eq, value = body.partition("=")
-        if not eq:
-            if name in ("version", "help", "h", "disable_engine", "disable-engine"):
-                value = "true"
-            else:
-                value = next(it, "")
-        flags[_norm(name)] = value
+    for name in fs.given:
+        v = fs.values[name]
+        flags[name] = ("true" if v else "false") if isinstance(v, bool) else str(v)
     return flags, rest
+
+
+def usage() -> str:
+    """fleetd's usage text: its description, then Go's PrintDefaults of every option."""
+    return (
+        "fleetd is the server component of fleet, a simple orchestration system for scheduling "
+        "systemd units in a cluster.\nUsage: shoal fleetd [flags]\n"
+        "Each option may also be set in the config file (option=value) or as FLEET_<OPTION>.\n"
+        + goflag.print_defaults(COMMAND_LINE + OPTIONS)
+    )

@@ -22,24 +22,26 @@ from aiohttp import web
 from shoal.fleet import facts
 from shoal.fleet.agent import Agent
 from shoal.fleet.api import FleetAPI
-from shoal.fleet.config import ConfigError, FleetConfig, load_config, machine_id, split_flags
+from shoal.fleet.config import (
+    ConfigError,
+    FleetConfig,
+    load_config,
+    machine_id,
+    split_flags,
+    usage,
+)
 from shoal.fleet.engine import Engine
 from shoal.fleet.etcdv2 import EtcdV2, TLSFiles
 from shoal.fleet.mirror import Mirror
 from shoal.fleet.registry import MachineState, Registry
 from shoal.fleet.runner import ProcessRunner, UnitRunner
 from shoal.fleet.runner_node import NodeRunner, control_socket
+from shoal.gocompat import capnslog
+from shoal.gocompat.flag import FlagError, HelpRequested
 
 log = logging.getLogger("shoal.fleet.fleetd")
 
 DEFAULT_CONFIG = "/etc/fleet/fleet.conf"
-USAGE = """usage: shoal fleetd [--config=FILE] [--OPTION=VALUE ...]
-
-Options (also in FILE as option=value, or as FLEET_OPTION variables):
-  etcd_servers, etcd_key_prefix, etcd_request_timeout, etcd_username, etcd_password,
-  etcd_keyfile, etcd_certfile, etcd_cafile, public_ip, metadata, agent_ttl,
-  engine_reconcile_interval, disable_engine, token_limit, verbosity, units_directory,
-  api_socket, api_tcp, root_dir, machine_id, unit_runner"""
 
 
 def make_runner(cfg: FleetConfig) -> UnitRunner:
@@ -166,11 +168,24 @@ class Fleetd:
 
 
 def main(argv: list[str]) -> int:
-    flags, rest = split_flags(argv)
-    if "help" in flags or "h" in flags or rest:
-        print(USAGE, file=sys.stderr if rest else sys.stdout)
-        return 2 if rest else 0
-    if "version" in flags:
+    try:
+        flags, rest = split_flags(argv)
+    except HelpRequested:
+        print(usage(), end="")
+        return 0
+    except FlagError as e:
+        print(f"{e.message}\n{usage()}", end="", file=sys.stderr)
+        return 2
+    if rest == ["version"]:  # fleetd takes `fleetd version` for `fleetd --version`
+        flags["version"] = "true"
+    elif rest:
+        print(
+            "shoal fleetd takes no arguments. Did you mean to invoke fleetctl instead?\n" + usage(),
+            end="",
+            file=sys.stderr,
+        )
+        return 2
+    if flags.get("version") == "true":
         print(f"fleetd version {facts.FLEET_VERSION}")
         return 0
     conf = flags.pop("config", "")
@@ -181,12 +196,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as e:
         print(f"fleetd: {e}", file=sys.stderr)
         return 1
-    logging.basicConfig(
-        level=logging.DEBUG if cfg.verbosity > 0 else logging.INFO,
-        format="fleetd %(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    capnslog.setup("debug" if cfg.verbosity > 0 else "info")
     try:
         asyncio.run(Fleetd(cfg).run())
     except ConfigError as e:

@@ -247,4 +247,6 @@ def _shown(f: Flag) -> str:
         return strconv.quote(d)
     if f.kind is Kind.DURATION and isinstance(d, int | float):
         return format_seconds(float(d))
+    if isinstance(d, float):
+        return repr(d).removesuffix(".0")  # %v of a float64: 1, 0.5
     return str(d)
