@@ -11,7 +11,7 @@ import pytest
 
 from shoal.gocompat import capnslog
 
-LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} ([DIWEC]) \| ([\w./-]+): (.*)$")
+LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} ([DINWEC]) \| ([\w./-]+): (.*)$")
 
 
 @pytest.fixture
@@ -80,3 +80,8 @@ def test_level_names_are_etcds() -> None:
     assert capnslog.level_of("warn") == logging.WARNING
     assert capnslog.level_of("fatal") == logging.CRITICAL
     assert capnslog.level_of("nonsense") == logging.INFO
+
+
+def test_notice_has_its_own_letter(stream: io.StringIO) -> None:
+    capnslog.logger("discovery").log(capnslog.NOTICE, "found peer")
+    assert lines(stream) == [("N", "discovery", "found peer")]

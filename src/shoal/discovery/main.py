@@ -11,6 +11,7 @@ from aiohttp import web
 
 from shoal.discovery.service import DEFAULT_TOKEN_TTL, DiscoveryService
 from shoal.etcd import log
+from shoal.gocompat import capnslog
 from shoal.gocompat.duration import DurationError, parse_seconds
 
 DEFAULT_LISTEN = "http://127.0.0.1:8087"
@@ -62,6 +63,7 @@ async def serve(listen: str, endpoints: list[str], token_ttl: float) -> int:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    capnslog.setup("info")
     try:
         ttl = parse_seconds(args.token_ttl) if args.token_ttl else DEFAULT_TOKEN_TTL
     except DurationError:

@@ -14,6 +14,7 @@ from shoal import __version__
 from shoal.etcd import log
 from shoal.etcd.flags import USAGE, EtcdConfig, FlagError, load_config
 from shoal.etcd.member import ETCD_VERSION, Member, StartError
+from shoal.gocompat import capnslog
 
 
 def print_version() -> None:
@@ -63,6 +64,7 @@ async def serve(cfg: EtcdConfig) -> int:
 
 
 def main(argv: list[str]) -> int:
+    capnslog.setup("info")
     try:
         cfg = load_config(argv, os.environ)
     except FlagError as e:

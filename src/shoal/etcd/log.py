@@ -1,43 +1,48 @@
-"""Log lines in etcd 3.4's capnslog shape: `2006-01-02 15:04:05.000000 I | pkg: message`."""
+"""etcd's package loggers, as the member's code calls them: `log.info("etcdserver", msg)`.
+
+A thin front over gocompat.capnslog (`capnslog.logger(pkg)`), so these lines and those of the
+stdlib loggers (`shoal.wal`, `shoal.rafthttp`, ...) go through one handler and one format:
+`2006-01-02 15:04:05.000000 I | pkg: message`. The entry points (`shoal etcd`, `shoal
+discovery`) call `capnslog.setup`; code run without one (a member inside a test) gets the same
+handler on its first line. `set_level` follows --log-level / --debug.
+"""
 
 from __future__ import annotations
 
-import sys
-import time
+import logging
 
-LEVELS = {"debug": 0, "info": 1, "warn": 2, "warning": 2, "error": 3, "panic": 4, "fatal": 4}
-_level = 1
+from shoal.gocompat import capnslog
 
 
 def set_level(name: str) -> None:
-    global _level
-    _level = LEVELS.get(name.lower(), 1)
+    capnslog.ensure_setup()
+    capnslog.set_level(name)
 
 
-def _emit(letter: str, level: int, pkg: str, msg: str) -> None:
-    if level < _level:
-        return
-    t = time.time()
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1e6):06d}"
-    sys.stderr.write(f"{stamp} {letter} | {pkg}: {msg}\n")
-    sys.stderr.flush()
+def _logger(pkg: str) -> logging.Logger:
+    capnslog.ensure_setup()
+    return capnslog.logger(pkg)
 
 
 def debug(pkg: str, msg: str) -> None:
-    _emit("D", 0, pkg, msg)
+    _logger(pkg).debug("%s", msg)
 
 
 def info(pkg: str, msg: str) -> None:
-    _emit("I", 1, pkg, msg)
+    _logger(pkg).info("%s", msg)
+
+
+def notice(pkg: str, msg: str) -> None:
+    _logger(pkg).log(capnslog.NOTICE, "%s", msg)
 
 
 def warning(pkg: str, msg: str) -> None:
-    _emit("W", 2, pkg, msg)
+    _logger(pkg).warning("%s", msg)
 
 
 def error(pkg: str, msg: str) -> None:
-    _emit("E", 3, pkg, msg)
+    _logger(pkg).error("%s", msg)
 
 
 def critical(pkg: str, msg: str) -> None:
-    _emit("C", 4, pkg, msg)
+    _logger(pkg).critical("%s", msg)

@@ -145,7 +145,7 @@ class Fleetd:
         done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for t in done:
             if t is not stopper and t.exception() is not None:
-                log.error("%s failed: %r", t.get_name(), t.exception())
+                log.error("%s failed: %s", t.get_name(), t.exception())
         log.info("fleetd stopping")
         # Flags first, then cancel: a loop whose await raced with the cancellation still ends.
         self.agent.stopping = True

@@ -14,10 +14,14 @@ import sys
 import time
 from typing import Final, TextIO
 
+# capnslog's NOTICE sits between INFO and WARNING; etcd's discovery reports progress with it.
+NOTICE: Final = 25
+logging.addLevelName(NOTICE, "NOTICE")
 # capnslog's level letters (capnslog/logmap.go's LogLevel.Char).
 _LETTERS: Final = {
     logging.DEBUG: "D",
     logging.INFO: "I",
+    NOTICE: "N",
     logging.WARNING: "W",
     logging.ERROR: "E",
     logging.CRITICAL: "C",
@@ -26,6 +30,7 @@ _LETTERS: Final = {
 LEVELS: Final = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
+    "notice": NOTICE,
     "warn": logging.WARNING,
     "warning": logging.WARNING,
     "error": logging.ERROR,
@@ -76,8 +81,21 @@ def _nearest(levelno: int) -> int:
     return max((lv for lv in _LETTERS if lv <= levelno), default=logging.DEBUG)
 
 
-class _Handler(logging.StreamHandler[TextIO]):
-    """The handler `setup` installs (so a second setup replaces it instead of doubling lines)."""
+class _Handler(logging.Handler):
+    """The handler `setup` installs (so a second setup replaces it instead of doubling lines).
+    Without a stream of its own it writes to whatever `sys.stderr` is at the time."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            out = self.stream if self.stream is not None else sys.stderr
+            out.write(self.format(record) + "\n")
+            out.flush()
+        except Exception:  # a log line must never take the daemon down
+            self.handleError(record)
 
 
 def setup(level: str | int = "info", stream: TextIO | None = None) -> None:
@@ -87,18 +105,23 @@ def setup(level: str | int = "info", stream: TextIO | None = None) -> None:
     for h in list(root.handlers):
         if isinstance(h, _Handler):
             root.removeHandler(h)
-    handler = _Handler(stream if stream is not None else sys.stderr)
+    handler = _Handler(stream)
     handler.setFormatter(CapnslogFormatter())
     root.addHandler(handler)
-    lv = level_of(level) if isinstance(level, str) else level
-    root.setLevel(lv)
-    logging.getLogger(ROOT).setLevel(lv)
+    set_level(level)
     # aiohttp logs each access and client disconnect at info; etcd prints neither.
-    logging.getLogger("aiohttp").setLevel(max(lv, logging.WARNING))
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+
+
+def ensure_setup() -> None:
+    """`setup("info")` unless a capnslog handler is already installed: library code that logs
+    etcd's lines (a member run in-process, e.g. by a test) prints them without an entry point."""
+    if not any(isinstance(h, _Handler) for h in logging.getLogger().handlers):
+        setup("info")
 
 
 def set_level(level: str | int) -> None:
     """Change the level of shoal's loggers (etcd's --log-level / --debug)."""
     lv = level_of(level) if isinstance(level, str) else level
-    logging.getLogger(ROOT).setLevel(lv)
     logging.getLogger().setLevel(lv)
+    logging.getLogger(ROOT).setLevel(lv)

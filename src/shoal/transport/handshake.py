@@ -12,7 +12,7 @@ from collections.abc import Container
 
 from shoal.transport.frame import PROTOCOL_VERSION, Hello, Reject, RejectCode
 
-log = logging.getLogger("shoal.transport")
+log = logging.getLogger("shoal.rafthttp")  # etcd's package name for its peer transport
 
 
 def refusal(hello: Hello, self_id: int, cluster_id: int, removed: Container[int]) -> Reject | None:

@@ -20,6 +20,7 @@ import logging
 import socket
 from typing import Protocol, cast
 
+from shoal.gocompat.strconv import quote
 from shoal.transport.frame import (
     MAGIC,
     FrameError,
@@ -32,7 +33,7 @@ from shoal.transport.frame import (
 )
 from shoal.transport.http import HttpError, HttpRequest, RequestParser, format_response
 
-log = logging.getLogger("shoal.transport")
+log = logging.getLogger("shoal.rafthttp")  # etcd's package name for its peer transport
 
 HTTP_PREFIXES = frozenset({b"GET ", b"HEAD", b"POST", b"PUT ", b"DELE", b"OPTI", b"PATC"})
 
@@ -103,7 +104,10 @@ class InboundConnection(asyncio.Protocol):
                 self._http = RequestParser()
                 self._serve_http(head + rest)
             else:
-                log.warning("peer port: dropping a connection that began with %r", head)
+                log.warning(
+                    "peer port: dropping a connection that began with %s",
+                    quote(head.decode("utf-8", "surrogateescape")),
+                )
                 self._mode_closed()
         elif mode is _Mode.HELLO:
             self._hello(data)

@@ -23,7 +23,7 @@ from shoal.transport.faults import FaultGate, Faults
 from shoal.transport.peer import PeerLink
 from shoal.transport.stats import PeerStats
 
-log = logging.getLogger("shoal.transport")
+log = logging.getLogger("shoal.rafthttp")  # etcd's package name for its peer transport
 
 
 class FaultInjector:

@@ -40,7 +40,7 @@ from shoal.transport.frame import (
 from shoal.transport.stats import PeerStats
 from shoal.transport.urls import Address
 
-log = logging.getLogger("shoal.transport")
+log = logging.getLogger("shoal.rafthttp")  # etcd's package name for its peer transport
 
 _pack_header = HEADER.pack
 _MSG = int(Kind.MSG)

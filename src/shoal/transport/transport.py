@@ -32,7 +32,7 @@ from shoal.transport.peer import Backoff, LinkState, PeerLink
 from shoal.transport.stats import PeerStats
 from shoal.transport.urls import Address, parse_peer_url
 
-log = logging.getLogger("shoal.transport")
+log = logging.getLogger("shoal.rafthttp")  # etcd's package name for its peer transport
 
 _APP = MessageType.APP
 _SNAP = MessageType.SNAP

@@ -90,5 +90,5 @@ def purge_segments(dirpath: str, max_wals: int) -> list[str]:
         finally:
             os.close(fd)
         removed.append(path)
-        log.info("wal: purged %s", path)
+        log.info("purged %s", path)
     return removed

@@ -31,7 +31,7 @@ from shoal.wal.facts import (
 )
 from shoal.wal.files import fsync_dir, write_all
 
-log = logging.getLogger("shoal.wal")
+log = logging.getLogger("shoal.snap")
 
 _HEAD = struct.Struct("<II")
 
@@ -128,7 +128,7 @@ class Snapshotter:
                 return self.load(name)
             except (BrokenSnapshotError, OSError) as exc:
                 path = os.path.join(self.dir, name)
-                log.warning("snap: %s is corrupt (%s); renamed to %s", path, exc, BROKEN_SUFFIX)
+                log.warning("%s is corrupt (%s); renamed to %s", path, exc, BROKEN_SUFFIX)
                 os.rename(path, path + BROKEN_SUFFIX)
         return None
 
@@ -146,7 +146,7 @@ class Snapshotter:
             except FileNotFoundError:
                 continue
             removed.append(path)
-            log.info("snap: purged %s", path)
+            log.info("purged %s", path)
         return removed
 
     def _remove_temporaries(self) -> None:

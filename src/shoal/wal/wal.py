@@ -22,7 +22,6 @@ purge) is `segments`'.
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -52,8 +51,6 @@ from shoal.wal.record import (
 from shoal.wal.replay import Replayed, replay, segments_for
 from shoal.wal.segments import exists as exists  # re-exported: callers ask `wal.exists(dir)`
 from shoal.wal.segments import locked_message, purge_segments
-
-log = logging.getLogger("shoal.wal")
 
 
 @dataclass(slots=True)
@@ -224,11 +221,10 @@ class WAL:
         dropped = last_nonzero(r.tail_buf) + 1 - offset
         if dropped > 0:
             self.repair_note = (
-                f"wal: repaired a torn write at the end of {r.tail_path}: cut the log at byte "
+                f"repaired a torn write at the end of {r.tail_path}: cut the log at byte "
                 f"offset {offset} ({r.stop.reason}), dropping {dropped} bytes that were written "
                 f"but never synced, so never acknowledged"
             )
-            log.warning("%s", self.repair_note)
         if dropped > 0 or (r.tail_size > offset and not self._preallocate):
             os.ftruncate(tail.fd, offset)
         if self._preallocate:

@@ -63,7 +63,7 @@ CODE_NODE_EXIST = 105
 
 def notice(pkg: str, msg: str) -> None:
     """capnslog's NOTICE level (`N |`), which etcd uses for discovery's progress lines."""
-    log._emit("N", 1, pkg, msg)
+    log.notice(pkg, msg)
 
 
 def _notice(msg: str) -> None:

@@ -23,7 +23,7 @@ from shoal.store import EtcdError, Event, Request, Watcher
 from shoal.store import errors as codes
 from shoal.store import request as rq
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("shoal.v2http")
 
 KEYS_PREFIX = "/v2/keys"
 
@@ -191,7 +191,7 @@ async def _do(server: ServerAPI, req: Request) -> Event:
     except asyncio.CancelledError:
         raise
     except Exception as e:
-        log.warning("v2 request %s %s failed: %r", req.method, req.path, e)
+        log.warning("v2 request %s %s failed: %s", req.method, req.path, e or type(e).__name__)
         raise EtcdError(codes.RAFT_INTERNAL, str(e)) from e
 
 

@@ -17,7 +17,7 @@ from shoal.etcd.v2http.gohttp import parse_hex_id
 from shoal.etcd.v2http.memberreq import BadMemberRequest, decode_member_request
 from shoal.store import EtcdError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("shoal.v2http")
 
 MEMBERS_PREFIX = "/v2/members"
 
@@ -137,7 +137,7 @@ def _membership_failure(e: Exception, member_id: int, headers: dict[str, str]) -
     elif isinstance(e, EtcdError):
         # etcd writes its v2 errors as they are.
         return respond.etcd_error(e, headers)
-    log.warning("membership change failed: %r", e)
+    log.warning("membership change failed: %s", e or type(e).__name__)
     return respond.message(500, facts.INTERNAL_SERVER_ERROR, headers)
 
 
