@@ -41,12 +41,22 @@ def node_root() -> Iterator[Path]:
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for(lambda: control_socket(str(root)).exists(), 20, "the node's control socket")
+        # The socket file appears at bind(), a moment before listen(): wait until it answers.
+        wait_for(lambda: _answers(control_socket(str(root))), 20, "the node's control socket")
         yield root
     finally:
         kill(proc, signal.SIGTERM)
         log.close()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as s:
+        try:
+            s.connect(str(path))
+        except OSError:
+            return False
+    return True
 
 
 def node_units(root: Path) -> dict[str, str]:
