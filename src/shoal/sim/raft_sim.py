@@ -17,7 +17,9 @@ and reordering, transfers leadership and changes membership. Clients write and r
 - liveness: once the network heals and every node is up, a leader is elected and a new
   proposal commits within a bound.
 
-Everything random comes from `random.Random(seed)`, so a failing seed replays exactly.
+Everything random comes from `random.Random(seed)`, so a failing seed replays exactly. The
+safety checks live in `shoal.sim.invariants`, the faults in `shoal.sim.nemesis`, a machine's
+state in `shoal.sim.node`, and the planted bugs the simulator must find in `shoal.sim.mutants`.
 """
 
 from __future__ import annotations
@@ -30,34 +32,29 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgpack
-
 from shoal.raft.codec import decode_conf_change
 from shoal.raft.config import Config
 from shoal.raft.errors import ProposalDroppedError, RaftError
 from shoal.raft.rawnode import RawNode, Ready
 from shoal.raft.storage import MemoryStorage
 from shoal.raft.types import (
-    ConfChange,
     ConfChangeType,
     ConfState,
     Entry,
     EntryType,
     Message,
     MessageType,
-    SnapshotMeta,
     StateType,
 )
+from shoal.sim import nemesis
+from shoal.sim.invariants import History, LogView, Violation, check_log_matching, check_read
 from shoal.sim.mutants import plant
 from shoal.sim.network import NetworkFaults, delivery_delays
+from shoal.sim.node import AppState, SimNode
 
 TICK_MS = 10
 LEADER = StateType.LEADER
 WRITE = struct.Struct(">Q")
-
-
-class Violation(Exception):
-    """An invariant was broken. The message says which, where and when."""
 
 
 @dataclass
@@ -81,48 +78,6 @@ class RunResult:
     trace: list[str] = field(default_factory=list)
 
 
-class AppState:
-    """The replicated state machine: the writes applied, in order, and the membership."""
-
-    __slots__ = ("applied", "conf", "seen", "writes")
-
-    def __init__(self) -> None:
-        self.writes: list[int] = []
-        self.seen: set[int] = set()
-        self.applied = 0
-        self.conf = ConfState()
-
-    def encode(self) -> bytes:
-        return msgpack.packb([self.writes])  # type: ignore[no-any-return]
-
-    @classmethod
-    def decode(cls, data: bytes, meta: SnapshotMeta) -> AppState:
-        st = cls()
-        if data:
-            st.writes = list(msgpack.unpackb(data)[0])
-            st.seen = set(st.writes)
-        st.applied = meta.index
-        st.conf = meta.conf_state
-        return st
-
-
-class SimNode:
-    def __init__(self, nid: int, storage: MemoryStorage) -> None:
-        self.id = nid
-        self.storage = storage  # what survives a crash: the node's "disk"
-        self.raw: RawNode | None = None
-        self.app = AppState()
-        self.removed = False
-        self.restarts = 0
-        self.proposals: dict[int, int] = {}  # write id -> time proposed (lost on crash)
-        self.reads: dict[bytes, tuple[int, int]] = {}  # ctx -> (read id, acked count at start)
-        self.ready_reads: list[tuple[int, bytes]] = []  # (read index, ctx) awaiting apply
-
-    @property
-    def alive(self) -> bool:
-        return self.raw is not None
-
-
 class RaftSim:
     def __init__(self, cfg: SimConfig) -> None:
         self.cfg = cfg
@@ -133,8 +88,7 @@ class RaftSim:
         self.net = NetworkFaults()
         self.nodes: dict[int, SimNode] = {}
         self.next_id = cfg.nodes + 1
-        self.leaders: dict[int, int] = {}  # term -> leader id
-        self.committed: dict[int, tuple[int, bytes]] = {}  # index -> (term, data) applied anywhere
+        self.history = History()
         self.acked: list[int] = []  # write ids acknowledged to clients, in order
         self.next_write = 1
         self.next_read = 1
@@ -280,7 +234,7 @@ class RaftSim:
             n.app = AppState.decode(rd.snapshot.data, rd.snapshot.meta)
             self.log(f"n{n.id} installed snapshot at {rd.snapshot.meta.index}")
         for e in rd.committed_entries:
-            self.check_apply(n, e)
+            self.history.applied(n.id, e)
             n.app.applied = e.index
             if e.type is EntryType.CONF_CHANGE:
                 cc = decode_conf_change(e.data)
@@ -317,12 +271,8 @@ class RaftSim:
             if req is None:
                 continue
             read_id, acked_at_start = req
-            for w in self.acked[:acked_at_start]:
-                if w not in n.app.seen:
-                    raise Violation(
-                        f"stale read: read r{read_id} at n{n.id} (read index {index}, applied "
-                        f"{n.app.applied}) does not see write w{w}, acknowledged before it began"
-                    )
+            acked_before = self.acked[:acked_at_start]
+            check_read(n.id, read_id, index, n.app.applied, n.app.seen, acked_before)
             self.stats["reads_ok"] += 1
         n.ready_reads = keep
 
@@ -336,38 +286,14 @@ class RaftSim:
         if applied - keep > st.first_index():
             st.compact(applied - keep)
 
-    # -- invariants ----------------------------------------------------------------------------
+    # -- invariants (shoal.sim.invariants) ----------------------------------------------------
     def on_leader(self, n: SimNode, raw: RawNode) -> None:
-        term = raw.raft.term
         self.stats["elections"] += 1
-        prev = self.leaders.get(term)
-        if prev is not None and prev != n.id:
-            raise Violation(f"election safety: n{prev} and n{n.id} both leaders in term {term}")
-        self.leaders[term] = n.id
-        self.log(f"n{n.id} became leader in term {term}")
-        log = raw.raft.log
-        first = log.first_index()
-        for index, (t, _data) in self.committed.items():
-            if index < first:
-                continue  # inside the leader's snapshot
-            if log.term_or_zero(index) != t:
-                raise Violation(
-                    f"leader completeness: n{n.id}, leader of term {term}, lacks entry "
-                    f"{index} (term {t}) that was applied before"
-                )
-
-    def check_apply(self, n: SimNode, e: Entry) -> None:
-        got = self.committed.get(e.index)
-        if got is None:
-            self.committed[e.index] = (e.term, e.data)
-        elif got != (e.term, e.data):
-            raise Violation(
-                f"state machine safety: n{n.id} applied (term {e.term}) at index {e.index}, "
-                f"another node applied (term {got[0]}) there"
-            )
+        self.history.elected(n.id, raw.raft.term, raw.raft.log)
+        self.log(f"n{n.id} became leader in term {raw.raft.term}")
 
     def check_log_matching(self) -> None:
-        logs: dict[int, dict[int, tuple[int, int, bytes]]] = {}
+        logs: dict[int, LogView] = {}
         for n in self.nodes.values():
             if n.raw is None:
                 continue
@@ -376,26 +302,7 @@ class RaftSim:
             uoff = lg.unstable.offset
             ents = [e for e in ents if e.index < uoff] + lg.unstable.entries
             logs[n.id] = {e.index: (e.term, int(e.type), e.data) for e in ents}
-        ids = sorted(logs)
-        for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
-                la, lb = logs[a], logs[b]
-                common = sorted(set(la) & set(lb))
-                top = None
-                for idx in reversed(common):
-                    if la[idx][0] == lb[idx][0]:
-                        top = idx
-                        break
-                if top is None:
-                    continue
-                for idx in common:
-                    if idx > top:
-                        break
-                    if la[idx] != lb[idx]:
-                        raise Violation(
-                            f"log matching: n{a} and n{b} agree on the term of entry {top} but "
-                            f"differ at entry {idx}: {la[idx][:2]} vs {lb[idx][:2]}"
-                        )
+        check_log_matching(logs)
 
     # -- the network ---------------------------------------------------------------------------
     def send(self, m: Message) -> None:
@@ -466,101 +373,7 @@ class RaftSim:
         return best
 
     def nemesis(self) -> None:
-        if self.healed_at is not None:
-            return
-        live = [n for n in self.nodes.values() if not n.removed]
-        ids = [n.id for n in live]
-        action = self.rng.choice(
-            [
-                "crash",
-                "crash",
-                "crash-leader",
-                "crash-majority",
-                "partition",
-                "partition",
-                "isolate-leader",
-                "lossy",
-                "heal",
-                "heal",
-                "transfer",
-                "membership",
-                "membership",
-            ]
-        )
-        lead = self.leader()
-        if action == "crash":
-            n = self.rng.choice(live)
-            self.crash(n, "nemesis")
-            self.at(self.now + self.rng.randint(20, 800), "restart", n.id)
-        elif action == "crash-leader" and lead is not None:
-            self.crash(lead, "nemesis: leader")
-            self.at(self.now + self.rng.randint(20, 800), "restart", lead.id)
-        elif action == "crash-majority":
-            for n in self.rng.sample(live, len(live) // 2 + 1):
-                self.crash(n, "nemesis: majority")
-                self.at(self.now + self.rng.randint(50, 1500), "restart", n.id)
-        elif action == "partition":
-            self.rng.shuffle(ids)
-            k = self.rng.randint(1, max(1, len(ids) - 1))
-            groups = [ids[:k], ids[k:]]
-            if len(ids) >= 5 and self.rng.random() < 0.3:
-                # A bridge: the middle node talks to both sides, which cannot talk.
-                mid = ids[0]
-                left, right = ids[1 : len(ids) // 2 + 1], ids[len(ids) // 2 + 1 :]
-                self.net.partition([left, right])
-                groups = [[*left, mid], [mid, *right]]
-            else:
-                self.net.partition(groups)
-            self.stats["partitions"] += 1
-            self.log(f"partition {groups}")
-        elif action == "isolate-leader" and lead is not None:
-            self.net.partition([[lead.id], [i for i in ids if i != lead.id]])
-            self.stats["partitions"] += 1
-            self.log(f"isolate leader n{lead.id}")
-        elif action == "lossy":
-            self.net.loss = self.rng.choice([0.0, 0.05, 0.2, 0.4])
-            self.net.duplicate = self.rng.choice([0.0, 0.05, 0.2])
-            self.net.long_delay = self.rng.choice([0.0, 0.05, 0.2])
-            self.log(f"network {self.net.describe()}")
-        elif action == "heal":
-            self.net.heal()
-            self.log("heal network")
-        elif action == "transfer" and lead is not None and lead.raw is not None:
-            voters = [i for i in lead.raw.raft.voters() if i != lead.id]
-            if voters:
-                to = self.rng.choice(voters)
-                lead.raw.transfer_leadership(to)
-                self.stats["transfers"] += 1
-                self.log(f"transfer leadership n{lead.id} -> n{to}")
-                self.process(lead)
-        elif action == "membership" and lead is not None:
-            self.change_membership(lead)
-        self.at(self.now + self.rng.randint(50, 600), "nemesis")
-
-    def change_membership(self, lead: SimNode) -> None:
-        assert lead.raw is not None
-        r = lead.raw.raft
-        voters, learners = r.voters(), r.learners()
-        if learners:
-            cc = ConfChange(ConfChangeType.ADD_NODE, self.rng.choice(learners))
-        elif len(voters) >= self.cfg.nodes:
-            cc = ConfChange(ConfChangeType.REMOVE_NODE, self.rng.choice(voters))
-        else:
-            nid = self.next_id
-            self.next_id += 1
-            self.nodes[nid] = SimNode(nid, MemoryStorage())
-            self.start(self.nodes[nid])
-            kind = (
-                ConfChangeType.ADD_LEARNER if self.rng.random() < 0.7 else ConfChangeType.ADD_NODE
-            )
-            cc = ConfChange(kind, nid)
-        try:
-            lead.raw.propose_conf_change(cc)
-        except ProposalDroppedError:
-            return
-        self.stats["conf_changes"] += 1
-        self.log(f"propose {cc.type.name} n{cc.node_id} at leader n{lead.id}")
-        self.process(lead)
+        nemesis.act(self)
 
     # -- the run -------------------------------------------------------------------------------
     def run(self) -> RunResult:
