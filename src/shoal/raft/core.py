@@ -7,9 +7,9 @@ comments cite the sections of the Raft paper (Ongaro & Ousterhout 2014) and thes
 
 Who is in the cluster and what is known of each member lives in `shoal.raft.tracker`, the rules
 of membership changes in `shoal.raft.confchange`, majority arithmetic in `shoal.raft.quorum`.
-This module stays one state machine of about 700 lines on purpose, as etcd's raft.go is one:
-the step functions of the three roles and the transitions between them read as a whole, and
-spreading them over modules would hide which role handles which message.
+This module stays one state machine of under 800 lines on purpose, as etcd's raft.go is one:
+the step functions of the roles and the transitions between them read as a whole, and spreading
+them over modules (mixins sharing one state) would hide which role handles which message.
 """
 
 from __future__ import annotations
@@ -625,9 +625,6 @@ class Raft:
 
     def abort_leader_transfer(self) -> None:
         self.lead_transferee = NONE
-
-    def quorum_active(self) -> bool:
-        return self.trk.quorum_active(self.id)
 
     # -- candidate -----------------------------------------------------------------------------
     def _step_candidate(self, m: Message) -> None:
