@@ -330,6 +330,12 @@ def misc_script(s: Session) -> list[Record]:
         ("add bad escape", b'{"peerURLs":["%zz"]}'),
         ("add null elem", b'{"peerURLs":[null]}'),
         ("add existing peer", json.dumps({"peerURLs": [peer]}).encode()),
+        # Go's decoder refuses nesting beyond 10,000 (issue 19: this was a 500).
+        ("add nested 100000", b"[" * 100_000),
+        ("add nested 10000 cut", b"[" * 10_000),
+        ("add deep peerURLs", b'{"peerURLs":' + b"[" * 10_001),
+        ("add deep objects", b'{"a":' * 10_001),
+        ("add deep ignored", b'{"x":' + b"[" * 5000 + b"]" * 5000 + b',"peerURLs":["http://a"]}'),
     ]:
         S(name, "POST", "/v2/members", body=body, headers=j)
     S(
@@ -340,6 +346,7 @@ def misc_script(s: Session) -> list[Record]:
         body=b'{"isLearner":"x","peerURLs":["http://a"]}',
     )
     S("update array", "PUT", "/v2/members/abc", headers=j, body=b"[]")
+    S("update nested 100000", "PUT", "/v2/members/abc", headers=j, body=b"[" * 100_000)
     S("update form ctype", "PUT", "/v2/members/123", form="{}")
     S(
         "update unknown",

@@ -9,6 +9,7 @@ module here is one Go package's behaviour, written once for every program that n
     tabwriter   text/tabwriter's column alignment
     flag        the `flag` package's command-line syntax, driven by one table per program
     capnslog    etcd's capnslog line format as a logging.Formatter, and the daemons' log setup
+    jsonscan    encoding/json's syntax check (Go's error texts, its nesting limit), no recursion
 
 This is the lowest floor (tests/test_layers.py): it imports nothing from the rest of shoal.
 Not Go's rules, and so not here: systemd's booleans (yes/no/on/off in unit files) and

@@ -1,9 +1,10 @@
 """`/v2/members` request bodies as etcd decodes them (httptypes.MemberCreateRequest /
 MemberUpdateRequest, types.NewURLs), with the error texts a client sees in `{"message":...}`.
 
-etcd decodes with Go's encoding/json and parses URLs with net/url; the texts of their common
-errors are reproduced (syntax errors, wrong JSON types, bad or path-carrying URLs). Rare Go
-parser corners may word an error differently; the status (400) is always etcd's."""
+etcd decodes with Go's encoding/json (gocompat.jsonscan: its syntax errors exactly, and its
+nesting limit) and parses URLs with net/url; the texts of the common URL and type errors are
+reproduced (wrong JSON types, bad or path-carrying URLs). Rare net/url corners may word an error
+differently; the status (400) is always etcd's."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from shoal.etcd import facts
 from shoal.etcd.v2http.gohttp import FormError, unescape
+from shoal.gocompat import jsonscan
 
 # ASCII characters net/url accepts in a host (shouldEscape in encodeHost mode), plus `%`.
 _HOST_OK = frozenset("-_.~!$&'()*+,;=:[]<>\"%")
@@ -28,12 +30,9 @@ class BadMemberRequest(Exception):
 def decode_member_request(body: bytes) -> list[str]:
     """The sorted peer URLs of a member request body (POST and PUT alike)."""
     try:
-        text = body.decode("utf-8", "surrogateescape")
-        doc = json.loads(text, object_pairs_hook=_Object)
-    except json.JSONDecodeError as e:
-        raise BadMemberRequest(_go_syntax_error(e)) from None
-    except UnicodeDecodeError:  # pragma: no cover - surrogateescape never fails
-        raise BadMemberRequest("invalid character in string literal") from None
+        doc = jsonscan.loads(body, object_pairs_hook=_Object)
+    except jsonscan.JSONSyntaxError as e:
+        raise BadMemberRequest(str(e)) from None
     peer_urls: list[Any] | None = None
     type_err: str | None = None
     if isinstance(doc, _Object):
@@ -96,74 +95,6 @@ def _json_kind(v: Any) -> str:
 
 def _field_error(v: Any, field: str, go_type: str) -> str:
     return f"json: cannot unmarshal {_json_kind(v)} into Go struct field .{field} of type {go_type}"
-
-
-def _quote_char(c: str) -> str:
-    """encoding/json's quoteChar."""
-    if c == "'":
-        return "'\\''"
-    if c == '"':
-        return "'\"'"
-    q = json.dumps(c, ensure_ascii=False)[1:-1]
-    return f"'{q}'"
-
-
-def _innermost(doc: str, pos: int) -> str:
-    """The bracket enclosing `pos` (`{` or `[`), ignoring brackets inside strings."""
-    stack: list[str] = []
-    in_str = esc = False
-    for ch in doc[:pos]:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "{[":
-            stack.append(ch)
-        elif ch in "}]" and stack:
-            stack.pop()
-    return stack[-1] if stack else ""
-
-
-_LITERALS = {"n": "null", "t": "true", "f": "false"}
-
-
-def _go_syntax_error(e: json.JSONDecodeError) -> str:
-    doc, pos, msg = e.doc, e.pos, e.msg
-    if pos >= len(doc.rstrip()) and msg != "Extra data":
-        return "unexpected end of JSON input"
-    c = doc[pos]
-    if msg == "Extra data":
-        return f"invalid character {_quote_char(c)} after top-level value"
-    if msg.startswith("Expecting value"):
-        lit = _LITERALS.get(c)
-        if lit is not None:
-            for i, want in enumerate(lit):
-                if pos + i >= len(doc):
-                    return "unexpected end of JSON input"
-                got = doc[pos + i]
-                if got != want:
-                    return (
-                        f"invalid character {_quote_char(got)} in literal {lit} "
-                        f"(expecting {_quote_char(want)})"
-                    )
-        return f"invalid character {_quote_char(c)} looking for beginning of value"
-    if msg.startswith("Expecting property name"):
-        return f"invalid character {_quote_char(c)} looking for beginning of object key string"
-    if msg.startswith("Expecting ':'"):
-        return f"invalid character {_quote_char(c)} after object key"
-    if msg.startswith("Expecting ','"):
-        where = "object key:value pair" if _innermost(doc, pos) == "{" else "array element"
-        return f"invalid character {_quote_char(c)} after {where}"
-    if msg.startswith("Invalid control character"):
-        return f"invalid character {_quote_char(c)} in string literal"
-    if msg.startswith("Invalid \\escape"):
-        return f"invalid character {_quote_char(doc[pos + 1 : pos + 2] or c)} in string escape code"
-    return f"invalid character {_quote_char(c)} looking for beginning of value"
 
 
 def _parse_url(s: str) -> tuple[str, str, str]:
