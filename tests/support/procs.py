@@ -4,7 +4,7 @@ output in a log file per name, stops them (signal, then SIGKILL when they do not
 
 Each process runs in its own session by default, so `close` kills what it started too (a unit, a
 member) with one killpg. The group is only signalled while its leader is not yet reaped: until
-then its pid cannot belong to anyone else.
+then its pid cannot belong to anyone else (which is why `wait_exit` does not reap).
 
 Every open `Procs` is listed in `OPEN`, so tests/conftest.py can attach the tail of each log to
 the report of a failed test (a failure then shows what the processes said).
@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -131,8 +132,21 @@ class Procs:
         return None if p is None else stop_process(p, sig, grace)
 
     def wait_exit(self, name: str, timeout: float = STARTUP) -> int:
-        """Its exit code once it ends by itself (subprocess.TimeoutExpired if it does not)."""
-        return self.procs[name].wait(timeout=timeout)
+        """Its exit code once it ends by itself (subprocess.TimeoutExpired if it does not). It
+        is left unreaped, so that `close` can still kill what it left in its process group."""
+        p = self.procs[name]
+        deadline = time.monotonic() + timeout
+        while p.returncode is None:
+            try:
+                info = os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:  # reaped meanwhile (poll): Popen has the code
+                return p.wait()
+            if info is not None:
+                return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(p.args, timeout)
+            time.sleep(0.02)
+        return p.returncode
 
     def wait_ready(
         self, name: str, probe: Callable[[], T], timeout: float = STARTUP, what: str = ""

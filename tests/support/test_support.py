@@ -123,3 +123,13 @@ def _serves(pid: int, addr: str) -> bool:
         return addr.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+
+
+def test_wait_exit_gives_the_code_and_close_still_kills_what_it_left(tmp_path: Path) -> None:
+    child = tmp_path / "child.pid"
+    with Procs(tmp_path / "p") as procs:
+        procs.start("leaver", ["/bin/sh", "-c", f"sleep 600 & echo $! > {child}; exit 3"])
+        assert procs.wait_exit("leaver", 20) == 3
+        kid = int(child.read_text())
+        assert _alive(kid)
+    wait_until(lambda: not _alive(kid), 10, "the left-behind child to die with its group")

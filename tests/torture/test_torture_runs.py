@@ -1,16 +1,14 @@
 """The CI-sized torture runs: real `shoal torture` processes, a fixed set of seeds, every fault
 kind at least once across them, and the planted bug caught.
 
-Each run is a subprocess in its own session, killed (with every member it started) when the
-test ends, whatever happened; members also die with the harness (PR_SET_PDEATHSIG).
+Each run is a subprocess in its own session (started by support's launcher), killed with every
+member it started when the test ends, whatever happened; members also die with the harness
+(PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from shoal.torture.nemesis import KINDS
+from support import Procs
 
 # Two runs share the fault kinds between them: crashes and disks, then network and membership.
 CI_RUNS = [
@@ -28,24 +27,16 @@ RUN_DEADLINE = 300  # seconds; a run takes about 1-2 minutes on a busy 2-core ma
 
 
 def run_torture(args: list[str], keep: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run `shoal torture`; its exit status and everything it printed. The harness and every
+    member it started share its process group, which the launcher kills however this ends."""
     cmd = [sys.executable, "-m", "shoal.cli", "torture", *args, "--keep", str(keep)]
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-    )
-    try:
-        out, _ = proc.communicate(timeout=RUN_DEADLINE)
-    except subprocess.TimeoutExpired:
-        out = b"(timed out)"
-    finally:
-        # The harness and every member it started share its process group.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    return proc.returncode, out.decode("utf-8", "replace")
+    with Procs(keep.parent / "procs") as procs:
+        procs.start("torture", cmd, env=env)
+        try:
+            code = procs.wait_exit("torture", RUN_DEADLINE)
+            return code, procs.log("torture")
+        except subprocess.TimeoutExpired:
+            return -1, procs.log("torture") + "\n(timed out)"
 
 
 def kinds_run(report: str) -> set[str]:
