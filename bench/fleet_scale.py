@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,9 +34,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-# It starts fleetd processes with the fleet tests' process helpers (tests/fleet/fleet_procs.py).
+# It starts fleetd processes with the fleet tests' process helpers (tests/fleet/fleet_procs.py),
+# which stand on the shared ones in tests/support.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fleet"))
-from fleet_procs import ETCD, PYTHON, FleetCluster, free_port, kill, wait_for
+from fleet_procs import PYTHON, FleetCluster
+
+from support import ETCD, free_port, stop_process, wait_until
 
 
 def start_etcd_cluster(workdir: Path, n: int) -> tuple[list[subprocess.Popen[bytes]], list[str]]:
@@ -74,7 +79,7 @@ def start_etcd_cluster(workdir: Path, n: int) -> tuple[list[subprocess.Popen[byt
         except OSError:
             return False
 
-    wait_for(healthy, 60, "the etcd cluster")
+    wait_until(healthy, 60, "the etcd cluster")
     return procs, urls
 
 
@@ -135,7 +140,7 @@ def main() -> int:
             rc, out, _ = cluster.ctl("list-units", "--no-legend", "--fields=active")
             return out.split().count("active") if rc == 0 else 0
 
-        wait_for(lambda: active() == a.units, 1800, "all units active", step=0.5)
+        wait_until(lambda: active() == a.units, 1800, "all units active", every=0.5)
         launched = time.monotonic() - t0
         print(f"all {a.units} units active {launched:.1f}s after the start command")
         per = {}
@@ -173,7 +178,7 @@ def main() -> int:
             cluster.close()
         for p in procs:
             with contextlib.suppress(Exception):
-                kill(p)
+                stop_process(p, signal.SIGKILL)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -1,115 +1,74 @@
-"""Processes for fleet's tests: a real etcd on loopback and fleetd instances, always cleaned up."""
+"""Processes for fleet's tests: an etcd member on loopback and fleetd instances, started by the
+shared launcher (tests/support) and always cleaned up."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-ETCD = "/usr/bin/etcd"
-HAVE_ETCD = os.path.exists(ETCD)
-SKIP_REASON = "real etcd binary /usr/bin/etcd is not installed"
+from support import (
+    HAVE_ETCD,
+    SKIP_REASON,
+    EtcdMember,
+    Procs,
+    etcd_command,
+    etcd_ready,
+    start_etcd,
+    wait_until,
+)
 
+__all__ = ["HAVE_ETCD", "SKIP_REASON"]
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(cond: Callable[[], bool], timeout: float, what: str, step: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def kill(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(timeout=5)
-
-
-SHOAL_ETCD = [sys.executable, "-m", "shoal.cli", "etcd"]
 # fleet talks to etcd only through the v2 API, so every test that needs etcd runs against the
 # real etcd 3.4 and against shoal's own member.
 BACKENDS = ["etcd", "shoal"]
 # For tests about fleet's own behaviour rather than its use of etcd, one backend is enough.
-ONE_BACKEND = "etcd" if os.path.exists("/usr/bin/etcd") else "shoal"
+ONE_BACKEND = "etcd" if HAVE_ETCD else "shoal"
 
 
 class Etcd:
     """One etcd member with the v2 API, on random loopback ports in a temp dir: the real etcd 3.4
-    (kind "etcd") or shoal's own (kind "shoal"), started with the same flags."""
+    (kind "etcd") or shoal's own (kind "shoal"), started with the same flags. It may be stopped
+    and started again on the same data dir and ports (an outage)."""
 
-    def __init__(self, workdir: Path, kind: str = "etcd") -> None:
+    NAME = "fleet-test"
+
+    def __init__(self, kind: str = "etcd") -> None:
         self.kind = kind
-        self.workdir = workdir
-        self.client_port = free_port()
-        self.peer_port = free_port()
-        self.url = f"http://127.0.0.1:{self.client_port}"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.procs = Procs(prefix="shoal-fleet-etcd-")
+        self.member = EtcdMember.on(self.NAME)
+        self.url = self.member.client_url
 
     def start(self) -> None:
-        peer = f"http://127.0.0.1:{self.peer_port}"
-        log = open(self.workdir / "etcd.log", "ab")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen(
-            [
-                *([ETCD] if self.kind == "etcd" else SHOAL_ETCD),
-                "--name=fleet-test",
-                f"--data-dir={self.workdir / 'etcd-data'}",
-                "--enable-v2",
-                f"--listen-client-urls={self.url}",
-                f"--advertise-client-urls={self.url}",
-                f"--listen-peer-urls={peer}",
-                f"--initial-advertise-peer-urls={peer}",
-                f"--initial-cluster=fleet-test={peer}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        start_etcd(
+            self.procs,
+            self.member,
+            command=etcd_command(self.kind),
+            cluster=[self.member],
+            data_dir=self.procs.dir / "etcd-data",
         )
-        log.close()
-        wait_for(self.healthy, 30, "etcd to answer")
-
-    def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url + "/v2/keys/?quorum=true", timeout=1) as r:
-                return bool(r.status == 200)
-        except OSError:
-            return False
+        self.procs.wait_ready(self.NAME, lambda: etcd_ready(self.url), 30, "etcd to answer")
 
     def stop(self) -> None:
-        if self.proc is not None:
-            kill(self.proc)
-            self.proc = None
+        self.procs.stop(self.NAME, signal.SIGKILL)
+
+    def close(self) -> None:
+        self.procs.close()
 
 
 @contextlib.contextmanager
 def etcd_member(kind: str = "etcd") -> Iterator[Etcd]:
-    workdir = Path(tempfile.mkdtemp(prefix="shoal-fleet-etcd-"))
-    e = Etcd(workdir, kind)
+    e = Etcd(kind)
     try:
         e.start()
         yield e
     finally:
-        e.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        e.close()
 
 
 PYTHON = sys.executable
@@ -118,9 +77,11 @@ PYTHON = sys.executable
 class Fleetd:
     """One `shoal fleetd` process with its own machine ID, unit dir and API socket."""
 
-    def __init__(self, workdir: Path, etcd_url: str, prefix: str, name: str, **opts: str) -> None:
+    def __init__(self, procs: Procs, etcd_url: str, prefix: str, name: str, **opts: str) -> None:
+        self.procs = procs
+        self.name = name
         self.machine_id = opts.get("machine_id", name)
-        self.dir = workdir / name
+        self.dir = procs.dir / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.socket = str(self.dir / "fleet.sock")
         self.endpoint = f"unix://{self.socket}"
@@ -135,26 +96,21 @@ class Fleetd:
             "etcd_request_timeout": "1.0",
             **opts,
         }
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.running = False
 
     def start(self) -> None:
-        log = open(self.dir / "fleetd.log", "ab")  # noqa: SIM115 - closed with the process
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLEET")}
-        self.proc = subprocess.Popen(
-            [PYTHON, "-m", "shoal.cli", "fleetd", *(f"--{k}={v}" for k, v in self.args.items())],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        log.close()
+        argv = [PYTHON, "-m", "shoal.cli", "fleetd", *(f"--{k}={v}" for k, v in self.args.items())]
+        self.procs.start(self.name, argv, env=env, replace_env=True, cwd=self.dir)
+        self.running = True
 
     def log(self) -> str:
-        return (self.dir / "fleetd.log").read_text(errors="replace")
+        return self.procs.log(self.name)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None:
-            kill(self.proc, sig)
-            self.proc = None
+        if self.running:
+            self.procs.stop(self.name, sig)
+            self.running = False
 
 
 def children_of(pid: int) -> list[int]:
@@ -196,9 +152,8 @@ class FleetCluster:
     """Several fleetd processes sharing one etcd under a private key prefix."""
 
     def __init__(self, etcd_url: str, machines: dict[str, str], **opts: str) -> None:
-        import uuid
-
-        self.workdir = Path(tempfile.mkdtemp(prefix="shoal-fleet-"))
+        self.procs = Procs(prefix="shoal-fleet-")
+        self.workdir = self.procs.dir
         self.prefix = f"/fleet-test-{uuid.uuid4().hex[:8]}/"
         self.etcd_url = etcd_url
         self.opts = opts
@@ -209,7 +164,7 @@ class FleetCluster:
 
     def add(self, mid: str, metadata: str = "", **opts: str) -> Fleetd:
         f = Fleetd(
-            self.workdir,
+            self.procs,
             self.etcd_url,
             self.prefix,
             mid,
@@ -222,17 +177,17 @@ class FleetCluster:
     def start(self) -> None:
         for f in self.fleetds.values():
             f.start()
-        wait_for(lambda: set(self.machine_ids()) == set(self.fleetds), 20, "machines to register")
+        wait_until(lambda: set(self.machine_ids()) == set(self.fleetds), 20, "machines to register")
 
     def any(self) -> Fleetd:
-        return next(f for f in self.fleetds.values() if f.proc is not None)
+        return next(f for f in self.fleetds.values() if f.running)
 
     def ctl(self, *args: str) -> tuple[int, str, str]:
         return fleetctl(self.any().endpoint, *args)
 
     def machine_ids(self) -> list[str]:
         for f in self.fleetds.values():
-            if f.proc is None or not os.path.exists(f.socket):
+            if not f.running or not os.path.exists(f.socket):
                 continue
             rc, out, _ = fleetctl(f.endpoint, "list-machines", "--full", "--no-legend")
             if rc == 0:
@@ -259,7 +214,7 @@ class FleetCluster:
         for f in self.fleetds.values():
             f.stop(signal.SIGKILL)
         kill_strays(f"sleep {self.marker}")
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.procs.close()
 
 
 @contextlib.contextmanager

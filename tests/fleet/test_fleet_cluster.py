@@ -10,7 +10,9 @@ import signal
 import subprocess
 import time
 
-from fleet_procs import PYTHON, Etcd, fleet_cluster, fleetctl, wait_for
+from fleet_procs import PYTHON, Etcd, fleet_cluster, fleetctl
+
+from support import wait_until
 
 M1, M2, M3, M4 = ("1" * 8 + "a" * 24, "2" * 8 + "b" * 24, "3" * 8 + "c" * 24, "4" * 8 + "d" * 24)
 SHORT = {m: m[:8] + "..." for m in (M1, M2, M3, M4)}
@@ -48,7 +50,7 @@ def test_units_are_placed_per_their_constraints(etcd: Etcd) -> None:
         web2 = c.unit_file("web.2.service", "MachineMetadata=role=web;Conflicts=web.*")
         rc, out, _ = c.ctl("start", "--no-block", web2)
         assert (rc, out) == (0, "Triggered unit web.2.service start\n")
-        wait_for(lambda: len(c.placement()) == 6, 15, "six units to run")
+        wait_until(lambda: len(c.placement()) == 6, 15, "six units to run")
         p = c.placement()
         assert p["db.service"] == (M1, "active")
         assert p["side.service"] == (M1, "active")
@@ -70,14 +72,14 @@ def test_killed_machine_units_move_within_ttl_and_nothing_else_moves(etcd: Etcd)
         files = [c.unit_file(f"conflict.{i}.service", "Conflicts=conflict.*") for i in range(3)]
         rc, _, err = c.ctl("start", "--block-attempts=10", *files)
         assert rc == 0, err
-        wait_for(lambda: len(c.placement()) == 3, 15, "three units running")
+        wait_until(lambda: len(c.placement()) == 3, 15, "three units running")
         before = c.placement()
         used = {m for m, _ in before.values()}
         free = (set(machines) - used).pop()
         victim_unit, (victim, _) = sorted(before.items())[0]
         c.fleetds[victim].stop(signal.SIGKILL)
         t0 = time.monotonic()
-        wait_for(
+        wait_until(
             lambda: c.placement().get(victim_unit) == (free, "active"),
             2 + 10,  # agent_ttl + a few seconds
             f"{victim_unit} to run on the free machine",
@@ -94,12 +96,12 @@ def test_clean_shutdown_hands_units_over_at_once(etcd: Etcd) -> None:
     with fleet_cluster(etcd.url, {M1: "", M2: ""}, agent_ttl="30s") as c:
         rc, _, err = c.ctl("start", "--block-attempts=10", c.unit_file("a.service"))
         assert rc == 0, err
-        wait_for(lambda: "a.service" in c.placement(), 10, "a.service running")
+        wait_until(lambda: "a.service" in c.placement(), 10, "a.service running")
         src = c.placement()["a.service"][0]
         dst = M2 if src == M1 else M1
         t0 = time.monotonic()
         c.fleetds[src].stop(signal.SIGTERM)
-        wait_for(lambda: c.placement().get("a.service") == (dst, "active"), 10, "handover")
+        wait_until(lambda: c.placement().get("a.service") == (dst, "active"), 10, "handover")
         assert time.monotonic() - t0 < 10, "did not wait for the 30 s TTL"
 
 
@@ -107,7 +109,7 @@ def test_duplicate_machine_id_is_refused_with_503(etcd: Etcd) -> None:
     with fleet_cluster(etcd.url, {M1: ""}) as c:
         dup = c.add(M1 + "-dup", machine_id=M1)
         dup.start()
-        wait_for(lambda: "already registered" in dup.log(), 15, "the duplicate to be noticed")
+        wait_until(lambda: "already registered" in dup.log(), 15, "the duplicate to be noticed")
         rc, _, err = fleetctl(dup.endpoint, "list-machines")
         assert rc == 1
         assert err == (
@@ -138,7 +140,7 @@ def test_submit_load_start_replace_destroy(etcd: Etcd) -> None:
         assert rc == 0, err
         new_hash = c.ctl("list-unit-files", "--no-legend", "--fields=hash")[1].strip()
         assert new_hash != old_hash
-        wait_for(
+        wait_until(
             lambda: (
                 c.ctl("list-units", "--no-legend", "--fields=hash,active")[1].split()
                 == [new_hash, "active"]
@@ -152,7 +154,7 @@ def test_submit_load_start_replace_destroy(etcd: Etcd) -> None:
         assert rc == 0 and "Successfully stopped units [hello.service]." in err
         rc, out, _ = c.ctl("destroy", "hello.service")
         assert (rc, out) == (0, "Destroyed hello.service\n")
-        wait_for(lambda: c.placement() == {}, 10, "the unit to be gone")
+        wait_until(lambda: c.placement() == {}, 10, "the unit to be gone")
         rc, _, err = c.ctl("cat", "hello.service")
         assert (rc, err) == (1, "Unit hello.service not found\n")
 
@@ -182,7 +184,7 @@ def test_global_units_run_on_every_matching_machine(etcd: Etcd) -> None:
             _rc, out, _ = c.ctl("list-units", "--no-legend", "--full", "--fields=machine,active")
             return {line.split("\t")[0] for line in out.splitlines() if "active" in line}
 
-        wait_for(lambda: running_on() == {M1, M2}, 10, "global unit on both web machines")
+        wait_until(lambda: running_on() == {M1, M2}, 10, "global unit on both web machines")
 
 
 def test_replaces_takes_the_host(etcd: Etcd) -> None:
@@ -194,7 +196,7 @@ def test_replaces_takes_the_host(etcd: Etcd) -> None:
         rc, _, err = c.ctl("start", "--block-attempts=10", new)
         assert rc == 0, err
         other = M2 if host == M1 else M1
-        wait_for(
+        wait_until(
             lambda: (
                 c.placement() == {"new.service": (host, "active"), "old.service": (other, "active")}
             ),
@@ -238,10 +240,12 @@ def test_restart_stop_and_their_messages(one_etcd: Etcd) -> None:
         rc, out, err = c.ctl("restart", "--block-attempts=10", "r.service")
         assert rc == 0, err
         assert out.splitlines()[-1].startswith("Unit r.service launched on ")
-        wait_for(lambda: len(pids(c.marker)) == 1 and pids(c.marker) != before, 10, "a new process")
+        wait_until(
+            lambda: len(pids(c.marker)) == 1 and pids(c.marker) != before, 10, "a new process"
+        )
         rc, _, err = c.ctl("unload", "--block-attempts=10", "r.service")
         assert (rc, err) == (0, "Successfully unloaded units [r.service].\n")
-        wait_for(lambda: not pids(c.marker), 10, "the process to stop")
+        wait_until(lambda: not pids(c.marker), 10, "the process to stop")
 
 
 def pids(marker: str) -> set[int]:
@@ -269,7 +273,7 @@ def test_journal_is_read_from_the_units_machine(one_etcd: Etcd) -> None:
         assert rc == 0, err
         host = c.placement()["talk.service"][0]
         other = M2 if host == M1 else M1
-        wait_for(
+        wait_until(
             lambda: (
                 "hello from talk.service"
                 in fleetctl(c.fleetds[host].endpoint, "journal", "-n", "5", "talk")[1]

@@ -4,50 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fleet_procs import PYTHON, Etcd, fleet_cluster, kill, wait_for
+from fleet_procs import PYTHON, Etcd, fleet_cluster
 
 from shoal.fleet.runner import UnitStatus
 from shoal.fleet.runner_node import NodeRunner, control_socket
+from support import Procs, wait_until, wait_until_async
 
 
 @pytest.fixture
 def node_root() -> Iterator[Path]:
     """A `shoal node` with an empty cloud-config (no etcd, no fleet of its own)."""
-    work = Path(tempfile.mkdtemp(prefix="sfn-"))
-    (work / "cc.yml").write_text("#cloud-config\nhostname: fleet-node-test\n")
-    root = work / "root"
-    log = open(work / "node.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "shoal.cli",
-            "node",
-            "--cloud-config",
-            str(work / "cc.yml"),
-            "--root",
-            str(root),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    # A short temp dir of its own: the control socket's path must fit a sockaddr_un.
+    with Procs(prefix="sfn-") as procs:
+        (procs.dir / "cc.yml").write_text("#cloud-config\nhostname: fleet-node-test\n")
+        root = procs.dir / "root"
+        argv = [PYTHON, "-m", "shoal.cli", "node", "--cloud-config", str(procs.dir / "cc.yml")]
+        procs.start("node", [*argv, "--root", str(root)])
         # The socket file appears at bind(), a moment before listen(): wait until it answers.
-        wait_for(lambda: _answers(control_socket(str(root))), 20, "the node's control socket")
-        yield root
-    finally:
-        kill(proc, signal.SIGTERM)
-        log.close()
-        shutil.rmtree(work, ignore_errors=True)
+        sock = control_socket(str(root))
+        procs.wait_ready("node", lambda: _answers(sock), 20, "the node's control socket")
+        try:
+            yield root
+        finally:
+            procs.stop("node", signal.SIGTERM)
 
 
 def _answers(path: Path) -> bool:
@@ -77,10 +62,8 @@ def test_node_runner_lifecycle(node_root: Path) -> None:
             await r.load("hi.service", "[Service]\nExecStart=/bin/sleep 66661\n")
             assert r.status("hi.service") == UnitStatus("loaded", "inactive", "dead")
             await r.start("hi.service")
-            for _ in range(100):
-                if r.status("hi.service") == UnitStatus("loaded", "active", "running"):
-                    break
-                await asyncio.sleep(0.05)
+            running = UnitStatus("loaded", "active", "running")
+            await wait_until_async(lambda: r.status("hi.service") == running, 20, "hi running")
             assert r.status("hi.service") == UnitStatus("loaded", "active", "running")
             await r.unload("hi.service")
             assert r.loaded() == []
@@ -96,7 +79,7 @@ def test_fleetd_runs_units_on_the_node_it_belongs_to(one_etcd: Etcd, node_root: 
     with fleet_cluster(one_etcd.url, {}) as c:
         f = c.add(mid, root_dir=str(node_root))  # unit_runner "auto" finds the control socket
         f.start()
-        wait_for(lambda: c.machine_ids() == [mid], 20, "the machine to register")
+        wait_until(lambda: c.machine_ids() == [mid], 20, "the machine to register")
         rc, _, err = c.ctl("start", "--block-attempts=10", c.unit_file("web.service"))
         assert rc == 0, err
         assert node_units(node_root).get("web.service") == "active"
@@ -105,4 +88,6 @@ def test_fleetd_runs_units_on_the_node_it_belongs_to(one_etcd: Etcd, node_root: 
         assert rc == 0, err
         assert "fleet-node-test systemd[1]: Started web.service." in out
         rc, _, err = c.ctl("destroy", "web.service")
-        wait_for(lambda: "web.service" not in node_units(node_root), 10, "the unit to be unloaded")
+        wait_until(
+            lambda: "web.service" not in node_units(node_root), 10, "the unit to be unloaded"
+        )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +17,9 @@ from fleet_procs import (
     Etcd,
     etcd_member,
     fleet_cluster,
-    wait_for,
 )
+
+from support import wait_until
 
 M1, M2 = "1" * 8 + "e" * 24, "2" * 8 + "f" * 24
 LINE_503 = (
@@ -34,14 +33,12 @@ def own_etcd(request: pytest.FixtureRequest) -> Iterator[Etcd]:
     """An etcd this test may stop and restart (same data dir and ports)."""
     if request.param == "etcd" and not HAVE_ETCD:
         pytest.skip(SKIP_REASON)
-    workdir = Path(tempfile.mkdtemp(prefix="shoal-fleet-outage-"))
-    e = Etcd(workdir, request.param)
+    e = Etcd(request.param)
     try:
         e.start()
         yield e
     finally:
-        e.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        e.close()
 
 
 def pids_running(marker: str) -> set[int]:
@@ -62,7 +59,7 @@ def test_units_survive_an_etcd_outage_without_moving(own_etcd: Etcd) -> None:
         files = [c.unit_file(f"u{i}.service") for i in range(4)]
         rc, _, err = c.ctl("start", "--block-attempts=10", *files)
         assert rc == 0, err
-        wait_for(lambda: len(c.placement()) == 4, 10, "four units running")
+        wait_until(lambda: len(c.placement()) == 4, 10, "four units running")
         before = c.placement()
         pids = pids_running(c.marker)
         assert len(pids) == 4
@@ -74,14 +71,14 @@ def test_units_survive_an_etcd_outage_without_moving(own_etcd: Etcd) -> None:
         rc, _, err = c.ctl("list-units")
         assert rc == 1 and err.startswith("Error retrieving list of units from repository: ")
         for f in c.fleetds.values():
-            wait_for(lambda f=f: "heartbeat failed" in f.log(), 10, "agents to notice")
+            wait_until(lambda f=f: "heartbeat failed" in f.log(), 10, "agents to notice")
         # An outage longer than agent_ttl (2s): the machine keys expire in etcd meanwhile.
-        wait_for(lambda: time.monotonic() - stopped > 3.5, 5, "the outage to outlast the TTL")
+        wait_until(lambda: time.monotonic() - stopped > 3.5, 5, "the outage to outlast the TTL")
         assert pids_running(c.marker) == pids, "units kept running while etcd was away"
 
         own_etcd.start()
-        wait_for(lambda: set(c.machine_ids()) == {M1, M2}, 20, "machines to re-register")
-        wait_for(lambda: c.placement() == before, 15, "the same placement to be reported again")
+        wait_until(lambda: set(c.machine_ids()) == {M1, M2}, 20, "machines to re-register")
+        wait_until(lambda: c.placement() == before, 15, "the same placement to be reported again")
         assert pids_running(c.marker) == pids, "no unit was restarted or moved"
 
 
@@ -90,7 +87,7 @@ def test_a_fleetd_without_etcd_answers_503_from_the_start() -> None:
         f = c.add("late", machine_id=M2)
         own.stop()
         f.start()
-        wait_for(lambda: os.path.exists(f.socket), 15, "the API socket")
+        wait_until(lambda: os.path.exists(f.socket), 15, "the API socket")
         from fleet_procs import fleetctl
 
         rc, _, err = fleetctl(f.endpoint, "list-machines")

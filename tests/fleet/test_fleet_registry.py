@@ -16,6 +16,7 @@ from shoal.fleet.etcdv2 import EtcdError, EtcdUnavailable, EtcdV2
 from shoal.fleet.mirror import Mirror
 from shoal.fleet.registry import MachineState, Registry, UnitState
 from shoal.fleet.unit import Unit, parse_unit_file, unit_hash
+from support import wait_until_async
 
 HELLO = parse_unit_file("[Unit]\nDescription=hi\n[Service]\nExecStart=/bin/sleep 100\n")
 
@@ -93,10 +94,12 @@ def test_duplicate_machine_id_is_refused_and_presence_expires(etcd: Etcd) -> Non
         node = await reg.keys.get(reg.key("machines", "dup", "object"))
         assert node.node.ttl is not None and node.node.ttl <= 1
         assert "dup" in (await reg.read()).machines
-        for _ in range(60):  # etcd expires keys within a second or two of their TTL
-            if "dup" not in (await reg.read()).machines:
-                break
-            await asyncio.sleep(0.1)
+
+        async def expired() -> bool:
+            return "dup" not in (await reg.read()).machines
+
+        # etcd expires keys within a second or two of their TTL.
+        await wait_until_async(expired, 20, "the machine's presence to expire", every=0.1)
         assert "dup" not in (await reg.read()).machines
 
     run(etcd, body)

@@ -6,13 +6,11 @@ import asyncio
 from pathlib import Path
 
 from shoal.fleet.runner import ProcessRunner, UnitStatus
+from support import wait_until_async
 
 
 async def settle(r: ProcessRunner, name: str, want: UnitStatus) -> UnitStatus | None:
-    for _ in range(100):
-        if r.status(name) == want:
-            break
-        await asyncio.sleep(0.05)
+    await wait_until_async(lambda: r.status(name) == want, 20, f"{name} to be {want}")
     return r.status(name)
 
 

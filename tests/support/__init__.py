@@ -8,6 +8,8 @@ are always reaped, and a real etcd 3.4 to compare with.
   stopped, killed and reaped however the test ends; their logs are shown when a test fails.
 - `support.etcd`: the flags of an etcd member, the real etcd at /usr/bin/etcd (skipped with a
   reason when absent), and `shoal etcd` started with the same flags.
+- `support.cluster`: a swappable three-member cluster (real etcd or shoal etcd) for the client
+  and etcdctl tests (import it from there: it is not re-exported here).
 
 tests/conftest.py puts tests/ on sys.path, so a test imports `from support import ...` from any
 folder.
@@ -22,6 +24,7 @@ from support.etcd import (
     SHOAL_ETCD,
     SKIP_REASON,
     EtcdMember,
+    etcd_command,
     etcd_healthy,
     etcd_ready,
     real_etcd,
@@ -43,6 +46,7 @@ __all__ = [
     "SKIP_REASON",
     "EtcdMember",
     "Procs",
+    "etcd_command",
     "etcd_healthy",
     "etcd_ready",
     "free_port",
