@@ -23,6 +23,7 @@ CI_RUNS = [
     (11, "kill-leader,kill-follower,kill-majority,pause,truncate-wal,snapshot-catchup"),
     (12, "partition-halves,partition-leader,partition-bridge,lossy-net,member-replace"),
 ]
+MUTANT = Path(__file__).parent / "mutants" / "shoal_etcd.py"
 RUN_DEADLINE = 300  # seconds; a run takes about 1-2 minutes on a busy 2-core machine
 
 
@@ -77,8 +78,10 @@ def test_a_torture_run_under_faults_ends_with_verdict_ok(
 def test_a_planted_stale_read_bug_is_caught_as_not_linearizable(tmp_path: Path) -> None:
     # Quorum reads answered from the local store (etcd 0.4's stale reads), while a partition
     # leaves an old leader serving them.
+    # The bug is planted by a test-only wrapper of `shoal etcd` (production code has none).
+    args = ["--duration", "8", "--seed", "7", "--faults", "partition-leader", "--hold", "3,4"]
     code, report = run_torture(
-        ["--duration", "8", "--seed", "7", "--faults", "partition-leader", "--hold", "3,4"],
+        [*args, "--member-command", f"{sys.executable} {MUTANT}"],
         tmp_path / "run",
         env={"SHOAL_TEST_BUG": "local-quorum-reads"},
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import sys
 from pathlib import Path
 
@@ -43,6 +44,12 @@ def parse(argv: list[str]) -> Options:
     p.add_argument("--snapshot-count", type=int, default=Timing().snapshot_count)
     p.add_argument("--hold", default="2,5", help="min,max seconds a fault is held (default 2,5)")
     p.add_argument("--check-timeout", type=float, default=300.0)
+    p.add_argument(
+        "--member-command",
+        default="",
+        help="run each member with this command (shell words) instead of `shoal etcd`; "
+        "the etcd flags follow it (e.g. a test's wrapper that plants a bug)",
+    )
     a = p.parse_args(argv)
     if a.faults == "all":
         faults = list(KINDS)
@@ -72,6 +79,7 @@ def parse(argv: list[str]) -> Options:
         timing=Timing(a.heartbeat_ms, a.election_ms, a.snapshot_count),
         hold=(lo, hi),
         check_timeout=a.check_timeout,
+        member_command=shlex.split(a.member_command),
     )
 
 

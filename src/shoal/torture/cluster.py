@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from shoal.torture.procs import (
+    MEMBER_COMMAND,
     MemberProc,
     Timing,
     address_for,
@@ -31,9 +32,15 @@ class ClusterError(Exception):
 
 class Cluster:
     def __init__(
-        self, workdir: Path, nodes: int, timing: Timing, env: dict[str, str] | None = None
+        self,
+        workdir: Path,
+        nodes: int,
+        timing: Timing,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
         self.workdir = workdir
+        self.command = list(command or MEMBER_COMMAND)
         self.timing = timing
         self.token = f"torture-{workdir.name}"
         self.env = dict(env or {})
@@ -55,6 +62,7 @@ class Cluster:
             data_dir=self.workdir / "data" / name,
             log_path=self.workdir / "logs" / f"{name}.log",
             extra_env=self.env,
+            command=self.command,
         )
 
     @property

@@ -28,6 +28,9 @@ import aiohttp
 # prctl(2): PR_SET_PDEATHSIG, from <linux/prctl.h>.
 _PR_SET_PDEATHSIG = 1
 
+MEMBER_COMMAND = (sys.executable, "-m", "shoal.cli", "etcd")
+"""How a member is run unless `shoal torture --member-command` says otherwise."""
+
 
 @dataclass(frozen=True, slots=True)
 class Timing:
@@ -73,6 +76,8 @@ class MemberProc:
     paused: bool = False
     starts: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
+    command: list[str] = field(default_factory=lambda: list(MEMBER_COMMAND))
+    """What runs a member (its etcd flags follow): `shoal etcd`, or a test's wrapper of it."""
 
     @property
     def client_url(self) -> str:
@@ -95,7 +100,7 @@ class MemberProc:
             return
         self.starts += 1
         args = [
-            sys.executable, "-m", "shoal.cli", "etcd",
+            *self.command,
             "--name", self.name,
             "--data-dir", str(self.data_dir),
             "--listen-peer-urls", self.peer_url,

@@ -30,7 +30,8 @@ from shoal.torture.nemesis import KINDS, Nemesis
 from shoal.torture.procs import Timing
 from shoal.torture.workload import Clock, Workload
 
-# The planted-bug switch read by the member's HTTP layer (test only; see README).
+# The planted-bug switch read by test-only member wrappers (tests/torture/mutants; see README):
+# named in the report and the replay line so that a failing run can be replayed as it ran.
 BUG_ENV = "SHOAL_TEST_BUG"
 
 
@@ -47,6 +48,7 @@ class Options:
     hold: tuple[float, float] = (2.0, 5.0)
     check_timeout: float = 300.0
     converge_timeout: float = 60.0
+    member_command: list[str] = field(default_factory=list)  # empty: `shoal etcd` (MEMBER_COMMAND)
 
     def command(self) -> str:
         """The command line that replays this run's schedule."""
@@ -62,6 +64,8 @@ class Options:
         if t != Timing():
             parts += ["--heartbeat-ms", str(t.heartbeat_ms), "--election-ms", str(t.election_ms)]
             parts += ["--snapshot-count", str(t.snapshot_count)]
+        if self.member_command:
+            parts += ["--member-command", shlex.join(self.member_command)]
         bug = os.environ.get(BUG_ENV)
         return (f"{BUG_ENV}={shlex.quote(bug)} " if bug else "") + shlex.join(parts)
 
@@ -105,10 +109,12 @@ async def torture(opts: Options, out: TextIO = sys.stdout) -> Outcome:
         f"{t.snapshot_count}, {opts.clients_per_member} clients per member, op timeout "
         f"{opts.op_timeout:g}s; work dir {workdir}"
     )
+    if opts.member_command:
+        report(f"  members run by: {shlex.join(opts.member_command)}")
     if os.environ.get(BUG_ENV):
         report(f"  planted bug: {BUG_ENV}={os.environ[BUG_ENV]}")
     clock = Clock()
-    cluster = Cluster(workdir, opts.nodes, opts.timing)
+    cluster = Cluster(workdir, opts.nodes, opts.timing, command=opts.member_command or None)
     workload = Workload(cluster, clock, opts.seed, opts.clients_per_member, opts.op_timeout)
     nemesis = Nemesis(cluster, clock, opts.seed, opts.faults, hold=opts.hold)
     checks: list[CheckOutcome] = []

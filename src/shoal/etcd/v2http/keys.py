@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 
 from aiohttp import web
@@ -26,10 +25,6 @@ from shoal.store import request as rq
 log = logging.getLogger("shoal.v2http")
 
 KEYS_PREFIX = "/v2/keys"
-
-# Test only: SHOAL_TEST_BUG=local-quorum-reads plants a bug (quorum GETs answered from the local
-# store, the stale reads etcd 0.4 had) so the tests of `shoal torture` can show it is caught.
-_BUG_LOCAL_QUORUM_READS = os.environ.get("SHOAL_TEST_BUG") == "local-quorum-reads"
 
 # ParseForm reads a body only for these methods (Go's net/http).
 _FORM_BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))
@@ -80,11 +75,7 @@ class KeysHandler:
 
         server = self.server
         try:
-            if (
-                req.method == rq.GET
-                or req.method == rq.HEAD
-                or (_BUG_LOCAL_QUORUM_READS and req.method == rq.QGET)
-            ):
+            if req.method == rq.GET or req.method == rq.HEAD:
                 if req.wait:
                     return await self._watch(request, req, headers)
                 ev = server.store.get(req.path, req.recursive, req.sorted, now=time.time())
