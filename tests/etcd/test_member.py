@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 from member_harness import Cluster, wait_for
 
-from shoal.etcd.member import Member
+from shoal.etcd.member import Member, StartError
 from shoal.store import EtcdError, Request, keys_path
 from shoal.store import request as rq
 
@@ -205,5 +205,17 @@ def test_a_leader_stopping_cleanly_hands_over_leadership_first(tmp_path: Path) -
             assert any(m.role == "leader" for m in others)
         finally:
             await c.stop_all()
+
+    run(go())
+
+
+def test_joining_a_cluster_no_peer_answers_for_fails_naming_the_peer(tmp_path: Path) -> None:
+    async def go() -> None:
+        c = Cluster(str(tmp_path), n=2)  # m2 is never started: its peer URL refuses
+        with pytest.raises(StartError) as e:
+            await c.start("m1", state="existing")
+        m2 = c.urls["m2"]
+        assert str(e.value).startswith(f"error validating peerURLs: {m2}: dial tcp "), e.value
+        assert str(e.value).endswith("connect: connection refused"), e.value
 
     run(go())

@@ -8,7 +8,9 @@ every endpoint failed the caller gets one `ClusterError` naming each.
 
 Timeouts: `timeout` bounds each attempt on one endpoint until response headers arrive (Go's
 HeaderTimeoutPerRequest; never applied to watches); `total_timeout` bounds a whole call across
-endpoints (etcdctl's --total-timeout) and raises `DeadlineExceeded`.
+endpoints (etcdctl's --total-timeout) and raises `DeadlineExceeded`; `dial_timeout` bounds
+connecting (the Go transport's dial timeout). `proxy` sends every request through an HTTP proxy
+(Go's http.ProxyURL), as etcd's discovery does with --discovery-proxy.
 
 What a request means (keys, members, ...) is for the API classes built on `FailoverClient`.
 """
@@ -103,8 +105,12 @@ class FailoverClient:
         password: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
         on_request: RequestHook | None = None,
+        dial_timeout: float | None = None,
+        proxy: str | None = None,
     ) -> None:
         self._endpoints = [normalize_endpoint(e) for e in endpoints]
+        self._dial_timeout = dial_timeout
+        self._proxy = proxy
         self._pinned = 0
         self.timeout = timeout
         self.total_timeout = total_timeout
@@ -137,7 +143,7 @@ class FailoverClient:
             connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True)
             self._session = aiohttp.ClientSession(
                 connector=connector,
-                timeout=aiohttp.ClientTimeout(total=None),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self._dial_timeout),
                 auto_decompress=True,
             )
         return self._session
@@ -218,6 +224,7 @@ class FailoverClient:
                 data=req.body.encode() if req.body is not None else None,
                 headers=headers,
                 allow_redirects=False,
+                proxy=self._proxy,
             )
             if req.wait or self.timeout is None:
                 resp = await ctx
@@ -234,6 +241,8 @@ class FailoverClient:
                 return Reply(endpoint, resp.status, dict(resp.headers), body)
         except (aiohttp.ClientError, OSError) as exc:
             detail, is_conn = describe(exc, url)
+            if isinstance(exc, aiohttp.ClientProxyConnectionError):
+                detail = "proxyconnect tcp: " + detail  # the proxy is what we dialled, as Go says
             raise EndpointFailure(EndpointError(endpoint, detail, is_conn)) from None
 
     async def _one(self, endpoint: str, req: Request) -> Reply:

@@ -16,11 +16,15 @@ that is "not yet known".
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from dataclasses import dataclass
 
 import msgpack
 
+from shoal.client.errors import ClientError, ClusterError, UnexpectedStatus
+from shoal.client.failover import FailoverClient, Request
+from shoal.client.model import header
 from shoal.etcd import log
 from shoal.etcd.apply import State
 from shoal.etcd.flags import EtcdConfig
@@ -34,6 +38,7 @@ from shoal.raft.config import Config
 from shoal.raft.rawnode import RawNode
 from shoal.raft.storage import MemoryStorage
 from shoal.raft.types import ConfChange, ConfChangeType, Entry, EntryType, HardState
+from shoal.transport.facts import CLUSTER_ID_HEADER, MEMBERS_PATH
 from shoal.wal.storage import DiskStorage
 
 PKG = "etcdserver"
@@ -171,48 +176,14 @@ def _restart(cfg: EtcdConfig, disk: DiskStorage) -> Booted:
 
 async def _join(cfg: EtcdConfig, disk: DiskStorage) -> Booted:
     """--initial-cluster-state existing: learn the cluster from a peer's /members."""
-    import aiohttp
-
     peers = [u for n, u in cfg.initial_cluster if n != cfg.name]
-    last_err = "no peer URLs in --initial-cluster other than this member's"
     mine = sorted(cfg.advertise_peer_urls)
-    found: tuple[int, list[MemberInfo]] | None = None
-    # Ask every peer, a few times: one that has not yet applied `member add` does not list
-    # us, and one may be down.
-    deadline = asyncio.get_running_loop().time() + 5.0
-    async with aiohttp.ClientSession() as s:
-        while found is None:
-            for u in peers:
-                try:
-                    async with s.get(
-                        u.rstrip("/") + "/members", timeout=aiohttp.ClientTimeout(total=2)
-                    ) as r:
-                        body = await r.json(content_type=None)
-                        cid = int(r.headers.get("X-Etcd-Cluster-Id", "0"), 16)
-                except (aiohttp.ClientError, TimeoutError, ValueError) as e:
-                    last_err = f"{u}: {e}"
-                    continue
-                ms = [
-                    MemberInfo(
-                        int(d["id"]),
-                        d.get("name", ""),
-                        list(d["peerURLs"]),
-                        list(d.get("clientURLs") or []),
-                    )
-                    for d in body
-                ]
-                if any(sorted(m.peer_urls) == mine for m in ms):
-                    found = (cid, ms)
-                    break
-                last_err = (
-                    f"member {cfg.name} with peer URLs {','.join(mine)} is not in the "
-                    "cluster (add it first with `etcdctl member add`)"
-                )
-            if found is None:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise StartError(f"error validating peerURLs: {last_err}")
-                await asyncio.sleep(0.2)
-    cluster_id, ms = found
+    clients = [FailoverClient([u], timeout=2.0, total_timeout=2.0) for u in peers]
+    try:
+        cluster_id, ms = await _cluster_from_peers(cfg, clients, mine)
+    finally:
+        for c in clients:
+            await c.close()
     state = State()
     member_id = 0
     for m in ms:
@@ -224,3 +195,64 @@ async def _join(cfg: EtcdConfig, disk: DiskStorage) -> Booted:
     return Booted(
         member_id, cluster_id, disk, mem, _new_raw(cfg, member_id, mem, 0), HardState(), state
     )
+
+
+async def _cluster_from_peers(
+    cfg: EtcdConfig, clients: list[FailoverClient], mine: list[str]
+) -> tuple[int, list[MemberInfo]]:
+    """Ask every peer, a few times, for 5 s: one that has not yet applied `member add` does
+    not list us, and one may be down."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5.0
+    last_err = "no peer URLs in --initial-cluster other than this member's"
+    while True:
+        for c in clients:
+            peer = c.endpoints[0]
+            try:
+                reply = await c.request(Request("GET", MEMBERS_PATH))
+                if reply.status != 200:
+                    raise UnexpectedStatus(reply.status, reply.body)
+                ms = _decode_peer_members(reply.body)
+                cid = int(header(reply.headers, CLUSTER_ID_HEADER) or "0", 16)
+            except ClientError as e:
+                last_err = f"{peer}: {_why(e)}"
+                continue
+            except ValueError as e:
+                last_err = f"{peer}: bad /members answer: {e}"
+                continue
+            if any(sorted(m.peer_urls) == mine for m in ms):
+                return cid, ms
+            last_err = (
+                f"member {cfg.name} with peer URLs {','.join(mine)} is not in the "
+                "cluster (add it first with `etcdctl member add`)"
+            )
+        if loop.time() > deadline:
+            raise StartError(f"error validating peerURLs: {last_err}")
+        await asyncio.sleep(0.2)
+
+
+def _why(e: ClientError) -> str:
+    if isinstance(e, ClusterError):
+        return "; ".join(str(err) for err in e.errors)
+    return str(e)
+
+
+def _decode_peer_members(body: bytes) -> list[MemberInfo]:
+    """etcd's peer `GET /members`: a JSON array of members, ids as numbers."""
+    raw = json.loads(body)
+    if not isinstance(raw, list):
+        raise ValueError("not a JSON array")
+    out: list[MemberInfo] = []
+    for d in raw:
+        try:
+            out.append(
+                MemberInfo(
+                    int(d["id"]),
+                    d.get("name", ""),
+                    list(d["peerURLs"]),
+                    list(d.get("clientURLs") or []),
+                )
+            )
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ValueError(f"member {d!r}: {e!r}") from None
+    return out

@@ -33,10 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import aiohttp
-from yarl import URL
-
-from shoal.client.errors import describe
+from shoal.client.errors import ClusterError, DeadlineExceeded
+from shoal.client.failover import FailoverClient, Request
 from shoal.client.model import DecodeError, Node, decode_error_body, decode_response
 from shoal.etcd import log
 
@@ -74,6 +72,20 @@ class DiscoveryError(Exception):
     """Discovery failed for good; `str()` is etcd's text for it."""
 
 
+class DuplicateIDError(DiscoveryError):
+    """This member's id is registered already (a previous bootstrap on another data dir)."""
+
+    def __init__(self) -> None:
+        super().__init__(ERR_DUPLICATE_ID)
+
+
+class DuplicateNameError(DiscoveryError):
+    """Two registrations carry the same member name."""
+
+    def __init__(self) -> None:
+        super().__init__(ERR_DUPLICATE_NAME)
+
+
 class _Unreachable(Exception):
     """The Go client's ClusterError: no answer, or a 5xx; retried with backoff."""
 
@@ -107,7 +119,8 @@ def proxy_url(raw: str) -> str | None:
 
 
 class Registry:
-    """The keys under one discovery token, spoken to like etcd's v2 Go client does."""
+    """The keys under one discovery token, spoken to through `shoal.client` as etcd's v2 Go
+    client does (keys are raw paths under the discovery URL: etcd's KeysAPI with prefix "")."""
 
     def __init__(self, durl: str, proxy: str = "") -> None:
         u = urlsplit(durl)
@@ -116,43 +129,20 @@ class Registry:
         self.url = f"{u.scheme}://{u.netloc}"  # etcd logs this as "the discovery URL"
         self.cluster = u.path  # the token: every key below is path.Join("/", token, ...)
         self.proxy = proxy_url(proxy)
-        self._session: aiohttp.ClientSession | None = None
+        self._client = FailoverClient(
+            [self.url],
+            timeout=None,
+            total_timeout=REQUEST_TIMEOUT,  # not applied to watches
+            dial_timeout=DIAL_TIMEOUT,
+            proxy=self.proxy,
+        )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._client.close()
 
     def key(self, *parts: str) -> str:
         # Go's path.Join: joined, then cleaned (no trailing slash, no `//`, `.` or `..`).
         return posixpath.normpath(posixpath.join("/", self.cluster.lstrip("/"), *parts))
-
-    async def _do(
-        self, method: str, key: str, query: dict[str, str], body: str | None, wait: bool
-    ) -> tuple[int, dict[str, str], bytes]:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=DIAL_TIMEOUT)
-            )
-        url = URL(self.url + key + ("?" + urlencode(sorted(query.items())) if query else ""))
-        headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
-        try:
-            async with asyncio.timeout(None if wait else REQUEST_TIMEOUT):
-                async with self._session.request(
-                    method, url, data=body, headers=headers, proxy=self.proxy
-                ) as resp:
-                    raw = await resp.read()
-                    status, hdrs = resp.status, dict(resp.headers)
-        except TimeoutError:
-            raise DiscoveryError("context deadline exceeded") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            text, _ = describe(exc, url)
-            if self.proxy and isinstance(exc, aiohttp.ClientConnectorError):
-                text = "proxyconnect tcp: " + text  # the proxy is what we dialled, as Go says
-            raise _Unreachable(f"error #0: {text}") from None
-        if status // 100 == 5:
-            what = "has no leader" if status in (500, 503) else f"returns server error [{status}]"
-            raise _Unreachable(f"error #0: client: etcd member {self.url} {what}")
-        return status, hdrs, raw
 
     async def request(
         self,
@@ -162,18 +152,27 @@ class Registry:
         body: str | None = None,
         wait: bool = False,
     ) -> _Answer:
+        ctype = "application/x-www-form-urlencoded" if body else ""
+        req = Request(method, key, query or {}, body, ctype, wait=wait)
         while True:
-            status, headers, raw = await self._do(method, key, query or {}, body, wait)
-            if status in (200, 201):
-                if not raw and wait:
+            try:
+                reply = await self._client.request(req)
+            except DeadlineExceeded as e:
+                raise DiscoveryError(str(e)) from None
+            except ClusterError as e:
+                raise _Unreachable(
+                    "; ".join(f"error #{i}: {err}" for i, err in enumerate(e.errors))
+                ) from None
+            if reply.status in (200, 201):
+                if not reply.body and wait:
                     continue  # a long poll ended without an event: the Go watcher polls again
                 try:
-                    resp = decode_response(raw, headers)
+                    resp = decode_response(reply.body, reply.headers)
                 except DecodeError:
                     raise DiscoveryError(ERR_BAD_ENDPOINT) from None
                 return _Answer(resp.node, resp.index)
             try:
-                err = decode_error_body(raw)
+                err = decode_error_body(reply.body)
             except DecodeError:
                 raise DiscoveryError(ERR_BAD_ENDPOINT) from None
             text = f"{err.code}: {err.message} ({err.cause}) [{err.index}]"
@@ -220,7 +219,7 @@ class Discovery:
         """The cluster a proxy forwards to: the first `size` registrations (waiting for them)."""
         try:
             nodes, size, index = await self.check_cluster()
-        except _Full as full:
+        except FullClusterError as full:
             return nodes_to_cluster(full.nodes, full.size)
         return nodes_to_cluster(await self.wait_nodes(nodes, size, index), size)
 
@@ -229,7 +228,7 @@ class Discovery:
             ans = await self.reg.create(self.self_key, contents)
         except _KeysError as e:
             if e.code == CODE_NODE_EXIST:
-                raise DiscoveryError(ERR_DUPLICATE_ID) from None
+                raise DuplicateIDError() from None
             raise DiscoveryError(str(e)) from None
         except _Unreachable as e:
             raise DiscoveryError(
@@ -274,7 +273,7 @@ class Discovery:
             if posixpath.basename(n.key) == me:
                 break
             if i >= last:
-                raise _Full(nodes[:size], size)
+                raise FullClusterError(nodes[:size], size)
         return nodes, size, ans.index
 
     async def _backoff(self, step: str) -> None:
@@ -310,15 +309,13 @@ class Discovery:
         return everyone
 
 
-class _Full(DiscoveryError):
+class FullClusterError(DiscoveryError):
+    """`size` members registered before this one: it may not join (a proxy may)."""
+
     def __init__(self, nodes: list[Node], size: int) -> None:
         super().__init__(ERR_FULL_CLUSTER)
         self.nodes = nodes
         self.size = size
-
-
-def is_full(exc: BaseException) -> bool:
-    return isinstance(exc, _Full)
 
 
 def urls_map(cluster: str) -> dict[str, list[str]]:
@@ -342,7 +339,7 @@ def nodes_to_cluster(nodes: list[Node], size: int) -> str:
     except ValueError:
         raise DiscoveryError(ERR_INVALID_URL) from None
     if len(names) != size:
-        raise DiscoveryError(ERR_DUPLICATE_NAME)
+        raise DuplicateNameError()
     return cluster
 
 

@@ -17,12 +17,12 @@ import os
 from shoal.etcd import log, v2proxy
 from shoal.etcd.discovery import srv
 from shoal.etcd.discovery.protocol import (
-    ERR_DUPLICATE_ID,
-    ERR_DUPLICATE_NAME,
     Discovery,
     DiscoveryError,
+    DuplicateIDError,
+    DuplicateNameError,
+    FullClusterError,
     Registry,
-    is_full,
     notice,
     registration,
     urls_map,
@@ -77,7 +77,7 @@ async def prepare(cfg: EtcdConfig, resolver: srv.Resolver | None = None) -> int 
             registration(cfg.name, cfg.advertise_peer_urls)
         )
     except DiscoveryError as e:
-        if is_full(e) and cfg.discovery_fallback == "proxy":
+        if isinstance(e, FullClusterError) and cfg.discovery_fallback == "proxy":
             notice(PKG, "discovery cluster full, falling back to proxy")
             return await run_proxy(cfg, reg)
         return _failed(cfg, e)
@@ -114,7 +114,7 @@ def _failed(cfg: EtcdConfig, e: DiscoveryError) -> int:
     # The first line is shoal's: etcd 3.4 does not print the error itself in the first two
     # cases, which leaves users guessing; the lines after it are etcd's.
     log.error(PKG, f"failed to join discovery cluster ({e})")
-    if str(e) == ERR_DUPLICATE_ID:
+    if isinstance(e, DuplicateIDError):
         log.error(
             PKG,
             f'member "{cfg.name}" has previously registered with discovery service token ({durl}).',
@@ -126,7 +126,7 @@ def _failed(cfg: EtcdConfig, e: DiscoveryError) -> int:
         )
         log.info(PKG, "Please check the given data dir path if the previous bootstrap succeeded")
         log.info(PKG, "or use a new discovery token if the previous bootstrap failed.")
-    elif str(e) == ERR_DUPLICATE_NAME:
+    elif isinstance(e, DuplicateNameError):
         log.error(
             PKG,
             f"member with duplicated name has registered with discovery service token({durl}).",
