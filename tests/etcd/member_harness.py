@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import time
-from collections.abc import Awaitable, Callable
-
 from shoal.etcd.flags import load_config
 from shoal.etcd.member import Member
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+from support import free_port, wait_until_async
 
 
 class Cluster:
@@ -63,17 +53,4 @@ class Cluster:
                     return m
             return None
 
-        return await wait_for(has, timeout, "a leader")
-
-
-async def wait_for(
-    probe: Callable[[], Awaitable[object]], timeout: float, what: str, every: float = 0.02
-) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await probe()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(every)
+        return await wait_until_async(has, timeout, "a leader")

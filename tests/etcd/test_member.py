@@ -7,14 +7,15 @@ import asyncio
 import time
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from member_harness import Cluster, wait_for
+from member_harness import Cluster
 
 from shoal.etcd.member import Member, StartError
 from shoal.store import EtcdError, Request, keys_path
 from shoal.store import request as rq
+from support import free_port, wait_until_async
 
 
 def run(coro: Coroutine[Any, Any, None]) -> None:
@@ -36,7 +37,7 @@ async def converged(c: Cluster, key: str, want: str, timeout: float = 20) -> Non
     async def ok() -> bool:
         return all(value(m, key) == want for m in c.members.values())
 
-    await wait_for(ok, timeout, f"{key}={want} on every member")
+    await wait_until_async(ok, timeout, f"{key}={want} on every member")
 
 
 def test_three_members_elect_replicate_and_publish_themselves(tmp_path: Path) -> None:
@@ -58,7 +59,7 @@ def test_three_members_elect_replicate_and_publish_themselves(tmp_path: Path) ->
                     for m in c.members.values()
                 )
 
-            await wait_for(published, 20, "every member's name published")
+            await wait_until_async(published, 20, "every member's name published")
             assert len({m.cluster_id for m in c.members.values()}) == 1
             assert await lead.health()
         finally:
@@ -161,8 +162,6 @@ def test_a_member_added_at_runtime_joins_and_a_removed_one_stops(tmp_path: Path)
             await c.start_all()
             lead = await c.leader()
             await lead.do(put("/x", "1"))
-            from member_harness import free_port
-
             c.urls["m4"] = f"http://127.0.0.1:{free_port()}"
             info = await lead.add_member([c.urls["m4"]])
             assert info.name == ""
@@ -173,9 +172,9 @@ def test_a_member_added_at_runtime_joins_and_a_removed_one_stops(tmp_path: Path)
             async def named() -> bool:
                 return "m4" in [x.name for x in lead.members()]
 
-            await wait_for(named, 20, "m4 published")
+            await wait_until_async(named, 20, "m4 published")
             await lead.remove_member(m4.member_id)
-            await wait_for(lambda: cast(Any, asyncio.sleep(0, m4.stopped.is_set())), 20, "stop")
+            await wait_until_async(m4.stopped.is_set, 20, "m4 to stop")
             assert "permanently removed" in m4.stop_reason
             assert lead.is_removed(m4.member_id)
             from shoal.etcd.server_iface import MembershipError
