@@ -152,7 +152,12 @@ def _create(
             texts = [with_discovery(t, token) for t in texts]
         except ValueError as e:
             raise ClusterError(str(e)) from e
-    d.mkdir(parents=True, exist_ok=True)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ClusterError(
+            f"cannot make the cluster's directory {d}: {e.strerror}; choose another --dir"
+        ) from e
     for i, text in enumerate(texts, 1):
         (d / f"{machine_name(i)}.yml").write_text(text, encoding="utf-8")
     try:
