@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from shoal.systemd.control import ControlError, call, socket_path, subscribe
+from support import Procs, wait_until
 
 CONFIG = """#cloud-config
 hostname: testbox
@@ -49,14 +49,6 @@ def shoal(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def _wait(cond, timeout: float = 20.0, what: str = "") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def _owned(root: Path) -> list[int]:
     want = f"SHOAL_ROOT={root}".encode()
     out = []
@@ -69,31 +61,20 @@ def _owned(root: Path) -> list[int]:
 
 
 @pytest.fixture
-def node(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
+def node(tmp_path: Path, procs: Procs) -> Iterator[tuple[Path, subprocess.Popen[bytes]]]:
     cfg = tmp_path / "user-data"
     cfg.write_text(CONFIG)
     root = tmp_path / "m"
-    log = open(tmp_path / "node.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "shoal.cli", "node", "--cloud-config", str(cfg),
-         "--root", str(root)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "shoal.cli", "node", "--cloud-config", str(cfg)]
+    proc = procs.start("node", [*argv, "--root", str(root)])
     try:
-        _wait(lambda: _booted(root), what="boot")
+        procs.wait_ready("node", lambda: _booted(root), 20, "boot")
         yield root, proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        procs.stop("node", signal.SIGTERM, grace=30)
         for pid in _owned(root):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        log.close()
 
 
 def _booted(root: Path) -> bool:
@@ -112,7 +93,11 @@ def test_node_boots_units_and_systemctl_shows_them(
     assert r.returncode == 0, r.stderr
     assert "● hello.service - Hello service" in r.stdout
     assert "Active: active (running)" in r.stdout
-    _wait(lambda: "hello from" in shoal("journal", "--root", str(root), "-u", "hello").stdout)
+    wait_until(
+        lambda: "hello from" in shoal("journal", "--root", str(root), "-u", "hello").stdout,
+        20,
+        "hello's output in its journal",
+    )
 
     r = shoal("systemctl", "--root", str(root), "list-units")
     assert "hello.service" in r.stdout and "multi-user.target" in r.stdout
@@ -180,7 +165,7 @@ def test_sigterm_shuts_down_and_leaves_nothing(node: tuple[Path, subprocess.Pope
     assert _owned(root)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
-    _wait(lambda: not _owned(root), what="all processes gone")
+    wait_until(lambda: not _owned(root), 20, "all processes gone")
     log = shoal("journal", "--root", str(root), "-u", "hello").stdout
     assert "Stopped Hello service." in log
     assert not socket_path(root).exists()
