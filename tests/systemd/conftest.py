@@ -5,7 +5,6 @@ import contextlib
 import os
 import signal
 import sys
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -70,14 +69,6 @@ def machine(tmp_path: Path) -> Iterator[Machine]:
                 for g in u.pgids:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.killpg(g, signal.SIGKILL)
-
-
-async def until(cond: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or cond}")
-        await asyncio.sleep(0.02)
 
 
 def state(u: Unit) -> tuple[str, str]:

@@ -6,8 +6,9 @@ import os
 import time
 
 from shoal.systemd.manager import Manager
+from support import wait_until_async
 
-from .conftest import NOTIFY, PY, Machine, state, until
+from .conftest import NOTIFY, PY, Machine, state
 
 
 def test_simple_service_runs_until_stopped_and_its_output_is_journaled(machine: Machine) -> None:
@@ -20,7 +21,7 @@ def test_simple_service_runs_until_stopped_and_its_output_is_journaled(machine: 
         assert await m.start("hello") == "done"
         u = m.get("hello.service")
         assert state(u) == ("active", "running") and u.main_pid > 0
-        await until(lambda: "hello" in machine.log("hello.service"), what="journal line")
+        await wait_until_async(lambda: "hello" in machine.log("hello.service"), what="journal line")
         pid = u.main_pid
         assert await m.stop("hello.service") == "done"
         assert state(u) == ("inactive", "dead")
@@ -45,7 +46,7 @@ def test_failing_main_process_leaves_unit_failed_with_exit_code(machine: Machine
     async def body(m: Manager) -> None:
         await m.start("bad.service")
         u = m.get("bad.service")
-        await until(lambda: u.active_state == "failed", what="failed")
+        await wait_until_async(lambda: u.active_state == "failed", what="failed")
         assert u.sub_state == "failed" and u.result == "exit-code"
         assert (
             u.main_exit is not None
@@ -118,7 +119,7 @@ def test_notify_service_is_activating_until_ready(machine: Machine, tmp_path) ->
     async def body(m: Manager) -> None:
         job = m.enqueue_start("n.service")
         u = m.get("n.service")
-        await until(lambda: u.sub_state == "start", what="start")
+        await wait_until_async(lambda: u.sub_state == "start", what="start")
         assert u.active_state == "activating" and not job.done()
         gate.touch()
         assert await job == "done"
@@ -160,7 +161,10 @@ def test_stop_timeout_escalates_to_sigkill(machine: Machine) -> None:
     async def body(m: Manager) -> None:
         await m.start("stubborn.service")
         # Stop only once the shell ignores SIGTERM: before its trap it would die at once.
-        await until(lambda: any("trapped" in x for x in machine.log("stubborn.service")))
+        await wait_until_async(
+            lambda: any("trapped" in x for x in machine.log("stubborn.service")),
+            what="the shell's SIGTERM trap",
+        )
         t0 = time.monotonic()
         assert await m.stop("stubborn.service") == "done"
         took = time.monotonic() - t0
@@ -181,10 +185,12 @@ def test_stop_kills_the_whole_process_group(machine: Machine, tmp_path) -> None:
 
     async def body(m: Manager) -> None:
         await m.start("tree.service")
-        await until(lambda: pidfile.exists() and pidfile.read_text().strip() != "")
+        await wait_until_async(
+            lambda: pidfile.exists() and pidfile.read_text().strip() != "", what="the pid file"
+        )
         child = int(pidfile.read_text())
         await m.stop("tree.service")
-        await until(lambda: _zombie(child), what="child gone")
+        await wait_until_async(lambda: _zombie(child), what="child gone")
 
     machine.run(body)
 
@@ -199,7 +205,9 @@ def test_restart_on_failure_then_start_limit(machine: Machine) -> None:
     async def body(m: Manager) -> None:
         await m.start("crash.service")
         u = m.get("crash.service")
-        await until(lambda: u.result == "start-limit-hit", timeout=15, what="start limit")
+        await wait_until_async(
+            lambda: u.result == "start-limit-hit", timeout=15, what="start limit"
+        )
         assert state(u) == ("failed", "failed")
         assert u.restarts == 3
 
@@ -217,7 +225,7 @@ def test_restart_always_restarts_a_clean_exit_and_stop_cancels_it(machine: Machi
     async def body(m: Manager) -> None:
         await m.start("loop.service")
         u = m.get("loop.service")
-        await until(lambda: u.restarts >= 2, what="two restarts")
+        await wait_until_async(lambda: u.restarts >= 2, what="two restarts")
         await m.stop("loop.service")
         n = u.restarts
         assert u.active_state in ("inactive", "failed")
@@ -298,7 +306,7 @@ def test_template_instance_and_wants_directory(machine: Machine, tmp_path) -> No
     async def body(m: Manager) -> None:
         assert await m.start("multi-user.target") == "done"
         u = m.get("web@8080.service")
-        await until(lambda: u.active_state == "active", what="instance active")
+        await wait_until_async(lambda: u.active_state == "active", what="instance active")
         assert (tmp_path / "8080").exists()
 
     machine.run(body)
@@ -369,7 +377,7 @@ def test_stop_during_activation_cancels_the_start(machine: Machine) -> None:
     async def body(m: Manager) -> None:
         job = m.enqueue_start("slow.service")
         u = m.get("slow.service")
-        await until(lambda: u.sub_state == "start" and bool(u.pgids), what="activating")
+        await wait_until_async(lambda: u.sub_state == "start" and bool(u.pgids), what="activating")
         assert await m.stop("slow.service") == "done"
         assert job.cancelled() or job.done()
         assert u.active_state in ("inactive", "failed") and not u.pgids
@@ -387,7 +395,7 @@ def test_ordering_cycle_is_broken_not_deadlocked(machine: Machine) -> None:
 
     async def body(m: Manager) -> None:
         assert await m.start("a.service") == "done"
-        await until(lambda: m.get("b.service").active_state == "active", what="b active")
+        await wait_until_async(lambda: m.get("b.service").active_state == "active", what="b active")
 
     machine.run(body)
     assert any("ordering cycle" in x for x in machine.log("a.service") + machine.log("b.service"))
@@ -408,10 +416,10 @@ def test_forking_service_with_and_without_pidfile(machine: Machine, tmp_path) ->
         assert state(u) == ("active", "running") and u.main_pid == int(pidfile.read_text())
         daemon = u.main_pid
         await m.stop("d1.service")
-        await until(lambda: _zombie(daemon), what="daemon gone")
+        await wait_until_async(lambda: _zombie(daemon), what="daemon gone")
         assert await m.start("d2.service") == "done"
         u2 = m.get("d2.service")
-        await until(lambda: u2.active_state == "inactive", what="daemon exit noticed")
+        await wait_until_async(lambda: u2.active_state == "inactive", what="daemon exit noticed")
 
     machine.run(body)
 
@@ -430,6 +438,6 @@ def test_main_process_dying_during_start_post_fails_the_start(machine: Machine) 
         assert u.active_state == "failed" and u.result == "exit-code" and not u.pgids
         await m.start("quick.service")
         q = m.get("quick.service")
-        await until(lambda: state(q) == ("inactive", "dead"), what="quick exits cleanly")
+        await wait_until_async(lambda: state(q) == ("inactive", "dead"), what="quick exits cleanly")
 
     machine.run(body)
