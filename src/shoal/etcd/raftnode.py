@@ -106,7 +106,7 @@ class RaftNode:
         self._wake = asyncio.Event()
         # WAL writes and fsyncs run in order on one thread of their own, off the event loop.
         self._wal_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wal")
-        self._saved_hs: HardState | None = None  # the hard state last written to the WAL
+        self._saved_hs = hard_state  # the hard state last written to the WAL (or loaded)
 
     # -------------------------------------------------------------------- inputs
     def wake(self) -> None:
@@ -233,7 +233,7 @@ class RaftNode:
 
     def _only_commit_changed(self, hs: HardState) -> bool:
         old = self._saved_hs
-        return old is not None and hs.term == old.term and hs.vote == old.vote
+        return hs.term == old.term and hs.vote == old.vote
 
     def _on_soft_state(self, ss: SoftState) -> None:
         lead, role = ss.lead, ss.role
