@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from shoal.client import AsyncClient, Client, ClusterError, EtcdError
+from support import wait_until_async
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +94,21 @@ def test_watch_from_an_index_and_as_a_stream(c: Client) -> None:
 
 def test_watch_waits_for_the_next_change(cluster) -> None:  # type: ignore[no-untyped-def]
     async def scenario(urls: list[str]) -> None:
+        async def watchers() -> int:  # every member's own count: the watch is on one of them
+            total = 0
+            for url in urls:
+                async with AsyncClient([url]) as one:
+                    total += int((await one.stats("store"))["watchers"])
+            return total
+
         async with AsyncClient(urls) as a, AsyncClient(urls) as b:
+            before = await watchers()
             waiter = asyncio.create_task(a.watch("/c/later"))
-            await asyncio.sleep(0.2)
+
+            async def registered() -> bool:
+                return await watchers() > before
+
+            await wait_until_async(registered, 20, "the watch to be registered")
             assert not waiter.done()
             await b.set("/c/later", "now")
             event = await asyncio.wait_for(waiter, 10)

@@ -78,9 +78,18 @@ def test_registry_requests_keep_etcds_status_index_and_body(shoal_registry: str)
             assert status == 412 and json.loads(text)["errorCode"] == 105
 
             # A recursive watch from the next index returns when a member registers.
+            async def watchers() -> int:
+                stats = (await _req(s, "GET", shoal_registry + "/v2/stats/store"))[2]
+                return int(json.loads(stats)["watchers"])
+
+            async def registered() -> bool:
+                return await watchers() > before
+
+            before = await watchers()
             watch = s.get(token + f"?wait=true&recursive=true&waitIndex={created + 1}")
             task = asyncio.ensure_future(watch.__aenter__())
-            await asyncio.sleep(0.2)
+            # The service passes the watch on to its registry: wait until the registry has it.
+            await wait_until_async(registered, 20, "the registry to hold the watch")
             await _req(s, "PUT", token + "/def?prevExist=false", data={"value": "b=http://x:1"})
             resp = await task
             event = json.loads(await resp.text())
