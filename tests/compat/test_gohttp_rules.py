@@ -10,16 +10,16 @@ from shoal.etcd.v2http.gohttp import (
     FormError,
     clean_path,
     form_content_type,
-    parse_bool,
     parse_form,
     parse_hex_id,
     parse_query,
-    parse_uint64,
     redirect_location,
     unescape,
 )
 from shoal.etcd.v2http.keyreq import parse_key_request
 from shoal.etcd.v2http.memberreq import BadMemberRequest, decode_member_request
+from shoal.gocompat.strconv import parse_bool
+from shoal.gocompat.strconv import parse_uint as parse_uint64
 from shoal.store import EtcdError
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from shoal.gocompat.rfc3339 import rfc3339nano
 from shoal.store import EtcdError, Request, keys_path
 from shoal.store import errors as E
-from shoal.store.jsonenc import go_string, rfc3339nano
+from shoal.store.jsonenc import go_string
 from shoal.store.paths import clean_path, hidden_below, user_key
 
 

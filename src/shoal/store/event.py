@@ -9,7 +9,8 @@ can sit in the history and be handed to any number of watchers.
 
 from __future__ import annotations
 
-from shoal.store.jsonenc import go_string, rfc3339nano
+from shoal.gocompat.rfc3339 import rfc3339nano
+from shoal.store.jsonenc import go_string
 from shoal.store.paths import user_key
 
 # Actions (etcd v2store/event.go).

@@ -3,17 +3,13 @@
 Clients compare bodies byte for byte more often than one would hope, so strings are escaped as
 Go 1.19 (the compiler of etcd 3.4.23) escapes them: `<`, `>`, `&`, U+2028 and U+2029 as
 \\u escapes, control characters other than \\n \\r \\t as \\u00XX (no \\b or \\f short forms),
-everything else, non-ASCII included, written as is. Times are RFC3339Nano in UTC.
+everything else, non-ASCII included, written as is. (Times: gocompat.rfc3339.)
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
-from functools import lru_cache
-
-from shoal.store.constants import NS_PER_SECOND
 
 _encode_basestring = json.encoder.encode_basestring
 
@@ -52,22 +48,3 @@ def go_string(s: str) -> str:
             out.append(ch)
     out.append('"')
     return "".join(out)
-
-
-def rfc3339nano(ns: int) -> str:
-    """Unix nanoseconds as Go's time.RFC3339Nano in UTC: fraction without trailing zeros,
-    left out entirely when zero; `Z` for the zone."""
-    sec, frac = divmod(ns, NS_PER_SECOND)
-    if frac:
-        return f"{_date_time(sec)}.{frac:09d}".rstrip("0") + "Z"
-    return _date_time(sec) + "Z"
-
-
-@lru_cache(maxsize=1024)
-def _date_time(sec: int) -> str:
-    # Cached: expire times cluster around "now", and formatting is most of the cost.
-    t = time.gmtime(sec)
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
-        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-    )

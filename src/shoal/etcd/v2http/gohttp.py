@@ -1,7 +1,7 @@
 """What Go's net/http and net/url do to a request before etcd's handlers see it, as pure
 functions: splitting and unescaping the request target, ServeMux's path cleaning (which etcd
-answers with a 301 redirect), ParseForm's query/body parsing and merge, and strconv's
-ParseBool/ParseUint. Clients of etcd notice all of these (error texts included), so they are
+answers with a 301 redirect), ParseForm's query/body parsing and merge (strconv's rules are
+gocompat's). Clients of etcd notice all of these (error texts included), so they are
 reproduced here rather than left to aiohttp and yarl, which normalise differently.
 
 Text that is not UTF-8 is carried surrogate-escaped (`decode("utf-8", "surrogateescape")`), the
@@ -14,6 +14,7 @@ import posixpath
 import urllib.parse
 
 from shoal.etcd import facts
+from shoal.gocompat.strconv import parse_uint, quote
 
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
@@ -60,32 +61,15 @@ def unescape(s: str, query_mode: bool) -> str:
         c = b[i]
         if c == 0x25:  # %
             if i + 2 >= n or b[i + 1] not in _HEX or b[i + 2] not in _HEX:
-                raise FormError("invalid URL escape " + go_quote(b[i : i + 3]))
+                raise FormError(
+                    "invalid URL escape " + quote(b[i : i + 3].decode("utf-8", "surrogateescape"))
+                )
             out.append(int(b[i + 1 : i + 3], 16))
             i += 3
             continue
         out.append(0x20 if (c == 0x2B and query_mode) else c)
         i += 1
     return out.decode("utf-8", "surrogateescape")
-
-
-def go_quote(b: bytes) -> str:
-    """strconv.Quote of a few bytes (for escape errors): printable text as is, the rest as
-    Go escapes it."""
-    s = b.decode("utf-8", "surrogateescape")
-    out = ['"']
-    for ch in s:
-        o = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif 0xDC80 <= o <= 0xDCFF:
-            out.append(f"\\x{o - 0xDC00:02x}")
-        elif o < 0x20 or o == 0x7F:
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{o:02x}"))
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
 
 
 def clean_path(p: str) -> str:
@@ -238,34 +222,6 @@ def parse_form(
     return form, err or e
 
 
-def parse_bool(s: str) -> bool:
-    """strconv.ParseBool; raises ValueError."""
-    if s in ("1", "t", "T", "true", "TRUE", "True"):
-        return True
-    if s in ("0", "f", "F", "false", "FALSE", "False"):
-        return False
-    raise ValueError(s)
-
-
-_U64 = 1 << 64
-
-
-def parse_uint64(s: str) -> int:
-    """strconv.ParseUint(s, 10, 64): ASCII digits only, no sign, below 2**64; raises
-    ValueError."""
-    if not s or not s.isascii() or not s.isdigit():
-        raise ValueError(s)
-    v = int(s)
-    if v >= _U64:
-        raise ValueError(s)
-    return v
-
-
 def parse_hex_id(s: str) -> int:
     """etcd's types.IDFromString: strconv.ParseUint(s, 16, 64); raises ValueError."""
-    if not s or not s.isascii() or any(c not in "0123456789abcdefABCDEF" for c in s):
-        raise ValueError(s)
-    v = int(s, 16)
-    if v >= _U64:
-        raise ValueError(s)
-    return v
+    return parse_uint(s, 16, 64)

@@ -5,7 +5,8 @@ and causes. Parameters it does not know are ignored, as etcd ignores them."""
 from __future__ import annotations
 
 from shoal.etcd import facts
-from shoal.etcd.v2http.gohttp import Form, parse_bool, parse_uint64
+from shoal.etcd.v2http.gohttp import Form
+from shoal.gocompat.strconv import parse_bool, parse_uint
 from shoal.store import EtcdError, Request, expiration_for_ttl, keys_path
 from shoal.store import errors as codes
 from shoal.store import request as rq
@@ -15,7 +16,7 @@ def _uint(vals: list[str] | None, name: str, code: int) -> int:
     if not vals:
         return 0
     try:
-        return parse_uint64(vals[0])
+        return parse_uint(vals[0])
     except ValueError:
         raise EtcdError(code, f'invalid value for "{name}"') from None
 
@@ -59,7 +60,7 @@ def parse_key_request(method: str, key: str, form: Form, now: float) -> tuple[Re
     tv = get("ttl")
     if tv and tv[0]:
         try:
-            ttl = parse_uint64(tv[0])
+            ttl = parse_uint(tv[0])
         except ValueError:
             raise EtcdError(codes.TTL_NAN, 'invalid value for "ttl"') from None
     prev_exist: bool | None = None
