@@ -17,6 +17,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shoal.proc.spawn import popen
+
 ETCD_BINARY = "/usr/bin/etcd"
 HOST = "127.0.0.1"
 
@@ -76,9 +78,8 @@ class MemberProc:
 
     def start(self) -> None:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            self.args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
+        # Dies with the bench, so an interrupted run leaves no member behind.
+        self.proc = popen(self.args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:

@@ -14,11 +14,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from shoal.cluster.layout import ClusterError, Machine
 from shoal.node.machine_units import ETCD_COMMAND_ENV
+from shoal.proc.status import pid_alive, wait_gone
 
 STOP_TIMEOUT = 90.0  # a node's clean shutdown (etcd and fleet each get up to 30 s)
 
@@ -29,7 +29,7 @@ def node_pid(m: Machine) -> int | None:
         pid = int(m.pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) and _is_node(pid) else None
+    return pid if pid_alive(pid) and _is_node(pid) else None
 
 
 def _is_node(pid: int) -> bool:
@@ -39,20 +39,6 @@ def _is_node(pid: int) -> bool:
             return b"\0node\0" in f.read()
     except OSError:
         return True  # no /proc to ask: trust the pid file
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def machine_processes(m: Machine) -> list[int]:
@@ -67,7 +53,7 @@ def machine_processes(m: Machine) -> list[int]:
                 env = f.read().split(b"\0")
         except OSError:
             continue
-        if want in env and _alive(int(entry)):
+        if want in env and pid_alive(int(entry)):
             out.append(int(entry))
     return out
 
@@ -131,11 +117,7 @@ def stop(m: Machine, timeout: float = STOP_TIMEOUT) -> bool:
     if pid is not None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
-            _reap(pid)
-            time.sleep(0.1)
-        clean = not _alive(pid)
+        clean = wait_gone([pid], timeout, poll=0.1)
     kill_all(m)
     with contextlib.suppress(OSError):
         m.pid_file.unlink()
@@ -151,21 +133,12 @@ def kill_all(m: Machine) -> int:
     for p in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(p, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-        for p in pids:
-            _reap(p)
-        time.sleep(0.05)
+    # Reaping collects our own children (a node started by this process, e.g. in tests).
+    wait_gone(pids, 10)
     with contextlib.suppress(OSError):
         m.pid_file.unlink()
     # The node could not remove its control socket and pid file; the next boot replaces them.
     return len(pids)
-
-
-def _reap(pid: int) -> None:
-    """Collect our own child (a node started by this process, e.g. in tests) once it exits."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
 
 
 def tail(path: Path, lines: int = 20) -> list[str]:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import shlex
-import shutil
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from shoal.fleet.unit import UnitFileError, UnitOption, name_info, parse_unit_file
+from shoal.proc.spawn import with_death_signal
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,7 @@ STOP_TIMEOUT = 5.0  # seconds between SIGTERM and SIGKILL, shorter than systemd'
 # When fleetd dies (the machine is "lost"), its units should die with it, as a host's services
 # stop with the host. setpriv(1) sets the parent-death signal before exec'ing the unit; doing it
 # in a Python preexec_fn instead made every spawn block fleetd's event loop for ~60 ms.
-_SETPRIV = shutil.which("setpriv")
-
-
-def _with_death_signal(argv: list[str]) -> list[str]:
-    if _SETPRIV is None:
-        return argv  # units then outlive a killed fleetd
-    return [_SETPRIV, "--pdeathsig", "KILL", "--", *argv]
+# (Without setpriv, units outlive a killed fleetd.)
 
 
 def _specifiers(text: str, name: str) -> str:
@@ -187,7 +181,7 @@ class ProcessRunner:
         with open(self.log_path(u.name), "ab") as log:
             try:
                 u.proc = await asyncio.create_subprocess_exec(
-                    *_with_death_signal(u.argv),
+                    *with_death_signal(u.argv),
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=log,
                     stderr=asyncio.subprocess.STDOUT,

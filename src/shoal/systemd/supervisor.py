@@ -25,11 +25,12 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from shoal.proc.status import pgid_alive, pid_alive
 from shoal.systemd.envfile import parse_env_file
 from shoal.systemd.execline import ExecCommand
 from shoal.systemd.journal import MANAGER_PID, Journal
 from shoal.systemd.notify import NotifySocket
-from shoal.systemd.process import Child, pgid_alive, pid_alive, spawn_child
+from shoal.systemd.process import Child, spawn_child
 from shoal.systemd.service import ServiceConfig
 from shoal.systemd.unit import (
     EXIT_CHDIR,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -25,8 +24,7 @@ from typing import Any
 
 import aiohttp
 
-# prctl(2): PR_SET_PDEATHSIG, from <linux/prctl.h>.
-_PR_SET_PDEATHSIG = 1
+from shoal.proc.spawn import die_with_parent
 
 MEMBER_COMMAND = (sys.executable, "-m", "shoal.cli", "etcd")
 """How a member is run unless `shoal torture --member-command` says otherwise."""
@@ -53,12 +51,6 @@ def address_for(slot: int) -> str:
     """Loopback address of the `slot`-th member ever started in a run: 127.0.0.11, .21, ...
     then 127.0.1.11... (members added by replacement get fresh ones)."""
     return f"127.0.{slot // 24}.{11 + 10 * (slot % 24)}"
-
-
-def _die_with_parent() -> None:
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclass
@@ -129,7 +121,7 @@ class MemberProc:
                 stdout=logf,
                 stderr=subprocess.STDOUT,
                 env=env,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         self.paused = False
 
