@@ -6,6 +6,8 @@ live side by side on different addresses (`shoal up --subnet 127.0.1.0`).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -25,7 +27,7 @@ from shoal.cluster.layout import (
     Machine,
     cluster_dir,
     load_cluster,
-    machine_from_config,
+    parse_machine,
 )
 from shoal.node.machine_units import ETCD_COMMAND_ENV
 from shoal.systemd.journal import read
@@ -89,21 +91,33 @@ def up(argv: list[str]) -> int:
     d = cluster_dir(args.dir)
     if (d / STATE_FILE).exists():
         cluster = load_cluster(str(d))
-        if (args.size and args.size != cluster.size) or args.configs or args.subnet:
+        if (
+            (args.size is not None and args.size != cluster.size)
+            or args.configs
+            or (args.subnet and args.subnet != cluster.subnet)
+        ):
             raise ClusterError(
                 f"a cluster of {cluster.size} machines already exists in {d}; `shoal up` starts "
                 f"its stopped machines. To make a new one: `shoal down --purge --dir {d}` first, "
                 "or use another --dir"
             )
+        todo = [m for m in cluster.machines if processes.node_pid(m) is None]
+        for m in todo:
+            processes.check_addresses_free(m)
     else:
+        existed = d.exists()
         cluster = _create(d, args.size, args.subnet or "127.0.0.0", args.configs,
                           args.etcd_command if args.etcd_command is not None
                           else os.environ.get(ETCD_COMMAND_ENV, ""),
                           args.discovery)  # fmt: skip
+        todo = list(cluster.machines)
+        try:
+            for m in todo:
+                processes.check_addresses_free(m)
+        except ClusterError:
+            _discard(cluster, existed)  # a failed first `up` leaves nothing behind
+            raise
     shell.write_wrappers(cluster)
-    todo = [m for m in cluster.machines if processes.node_pid(m) is None]
-    for m in todo:
-        processes.check_addresses_free(m)
     etcd = cluster.etcd_command or "shoal etcd"
     for m in todo:
         pid = processes.spawn(m, cluster.etcd_command)
@@ -118,6 +132,24 @@ def up(argv: list[str]) -> int:
     return 0
 
 
+def check_subnet(subnet: str, size: int) -> None:
+    """Machine N lives on subnet + 10*N: every one of those must be a loopback address (the
+    machines are processes of this computer; traffic stays on loopback)."""
+    try:
+        base = ipaddress.IPv4Address(subnet)
+    except ValueError:
+        raise ClusterError(
+            f"--subnet {subnet!r} is not an IPv4 address; give one like 127.0.1.0"
+        ) from None
+    last = base + 10 * size if int(base) + 10 * size <= 0xFFFFFFFF else None
+    if not base.is_loopback or last is None or not last.is_loopback:
+        raise ClusterError(
+            f"--subnet {subnet}: machines are processes on this computer and live on loopback "
+            f"addresses; {size} machine(s) at {subnet}+10, +20, ... need a subnet inside "
+            "127.0.0.0/8, e.g. --subnet 127.0.1.0"
+        )
+
+
 def _create(
     d: Path,
     size: int | None,
@@ -126,12 +158,14 @@ def _create(
     etcd: str,
     discovery: str | None = None,
 ) -> Cluster:
-    n = size or (len(configs) if configs else DEFAULT_SIZE)
+    if size is not None and size < 1:
+        raise ClusterError("--size must be at least 1")
+    n = size if size is not None else (len(configs) if configs else DEFAULT_SIZE)
     if configs and len(configs) != n:
         raise ClusterError(f"{len(configs)} cloud-configs given for {n} machines: give one each")
-    if n < 1:
-        raise ClusterError("--size must be at least 1")
-    texts = []
+    if not configs:
+        check_subnet(subnet, n)
+    texts: list[str] = []
     for i in range(1, n + 1):
         root = str(d / machine_name(i))
         if configs:
@@ -152,23 +186,43 @@ def _create(
             texts = [with_discovery(t, token) for t in texts]
         except ValueError as e:
             raise ClusterError(str(e)) from e
+    # Checked as the user wrote them, so errors name their files, not DIR's copies.
+    sources = (
+        list(configs) if configs else [str(d / f"{machine_name(i)}.yml") for i in range(1, n + 1)]
+    )
+    machines = tuple(parse_machine(i, d, texts[i - 1], sources[i - 1]) for i in range(1, n + 1))
+    names = [m.name for m in machines]
+    twice = sorted({x for x in names if names.count(x) > 1})
+    if twice:
+        raise ClusterError(
+            f"several cloud-configs set hostname {twice[0]!r}: each machine needs its own name"
+        )
+    existed = d.exists()
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ClusterError(
             f"cannot make the cluster's directory {d}: {e.strerror}; choose another --dir"
         ) from e
-    for i, text in enumerate(texts, 1):
-        (d / f"{machine_name(i)}.yml").write_text(text, encoding="utf-8")
-    try:
-        machines = tuple(machine_from_config(i, d) for i in range(1, n + 1))
-    except ClusterError:
-        for i in range(1, n + 1):
-            (d / f"{machine_name(i)}.yml").unlink(missing_ok=True)
-        raise
     cluster = Cluster(d, n, subnet, etcd, machines)
-    cluster.save()
+    try:
+        for m, text in zip(machines, texts, strict=True):
+            m.cloud_config.write_text(text, encoding="utf-8")
+        cluster.save()
+    except BaseException:
+        _discard(cluster, existed)
+        raise
     return cluster
+
+
+def _discard(cluster: Cluster, existed: bool) -> None:
+    """Undo a new cluster's files (and its directory when `up` made it)."""
+    for m in cluster.machines:
+        m.cloud_config.unlink(missing_ok=True)
+    (cluster.dir / STATE_FILE).unlink(missing_ok=True)
+    if not existed:
+        with contextlib.suppress(OSError):
+            cluster.dir.rmdir()
 
 
 def _describe(m: Machine) -> str:
@@ -256,6 +310,12 @@ def show_health(cluster: Cluster, m: Machine) -> None:
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     sys.stdout.write(r.stdout + r.stderr)
+    if m.runs_fleet:  # a cloud-config that starts no fleet.service has no fleet to wait for
+        _show_fleet(cluster, env, m)
+    _say(f"\nshoal ssh {m.name}   opens a shell there; `shoal status`, `shoal down` when done.")
+
+
+def _show_fleet(cluster: Cluster, env: dict[str, str], m: Machine) -> None:
     _say(f"\n$ fleetctl list-machines        (on {m.name})")
     deadline = time.monotonic() + FLEET_TIMEOUT
     out = ""
@@ -265,11 +325,11 @@ def show_health(cluster: Cluster, m: Machine) -> None:
             env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         out = r.stdout + r.stderr
-        if r.returncode == 0 and len(out.strip().splitlines()) - 1 >= len(cluster.machines):
+        fleets = sum(x.runs_fleet for x in cluster.machines)
+        if r.returncode == 0 and len(out.strip().splitlines()) - 1 >= fleets:
             break
         time.sleep(1)
     sys.stdout.write(out)
-    _say(f"\nshoal ssh {m.name}   opens a shell there; `shoal status`, `shoal down` when done.")
 
 
 # --- status --------------------------------------------------------------------------------------
@@ -482,12 +542,34 @@ def down(argv: list[str]) -> int:
 def ssh(argv: list[str]) -> int:
     p = _parser("ssh", "A shell on a machine (or run COMMAND there), where etcdctl and "
                 "fleetctl talk to that machine.")  # fmt: skip
-    p.add_argument("node", metavar="NODE")
-    p.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
-    args = p.parse_args(argv)
+    p.usage = "shoal ssh [-h] [--dir DIR] NODE [[--] COMMAND [ARGS...]]"
+    p.add_argument("node", metavar="NODE", help="coreos-01, or just 1")
+    options, command = _split_ssh(argv)
+    args = p.parse_args(options)
     cluster = load_cluster(args.dir)
     m = cluster.machine(args.node)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if processes.node_pid(m) is None:
         _err(f"{m.name} is not running (`shoal start {m.name}`); its tools will fail to connect")
-    return shell.run(cluster, m, command)
+    return shell.run(cluster, m, command, lambda: processes.node_pid(m) is not None)
+
+
+def _split_ssh(argv: list[str]) -> tuple[list[str], list[str]]:
+    """ssh's reading of its arguments: options may come before or after NODE; the command starts
+    at the first word after NODE (or after `--`) and takes everything that follows."""
+    options: list[str] = []
+    node_seen = False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            return options, argv[i + 1 :]
+        if not a.startswith("-"):
+            if node_seen:
+                return options, argv[i:]
+            node_seen = True
+        options.append(a)
+        if a == "--dir" and i + 1 < len(argv):
+            options.append(argv[i + 1])
+            i += 1
+        i += 1
+    return options, []

@@ -1,7 +1,8 @@
 """Where a local cluster lives on disk, and what each machine is.
 
     DIR/cluster.json          size, subnet, etcd command (written by `shoal up`)
-    DIR/coreos-01.yml         machine 1's cloud-config (the seed's template, or the user's file)
+    DIR/coreos-01.yml         machine 1's cloud-config (the seed's template, or the user's file;
+                              a machine is named after its cloud-config's hostname)
     DIR/coreos-01/            machine 1's root directory (etc/, var/lib/etcd2, run/, journal)
     DIR/coreos-01.pid         the `shoal node` process of machine 1 while it runs
     DIR/coreos-01.log         that process's stdout/stderr
@@ -14,6 +15,7 @@ as well as the template's.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -39,6 +41,7 @@ class Machine:
     client_url: str  # first advertise-client-url
     peer_url: str  # first initial-advertise-peer-url (the fault endpoint lives there)
     etcd_name: str  # the member's name (coreos.etcd2.name)
+    runs_fleet: bool = True  # its cloud-config starts fleet.service (the seed's does)
 
     @property
     def root(self) -> Path:
@@ -76,14 +79,20 @@ class Cluster:
     def machine(self, node: str) -> Machine:
         name = machine_dir_name(node)
         for m in self.machines:
-            # By name, or by address (`fleetctl ssh` knows machines by their public IP).
-            if m.name == name or urlsplit(m.client_url).hostname == node:
+            # By name, number, or address (`fleetctl ssh` knows machines by their public IP).
+            by_number = node.isdigit() and int(node) == m.number
+            if m.name in (name, node) or by_number or urlsplit(m.client_url).hostname == node:
                 return m
         names = ", ".join(m.name for m in self.machines)
         raise ClusterError(f"no machine {node!r} in {self.dir} (machines: {names})")
 
     def save(self) -> None:
-        state = {"size": self.size, "subnet": self.subnet, "etcd_command": self.etcd_command}
+        state = {
+            "size": self.size,
+            "subnet": self.subnet,
+            "etcd_command": self.etcd_command,
+            "names": [m.name for m in self.machines],
+        }
         (self.dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
 
 
@@ -91,20 +100,40 @@ def cluster_dir(given: str | None) -> Path:
     return Path(given).expanduser().resolve() if given else default_cluster_dir()
 
 
-def machine_from_config(number: int, cluster: Path) -> Machine:
-    name = machine_name(number)
-    path = cluster / f"{name}.yml"
-    text = path.read_text(encoding="utf-8")
+def machine_from_config(number: int, cluster: Path, name: str | None = None) -> Machine:
+    """Machine `number` of the cluster in `cluster`, from its copy of the cloud-config."""
+    path = cluster / f"{name or machine_name(number)}.yml"
+    return parse_machine(number, cluster, path.read_text(encoding="utf-8"), str(path))
+
+
+def parse_machine(number: int, cluster: Path, text: str, source: str) -> Machine:
+    """The machine a cloud-config describes; errors name `source`, the file the user wrote. Its
+    name is the cloud-config's hostname (one name per machine, in `shoal status`, `shoal ssh`, the
+    files of DIR and the machine's own `hostname`), `coreos-0N` when it sets none."""
     try:
         config, _ = load(text, values_from_environment({}, _addresses_in(text)))
     except CloudConfigInvalid as e:
-        raise ClusterError(f"{path} is not a valid cloud-config:\n{e.report}") from e
+        raise ClusterError(f"{source} is not a valid cloud-config:\n{e.report}") from e
+    name = config.hostname or machine_name(number)
+    if not _NAME.fullmatch(name) or name.isdigit() or name == "bin":
+        raise ClusterError(
+            f"{source}: hostname {name!r} cannot name a machine of a local cluster (its files "
+            "are DIR/<hostname>.yml, ...): use letters, digits, '-' and '.', not only digits"
+        )
     etcd2 = config.coreos.etcd2
     client = (etcd2.get("advertise_client_urls") or "").split(",")[0]
     peer = (etcd2.get("initial_advertise_peer_urls") or "").split(",")[0]
     if not client:
-        raise ClusterError(f"{path}: coreos.etcd2 has no advertise-client-urls; shoal up needs it")
-    return Machine(number, name, cluster, client, peer, etcd2.get("name") or name)
+        raise ClusterError(
+            f"{source}: coreos.etcd2 has no advertise-client-urls; shoal up needs it"
+        )
+    units = {u.name: u for u in config.coreos.units}
+    fleet = units.get("fleet.service")
+    runs_fleet = fleet is not None and fleet.command in ("start", "restart", "try-restart")
+    return Machine(number, name, cluster, client, peer, etcd2.get("name") or name, runs_fleet)
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")
 
 
 def load_cluster(given: str | None) -> Cluster:
@@ -114,5 +143,6 @@ def load_cluster(given: str | None) -> Cluster:
         raise ClusterError(f"no cluster in {d}: start one with `shoal up --dir {d}`")
     state = json.loads(state_path.read_text())
     size = int(state["size"])
-    machines = tuple(machine_from_config(n, d) for n in range(1, size + 1))
+    names = state.get("names") or [machine_name(n) for n in range(1, size + 1)]
+    machines = tuple(machine_from_config(n, d, names[n - 1]) for n in range(1, size + 1))
     return Cluster(d, size, state.get("subnet", ""), state.get("etcd_command", ""), machines)

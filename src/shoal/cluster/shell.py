@@ -5,14 +5,18 @@ small wrappers so that `etcdctl`, `fleetctl`, `systemctl`, `journalctl` mean sho
 SHOAL_ROOT / ETCDCTL_ENDPOINTS / FLEETCTL_ENDPOINT point them at this machine's etcd member and
 fleet socket, as they pointed at 127.0.0.1 on a CoreOS host. `sudo` runs its command as you, and
 `shutdown`/`poweroff` are `shoal stop` of this machine (`reboot`: stop, then start), so the seed's
-`sudo shutdown -h now` works too.
+`sudo shutdown -h now` works too, and ends the session as ssh's would end ("Connection to
+coreos-01 closed by remote host.", status 255).
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import signal
+import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from shoal.cluster.layout import Cluster, Machine
@@ -75,18 +79,43 @@ def environment(cluster: Cluster, m: Machine, base: dict[str, str]) -> dict[str,
     return env
 
 
-def run(cluster: Cluster, m: Machine, command: list[str]) -> int:
-    """exec the shell (never returns) or run the command and return its status."""
+def run(cluster: Cluster, m: Machine, command: list[str], machine_up: Callable[[], bool]) -> int:
+    """Run the shell (or the command) and return its status. It runs as a child, not in place of
+    this process: when the machine goes down under it (`sudo shutdown -h now` typed there, `shoal
+    kill` elsewhere), its processes are killed and this says what ssh says, with ssh's 255."""
     env = environment(cluster, m, dict(os.environ))
     if command:
         # ssh joins its arguments into one shell command line, and so does this.
         line = command[0] if len(command) == 1 else shlex.join(command)
-        os.execve("/bin/sh", ["/bin/sh", "-c", line], env)
+        argv = ["/bin/sh", "-c", line]
+        cwd = None
+    else:
+        argv, cwd = _interactive(cluster, m, env)
+        print(f"shoal: a shell on {m.name} ({m.address}); `exit` to leave.", file=sys.stderr)
+    was_up = machine_up()
+    # As a shell waits for its foreground job: Ctrl+C and Ctrl+\ are for the child.
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}
+    try:
+        child = subprocess.Popen(argv, env=env, cwd=cwd)
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if was_up and not machine_up():
+        print(f"Connection to {m.name} closed by remote host.", file=sys.stderr, flush=True)
+        return SSH_CLOSED
+    return 128 - code if code < 0 else code
+
+
+SSH_CLOSED = 255  # ssh's status when the connection ends under the command
+
+
+def _interactive(
+    cluster: Cluster, m: Machine, env: dict[str, str]
+) -> tuple[list[str], Path | None]:
     shell = os.environ.get("SHELL") or "/bin/sh"
     home = m.root / "home" / "core"
-    if home.is_dir():
-        os.chdir(home)
-    print(f"shoal: a shell on {m.name} ({m.address}); `exit` to leave.", file=sys.stderr)
+    cwd = home if home.is_dir() else None
     if os.path.basename(shell) == "bash":
         rc = cluster.dir / "bin" / ".bashrc"
         rc.write_text(
@@ -94,6 +123,5 @@ def run(cluster: Cluster, m: Machine, command: list[str]) -> int:
             f"export PATH={shlex.quote(env['PATH'])}\n"
             f"PS1={shlex.quote(env['PS1'])}\n"
         )
-        os.execve(shell, [shell, "--rcfile", str(rc), "-i"], env)
-    os.execve(shell, [shell, "-i"], env)
-    return 0  # not reached
+        return [shell, "--rcfile", str(rc), "-i"], cwd
+    return [shell, "-i"], cwd
