@@ -11,7 +11,7 @@ only step that runs the cluster until it is quiet. Commands (arguments as `key=v
 as `(1,2,3)`):
 
   add-nodes N [voters=(..)] [learners=(..)] [index=I] [checkquorum=B] [prevote=B]
-            [max-inflight=N] [max-inflight-bytes=N] [max-size-per-msg=N]
+            [election-tick=3] [max-inflight=N] [max-inflight-bytes=N] [max-size-per-msg=N]
       N new nodes; with voters, their storage starts from a snapshot at I (default 1) holding
       that configuration, otherwise empty (a node about to join).
   campaign ID | propose ID DATA | propose-conf-change ID vN|lN|rN|uN | read-index ID CTX
@@ -21,7 +21,8 @@ as `(1,2,3)`):
   compact ID INDEX | status ID | raft-log ID | raft-state
 
 Election timeouts are not randomized here (a node campaigns after exactly election-tick ticks)
-unless a step sets one, so a transcript does not depend on a random generator.
+unless a step sets one, so a transcript does not depend on a random generator. CheckQuorum and
+PreVote are off unless asked for (as in etcd's tests; shoal's Config turns both on).
 """
 
 from __future__ import annotations
