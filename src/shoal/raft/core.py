@@ -46,12 +46,6 @@ from shoal.raft.types import (
     StateType,
 )
 
-# The roles by their old names, for callers not yet on StateType (shoal.etcd.member).
-FOLLOWER = StateType.FOLLOWER
-CANDIDATE = StateType.CANDIDATE
-PRE_CANDIDATE = StateType.PRE_CANDIDATE
-LEADER = StateType.LEADER
-
 # Context of a vote request sent because of a leadership transfer: it overrides leader leases.
 CAMPAIGN_TRANSFER = b"CampaignTransfer"
 
@@ -115,11 +109,6 @@ class Raft:
         self.become_follower(self.term, NONE)
 
     # -- state views ---------------------------------------------------------------------------
-    @property
-    def prs(self) -> dict[int, Progress]:
-        """Progress by member id (read-only view; kept for callers not yet on `status()`)."""
-        return self.trk.progress
-
     def voters(self) -> list[int]:
         return self.trk.voter_nodes()
 

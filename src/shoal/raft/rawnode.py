@@ -37,8 +37,6 @@ from shoal.raft.types import (
     StateType,
 )
 
-LEADER = StateType.LEADER
-
 
 @dataclass(slots=True)
 class Ready:
@@ -138,7 +136,7 @@ class RawNode:
         if (
             m.type in (MessageType.APP_RESP, MessageType.HEARTBEAT_RESP, MessageType.SNAP_STATUS)
             and m.frm not in self.raft.trk
-            and self.raft.role is LEADER
+            and self.raft.role is StateType.LEADER
         ):
             raise StepPeerNotFoundError()
         # A forwarded proposal or read that cannot be served now is dropped: the sender retries.
@@ -193,7 +191,7 @@ class RawNode:
         if r.read_states:
             rd.read_states = r.read_states
             r.read_states = []
-        if r.role is LEADER and rd.committed_entries:
+        if r.role is StateType.LEADER and rd.committed_entries:
             r.reduce_uncommitted_size(rd.committed_entries)
         return rd
 
@@ -212,14 +210,14 @@ class RawNode:
             r.log.stable_to(last.index, last.term)
         if rd.snapshot is not None:
             r.log.stable_snap_to(rd.snapshot.meta.index)
-        if r.role is LEADER:
+        if r.role is StateType.LEADER:
             r._release_pending_read_index()
 
     def status(self) -> Status:
         r = self.raft
         progress: dict[int, tuple[int, int, str]] = {}
         peers: dict[int, PeerProgress] = {}
-        if r.role is LEADER:
+        if r.role is StateType.LEADER:
             for i, p in r.trk.progress.items():
                 progress[i] = (p.match, p.next, p.state.value)
                 peers[i] = PeerProgress(
