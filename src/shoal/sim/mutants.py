@@ -57,20 +57,15 @@ class AppendWithoutTruncate(RaftLog):
     def maybe_append(
         self, index: int, log_term: int, committed: int, ents: list[Entry]
     ) -> int | None:
-        if not self.match_term(index, log_term):
-            return None
+        ci = self.find_conflict(ents) if self.match_term(index, log_term) else 0
+        if ci == 0 or ci > self.last_index() or ci <= self.committed:
+            return super().maybe_append(index, log_term, committed, ents)
+        # The bug: keep the conflicting suffix (section 5.3 says delete it), add only what lies
+        # beyond it.
+        beyond = [e for e in ents if e.index > self.last_index()]
+        if beyond:
+            self.append(beyond)
         lastnewi = index + len(ents)
-        ci = self.find_conflict(ents)
-        if ci != 0:
-            if ci <= self.committed:
-                raise AssertionError(f"entry {ci} conflicts with committed entry {self.committed}")
-            if ci <= self.last_index():
-                # The bug: keep the conflicting suffix, add only what lies beyond it.
-                beyond = [e for e in ents if e.index > self.last_index()]
-                if beyond:
-                    self.append(beyond)
-            else:
-                self.append(ents[ci - (index + 1) :])
         self.commit_to(min(committed, lastnewi))
         return lastnewi
 
