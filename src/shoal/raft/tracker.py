@@ -65,8 +65,9 @@ class ProgressTracker:
         (and their place in the order messages go out in), new ones start probing from
         `last_index + 1` and count as active, so that a leader does not step down at once
         because of a member that could not have answered yet."""
-        progress = {i: pr for i, pr in self.progress.items() if i in cfg.members()}
-        for i in sorted(cfg.members() - progress.keys()):
+        members = cfg.members()
+        progress = {i: pr for i, pr in self.progress.items() if i in members}
+        for i in sorted(members - progress.keys()):
             pr = self.new_progress(last_index + 1, i in cfg.learners)
             pr.recent_active = True
             progress[i] = pr
