@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import pytest
 
-from shoal.etcd.v2http.gohttp import (
+from shoal.etcd.ids import parse_hex_id
+from shoal.etcd.v2http.keyreq import parse_key_request
+from shoal.etcd.v2http.memberreq import BadMemberRequest, decode_member_request
+from shoal.gocompat.nethttp import (
     FormError,
     clean_path,
     form_content_type,
     parse_form,
-    parse_hex_id,
     parse_query,
     redirect_location,
     unescape,
 )
-from shoal.etcd.v2http.keyreq import parse_key_request
-from shoal.etcd.v2http.memberreq import BadMemberRequest, decode_member_request
 from shoal.gocompat.strconv import parse_bool
 from shoal.gocompat.strconv import parse_uint as parse_uint64
 from shoal.store import EtcdError

@@ -127,6 +127,29 @@ REAL_ETCD_CASES = [
     ([], {"ETCD_FORCE_NEW_CLUSTER": "yes"},
      "error verifying flags, invalid value \"yes\" for ETCD_FORCE_NEW_CLUSTER: parse error. "
      "See 'etcd --help'."),
+    (["--listen-peer-urls", "ftp://x:1"], {},
+     'invalid value "ftp://x:1" for flag -listen-peer-urls: '
+     "URL scheme must be http, https, unix, or unixs: ftp://x:1"),
+    (["--listen-client-urls", "http://x:1,ftp://y:2", "--advertise-client-urls", "http://x:1"], {},
+     'invalid value "http://x:1,ftp://y:2" for flag -listen-client-urls: '
+     "URL scheme must be http, https, unix, or unixs: ftp://y:2"),
+    (["--initial-advertise-peer-urls", "http://x"], {},
+     'invalid value "http://x" for flag -initial-advertise-peer-urls: '
+     'URL address does not have the form "host:port": http://x'),
+    (["--listen-peer-urls", "http://x:1/"], {},
+     'invalid value "http://x:1/" for flag -listen-peer-urls: URL must not contain a path: '
+     "http://x:1/"),
+    (["--listen-peer-urls", "http://x:abc"], {},
+     'invalid value "http://x:abc" for flag -listen-peer-urls: '
+     'parse "http://x:abc": invalid port ":abc" after host'),
+    ([], {"ETCD_LISTEN_PEER_URLS": "ftp://x:1"},
+     'error verifying flags, invalid value "ftp://x:1" for ETCD_LISTEN_PEER_URLS: '
+     "URL scheme must be http, https, unix, or unixs: ftp://x:1. See 'etcd --help'."),
+    (["--initial-cluster", "foo"], {},
+     "error setting up initial cluster: URL scheme must be http, https, unix, or unixs: "),
+    (["--initial-cluster", "default=http://x"], {},
+     'error setting up initial cluster: URL address does not have the form "host:port": '
+     "http://x"),
     ([], {"ETCD_INITIAL_CLUSTER_STATE": "x"},
      "error verifying flags, invalid value \"x\" for ETCD_INITIAL_CLUSTER_STATE: invalid value. "
      "See 'etcd --help'."),

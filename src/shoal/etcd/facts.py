@@ -12,11 +12,6 @@ CLUSTER_VERSION = "3.4.0"
 """etcd reports `not_decided` until the cluster version is agreed; shoal always has one."""
 
 # --- limits -----------------------------------------------------------------------------------
-MAX_FORM_BYTES = 10 << 20
-"""Go's net/http maxFormSize: a urlencoded body of more bytes fails ParseForm with
-`http: POST too large` (210). etcd 3.4 enforces nothing smaller on v2 keys bodies: its
---max-request-bytes (1.5 MiB) only guards v3 gRPC requests."""
-
 MAX_REQUEST_BYTES = 1_572_864
 """etcd's default --max-request-bytes (embed.DefaultMaxRequestBytes). Not applied to v2: kept
 here so readers find why a 2 MiB v2 write succeeds (as on etcd)."""
@@ -55,7 +50,6 @@ METHOD_NOT_ALLOWED = "Method Not Allowed"
 NOT_FOUND_PAGE = "404 page not found"
 BAD_REQUEST_PAGE = "400 Bad Request"
 """What Go's server answers (then closes) for a request target it cannot parse."""
-POST_TOO_LARGE = "http: POST too large"
 WAIT_NOT_GET = '"wait" can only be used with GET requests'
 PREV_VALUE_EMPTY = '"prevValue" cannot be empty'
 REFRESH_WITH_VALUE = "A value was provided on a refresh"

@@ -14,8 +14,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlsplit
 
+from shoal.etcd import facts
+from shoal.etcd.urls import URLsError, new_urls
 from shoal.gocompat import flag as goflag
 from shoal.gocompat.flag import Flag, Kind
 from shoal.gocompat.strconv import quote
@@ -53,8 +54,22 @@ def _row(
     shown: str | None = None,
     choices: tuple[str, ...] = (),
     env: bool = True,
+    urls: bool = False,
 ) -> EtcdFlag:
-    return EtcdFlag(Flag((name,), kind, default, usage, choices), section, shown, env)
+    check = _urls_check if urls else None
+    f = Flag((name,), kind, default, usage, choices, check=check)
+    return EtcdFlag(f, section, shown, env)
+
+
+def _urls_check(raw: str) -> str | None:
+    # etcd's URL flags are flags.UniqueURLs values that also allow "": Set runs types.NewURLs.
+    if raw == "":
+        return None
+    try:
+        new_urls(raw.split(","))
+    except URLsError as e:
+        return str(e)
+    return None
 
 
 _M, _C, _L = "Member", "Clustering", "Logging"
@@ -67,17 +82,23 @@ TABLE: Final = (
     _row("snapshot-count", U, 100000, "Committed transactions to trigger a snapshot to disk.", _M),
     _row("heartbeat-interval", U, 100, "Time (in milliseconds) of a heartbeat interval.", _M),
     _row("election-timeout", U, 1000, "Time (in milliseconds) for an election to timeout.", _M),
-    _row("listen-peer-urls", S, "http://localhost:2380", "URLs to listen on for peer traffic.", _M),
+    _row(
+        "listen-peer-urls", S, "http://localhost:2380", "URLs to listen on for peer traffic.", _M,
+        urls=True,
+    ),
     _row(
         "listen-client-urls", S, "http://localhost:2379", "URLs to listen on for client traffic.",
-        _M,
+        _M, urls=True,
     ),
     _row("max-snapshots", U, 5, "Maximum number of snapshot files to retain.", _M),
     _row("max-wals", U, 5, "Maximum number of wal files to retain.", _M),
-    _row("max-request-bytes", U, 1572864, "Maximum client request size in bytes.", _M),
+    _row(
+        "max-request-bytes", U, facts.MAX_REQUEST_BYTES, "Maximum client request size in bytes.",
+        _M,
+    ),
     _row(
         "initial-advertise-peer-urls", S, "http://localhost:2380",
-        "Peer URLs to advertise to the rest of the cluster.", _C,
+        "Peer URLs to advertise to the rest of the cluster.", _C, urls=True,
     ),
     _row(
         "initial-cluster", S, "", "Initial cluster configuration for bootstrapping.", _C,
@@ -92,7 +113,7 @@ TABLE: Final = (
     ),
     _row(
         "advertise-client-urls", S, "http://localhost:2379",
-        "Client URLs to advertise to the public.", _C,
+        "Client URLs to advertise to the public.", _C, urls=True,
     ),
     _row("discovery", S, "", "Discovery URL used to bootstrap the cluster.", _C),
     _row(
@@ -169,13 +190,6 @@ def _usage() -> str:
 USAGE: Final = _usage()
 
 
-def _convert(name: str, raw: str) -> Any:
-    try:
-        return goflag.convert(_ROWS[name].flag, raw)
-    except goflag.FlagError as e:
-        raise FlagError(e.message) from None
-
-
 def parse_args(argv: list[str]) -> dict[str, Any]:
     """The flags given on the command line, converted (absent flags are not in the result)."""
     fs = goflag.FlagSet(FLAGS)
@@ -213,9 +227,9 @@ def parse_env(env: Mapping[str, str], given: Mapping[str, Any]) -> dict[str, Any
                 usage=False,
             )
         try:
-            out[name] = _convert(name, env[key])
-        except FlagError as e:
-            reason = e.message.rsplit(": ", 1)[-1]
+            out[name] = goflag.convert(r.flag, env[key])
+        except goflag.FlagError as e:
+            reason = e.reason
             raise FlagError(
                 f"error verifying flags, invalid value {quote(env[key])} for {key}: {reason}. "
                 "See 'etcd --help'.",
@@ -225,45 +239,25 @@ def parse_env(env: Mapping[str, str], given: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def _urls(flag: str, raw: str) -> list[str]:
-    urls = [u.strip() for u in raw.split(",") if u.strip()]
-    for u in urls:
-        p = urlsplit(u)
-        if p.scheme not in ("http", "https", "unix", "unixs"):
-            raise FlagError(
-                f"error verifying flags, URL scheme must be http, https, unix, or unixs: {u}",
-                code=1,
-                usage=False,
-            )
-        if p.path not in ("", "/"):
-            raise FlagError(
-                f"error verifying flags, URL must not contain a path: {u}", code=1, usage=False
-            )
-        if p.hostname is None or p.port is None:
-            raise FlagError(
-                f'error verifying flags, URL address does not have the form "host:port": {u}',
-                code=1,
-                usage=False,
-            )
-    return urls
+def _urls(raw: str) -> list[str]:
+    # The flag's check has already run NewURLs over the value; keep the user's order.
+    return [u.strip() for u in raw.split(",") if u.strip()]
 
 
 def parse_initial_cluster(raw: str) -> list[tuple[str, str]]:
-    """`a=http://h:2380,b=...` -> [(name, peer url)] (a name may appear with several URLs)."""
+    """`a=http://h:2380,b=...` -> [(name, peer url)] as etcd's types.NewURLsMap reads it: parts
+    split on `,`, then on the first `=` (a part without one is a name with an empty URL), every
+    URL checked by NewURLs. A name may appear with several URLs."""
     out = []
     for part in raw.split(","):
-        part = part.strip()
         if not part:
             continue
-        name, eq, url = part.partition("=")
-        if not eq or not name:
-            raise FlagError(
-                f"error setting up initial cluster: {part!r} is not of the form name=url",
-                code=1,
-                usage=False,
-            )
-        _urls("initial-cluster", url)
-        out.append((name, url))
+        name, _, url = part.partition("=")
+        try:
+            new_urls([url])
+        except URLsError as e:
+            raise FlagError(f"error setting up initial cluster: {e}", code=1, usage=False) from None
+        out.append((name, url.strip()))
     return out
 
 
@@ -369,12 +363,10 @@ def load_config(argv: list[str], env: Mapping[str, str] | None = None) -> EtcdCo
             f"--election-timeout[{c.election_ms}ms] is too long, and should be set less than "
             "50000ms"
         )
-    c.listen_peer_urls = _urls("listen-peer-urls", values["listen-peer-urls"])
-    c.listen_client_urls = _urls("listen-client-urls", values["listen-client-urls"])
-    c.advertise_peer_urls = _urls(
-        "initial-advertise-peer-urls", values["initial-advertise-peer-urls"]
-    )
-    c.advertise_client_urls = _urls("advertise-client-urls", values["advertise-client-urls"])
+    c.listen_peer_urls = _urls(values["listen-peer-urls"])
+    c.listen_client_urls = _urls(values["listen-client-urls"])
+    c.advertise_peer_urls = _urls(values["initial-advertise-peer-urls"])
+    c.advertise_client_urls = _urls(values["advertise-client-urls"])
     ic = values["initial-cluster"]
     if not ic and not (c.discovery or c.discovery_srv):
         # etcd's default: this member alone at its advertised peer URLs.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import struct
 
+from shoal.gocompat.strconv import parse_uint
+
 
 def member_id(peer_urls: list[str], token: str, now_unix: int | None = None) -> int:
     b = "".join(sorted(peer_urls)) + token
@@ -25,3 +27,8 @@ def cluster_id(member_ids: list[int]) -> int:
 
 def hexid(i: int) -> str:
     return f"{i:x}"
+
+
+def parse_hex_id(s: str) -> int:
+    """types.IDFromString: strconv.ParseUint(s, 16, 64); raises ValueError."""
+    return parse_uint(s, 16, 64)

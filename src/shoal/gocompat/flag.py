@@ -53,6 +53,8 @@ class Flag:
     choices: tuple[str, ...] = ()
     placeholder: str = "value"  # the word after the flag in help (`--ttl value`)
     show_default: bool = False  # help appends the default (urfave's `(default: ...)`)
+    # A custom flag.Value's Set check for a STRING flag: the reason it refuses a value, or None.
+    check: Callable[[str], str | None] | None = None
 
     @property
     def name(self) -> str:
@@ -75,11 +77,13 @@ def flag(
 
 
 class FlagError(Exception):
-    """Parsing failed; `message` is the text Go prints (before the usage)."""
+    """Parsing failed; `message` is the text Go prints (before the usage), `reason` the value's
+    own error when a value was refused (`parse error`, `value out of range`, a check's text)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, reason: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.reason = reason
 
 
 class HelpRequested(FlagError):
@@ -94,13 +98,17 @@ def convert(f: Flag, raw: str, spelled: str | None = None) -> Value:
     the user spelled it (`spelled`, else the canonical name). A LIST value is one element."""
     name = spelled or f.name
     if f.kind is Kind.STRING or f.kind is Kind.LIST:
-        return raw
+        problem = f.check(raw) if f.check is not None else None
+        if problem is None:
+            return raw
+        raise FlagError(f"invalid value {strconv.quote(raw)} for flag -{name}: {problem}", problem)
     if f.kind is Kind.BOOL:
         try:
             return strconv.parse_bool(raw)
         except ValueError:
             raise FlagError(
-                f"invalid boolean value {strconv.quote(raw)} for -{name}: parse error"
+                f"invalid boolean value {strconv.quote(raw)} for -{name}: parse error",
+                "parse error",
             ) from None
     reason = "parse error"
     try:
@@ -119,7 +127,7 @@ def convert(f: Flag, raw: str, spelled: str | None = None) -> Value:
         reason = "value out of range" if e.err == strconv.RANGE else "parse error"
     except (DurationError, ValueError):
         pass
-    raise FlagError(f"invalid value {strconv.quote(raw)} for flag -{name}: {reason}")
+    raise FlagError(f"invalid value {strconv.quote(raw)} for flag -{name}: {reason}", reason)
 
 
 def parse_float(s: str) -> float:

@@ -22,15 +22,15 @@ from aiohttp import web
 from shoal.etcd import facts
 from shoal.etcd.server_iface import ServerAPI
 from shoal.etcd.v2http import misc, respond
-from shoal.etcd.v2http.gohttp import (
+from shoal.etcd.v2http.keys import KEYS_PREFIX, KeysHandler
+from shoal.etcd.v2http.members import MEMBERS_PREFIX, MembersHandler
+from shoal.gocompat.nethttp import (
     FormError,
     clean_path,
     parse_target,
     redirect_body,
     redirect_location,
 )
-from shoal.etcd.v2http.keys import KEYS_PREFIX, KeysHandler
-from shoal.etcd.v2http.members import MEMBERS_PREFIX, MembersHandler
 
 _Exact = Callable[[web.Request, ServerAPI], Awaitable[web.Response]]
 

@@ -5,7 +5,7 @@ and causes. Parameters it does not know are ignored, as etcd ignores them."""
 from __future__ import annotations
 
 from shoal.etcd import facts
-from shoal.etcd.v2http.gohttp import Form
+from shoal.gocompat.nethttp import Form
 from shoal.gocompat.strconv import parse_bool, parse_uint
 from shoal.store import EtcdError, Request, expiration_for_ttl, keys_path
 from shoal.store import errors as codes

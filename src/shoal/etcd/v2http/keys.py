@@ -16,8 +16,8 @@ from shoal.etcd import facts
 from shoal.etcd.server_iface import ServerAPI
 from shoal.etcd.v2http import respond
 from shoal.etcd.v2http.body import read_body
-from shoal.etcd.v2http.gohttp import parse_form
 from shoal.etcd.v2http.keyreq import parse_key_request
+from shoal.gocompat.nethttp import MAX_FORM_BYTES, parse_form
 from shoal.store import EtcdError, Event, Request, Watcher
 from shoal.store import errors as codes
 from shoal.store import request as rq
@@ -198,4 +198,4 @@ async def read_form_body(request: web.Request) -> tuple[bytes, bool]:
     ct = request.headers.get("Content-Type", "")
     if "x-www-form-urlencoded" not in ct.lower():
         return b"", False
-    return await read_body(request, facts.MAX_FORM_BYTES)
+    return await read_body(request, MAX_FORM_BYTES)

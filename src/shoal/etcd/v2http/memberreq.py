@@ -8,15 +8,10 @@ differently; the status (400) is always etcd's."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from shoal.etcd import facts
-from shoal.etcd.v2http.gohttp import FormError, unescape
+from shoal.etcd import facts, urls
 from shoal.gocompat import jsonscan
-
-# ASCII characters net/url accepts in a host (shouldEscape in encodeHost mode), plus `%`.
-_HOST_OK = frozenset("-_.~!$&'()*+,;=:[]<>\"%")
 
 
 class _Object(list[tuple[str, Any]]):
@@ -63,22 +58,11 @@ def decode_member_request(body: bytes) -> list[str]:
 
 
 def new_urls(strs: list[str]) -> list[str]:
-    """types.NewURLs: every URL trimmed, parsed, http(s)/unix(s), host:port, no path; sorted."""
-    if not strs:
-        raise BadMemberRequest("no valid URLs given")
-    out = []
-    for raw in strs:
-        s = raw.strip()
-        scheme, host, path = _parse_url(s)
-        if scheme not in facts.MEMBER_URL_SCHEMES:
-            raise BadMemberRequest(f"URL scheme must be http, https, unix, or unixs: {s}")
-        if not _has_port(host):
-            raise BadMemberRequest(f'URL address does not have the form "host:port": {s}')
-        if path:
-            raise BadMemberRequest(f"URL must not contain a path: {s}")
-        out.append(scheme + s[len(scheme) :])
-    out.sort()
-    return out
+    """types.NewURLs, its refusal as a BadMemberRequest."""
+    try:
+        return urls.new_urls(strs)
+    except urls.URLsError as e:
+        raise BadMemberRequest(str(e)) from None
 
 
 def _json_kind(v: Any) -> str:
@@ -95,60 +79,3 @@ def _json_kind(v: Any) -> str:
 
 def _field_error(v: Any, field: str, go_type: str) -> str:
     return f"json: cannot unmarshal {_json_kind(v)} into Go struct field .{field} of type {go_type}"
-
-
-def _parse_url(s: str) -> tuple[str, str, str]:
-    """The scheme (lowercased), host and path of `s` as Go's url.Parse splits them; raises
-    BadMemberRequest with `parse "s": <reason>` where Go's parser fails."""
-
-    def fail(reason: str) -> BadMemberRequest:
-        return BadMemberRequest(f"parse {json.dumps(s, ensure_ascii=False)}: {reason}")
-
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in s):
-        raise fail("net/url: invalid control character in URL")
-    rest = s.partition("#")[0]
-    try:
-        unescape(rest, query_mode=False)
-    except FormError as err:
-        raise fail(str(err)) from None
-    scheme = ""
-    for i, ch in enumerate(rest):
-        if ch.isascii() and ch.isalpha():
-            continue
-        if i > 0 and ((ch.isascii() and ch.isdigit()) or ch in "+-."):
-            continue
-        if ch == ":":
-            if i == 0:
-                raise fail("missing protocol scheme")
-            scheme, rest = rest[:i].lower(), rest[i + 1 :]
-        break
-    rest = rest.partition("?")[0]
-    if not scheme and ":" in rest.partition("/")[0]:
-        raise fail("first path segment in URL cannot contain colon")
-    if not rest.startswith("//") or (scheme and not rest.startswith("/")):
-        return scheme, "", rest if rest.startswith("/") or not scheme else ""
-    authority, slash, path = rest[2:].partition("/")
-    host = authority.rpartition("@")[2]
-    for ch in host:
-        if ch < "\x80" and not (ch.isalnum() or ch in _HOST_OK):
-            raise fail(f"invalid character {json.dumps(ch)} in host name")
-    if host.startswith("["):
-        end = host.find("]")
-        if end < 0:
-            raise fail("missing ']' in host")
-        port = host[end + 1 :]
-        if port and (not port.startswith(":") or (not port[1:].isdigit() and port != ":")):
-            raise fail(f'invalid port "{port}" after host')
-    elif ":" in host:
-        port = host[host.rindex(":") :]
-        if port != ":" and not port[1:].isdigit():
-            raise fail(f'invalid port "{port}" after host')
-    return scheme, host, slash + path
-
-
-def _has_port(host: str) -> bool:
-    """net.SplitHostPort succeeds: a `:port` part (possibly empty), one colon outside `[]`."""
-    if host.startswith("["):
-        end = host.find("]")
-        return end >= 0 and host[end + 1 : end + 2] == ":"
-    return host.count(":") == 1

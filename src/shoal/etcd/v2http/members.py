@@ -10,11 +10,12 @@ import logging
 from aiohttp import web
 
 from shoal.etcd import facts
+from shoal.etcd.ids import parse_hex_id
 from shoal.etcd.server_iface import MemberInfo, MembershipError, ServerAPI
 from shoal.etcd.v2http import respond
 from shoal.etcd.v2http.body import read_body
-from shoal.etcd.v2http.gohttp import parse_hex_id
 from shoal.etcd.v2http.memberreq import BadMemberRequest, decode_member_request
+from shoal.gocompat.nethttp import MAX_FORM_BYTES, POST_TOO_LARGE
 from shoal.store import EtcdError
 
 log = logging.getLogger("shoal.v2http")
@@ -118,9 +119,9 @@ async def _json_body(request: web.Request) -> bytes:
     if ctype != "application/json":
         raise _Refused(415, facts.BAD_CONTENT_TYPE.format(ctype))
     # etcd reads without a limit; shoal stops at Go's form limit rather than exhaust memory.
-    body, too_large = await read_body(request, facts.MAX_FORM_BYTES)
+    body, too_large = await read_body(request, MAX_FORM_BYTES)
     if too_large:
-        raise _Refused(400, facts.POST_TOO_LARGE)
+        raise _Refused(400, POST_TOO_LARGE)
     return body
 
 

@@ -1,8 +1,8 @@
-"""What Go's net/http and net/url do to a request before etcd's handlers see it, as pure
-functions: splitting and unescaping the request target, ServeMux's path cleaning (which etcd
-answers with a 301 redirect), ParseForm's query/body parsing and merge (strconv's rules are
-gocompat's). Clients of etcd notice all of these (error texts included), so they are
-reproduced here rather than left to aiohttp and yarl, which normalise differently.
+"""What Go's net/http and net/url do to a request before a Go server's handlers see it, as pure
+functions: splitting and unescaping the request target, ServeMux's path cleaning (answered with a
+301 redirect), ParseForm's query/body parsing and merge, and url.Parse's split of a URL (with
+net.SplitHostPort's test). Clients of etcd notice all of these (error texts included), so they
+are reproduced here rather than left to aiohttp and yarl, which normalise differently.
 
 Text that is not UTF-8 is carried surrogate-escaped (`decode("utf-8", "surrogateescape")`), the
 way the store carries Go strings.
@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import posixpath
 import urllib.parse
+from typing import Final
 
-from shoal.etcd import facts
-from shoal.gocompat.strconv import parse_uint, quote
+from shoal.gocompat.strconv import quote
+
+# net/http's maxFormSize: a urlencoded body of more bytes fails ParseForm with this error (etcd's
+# 210). etcd 3.4 enforces nothing smaller on v2 keys bodies: its --max-request-bytes (1.5 MiB)
+# only guards v3 gRPC requests.
+MAX_FORM_BYTES: Final = 10 << 20
+POST_TOO_LARGE: Final = "http: POST too large"
 
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
@@ -214,14 +220,74 @@ def parse_form(
     if body is not None:
         read, err = form_content_type(content_type)
         if read:
-            if len(body) > facts.MAX_FORM_BYTES:
-                return form, facts.POST_TOO_LARGE
+            if len(body) > MAX_FORM_BYTES:
+                return form, POST_TOO_LARGE
             e = parse_query(body.decode("utf-8", "surrogateescape"), form)
             err = err or e
     e = parse_query(raw_query, form)
     return form, err or e
 
 
-def parse_hex_id(s: str) -> int:
-    """etcd's types.IDFromString: strconv.ParseUint(s, 16, 64); raises ValueError."""
-    return parse_uint(s, 16, 64)
+# ASCII characters net/url accepts in a host (shouldEscape in encodeHost mode), plus `%`.
+_HOST_OK = frozenset("-_.~!$&'()*+,;=:[]<>\"%")
+
+
+class URLError(ValueError):
+    """url.Parse refused a URL; `str()` is Go's `parse "<url>": <reason>`."""
+
+
+def parse_url(s: str) -> tuple[str, str, str]:
+    """The scheme (lowercased), host and path of `s` as Go's url.Parse splits them; raises
+    URLError where Go's parser fails (the common cases; rare corners may be worded otherwise)."""
+
+    def fail(reason: str) -> URLError:
+        return URLError(f"parse {quote(s)}: {reason}")
+
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in s):
+        raise fail("net/url: invalid control character in URL")
+    rest = s.partition("#")[0]
+    try:
+        unescape(rest, query_mode=False)
+    except FormError as err:
+        raise fail(str(err)) from None
+    scheme = ""
+    for i, ch in enumerate(rest):
+        if ch.isascii() and ch.isalpha():
+            continue
+        if i > 0 and ((ch.isascii() and ch.isdigit()) or ch in "+-."):
+            continue
+        if ch == ":":
+            if i == 0:
+                raise fail("missing protocol scheme")
+            scheme, rest = rest[:i].lower(), rest[i + 1 :]
+        break
+    rest = rest.partition("?")[0]
+    if not scheme and ":" in rest.partition("/")[0]:
+        raise fail("first path segment in URL cannot contain colon")
+    if not rest.startswith("//") or (scheme and not rest.startswith("/")):
+        return scheme, "", rest if rest.startswith("/") or not scheme else ""
+    authority, slash, path = rest[2:].partition("/")
+    host = authority.rpartition("@")[2]
+    for ch in host:
+        if ch < "\x80" and not (ch.isalnum() or ch in _HOST_OK):
+            raise fail(f"invalid character {quote(ch)} in host name")
+    if host.startswith("["):
+        end = host.find("]")
+        if end < 0:
+            raise fail("missing ']' in host")
+        port = host[end + 1 :]
+        if port and (not port.startswith(":") or (not port[1:].isdigit() and port != ":")):
+            raise fail(f"invalid port {quote(port)} after host")
+    elif ":" in host:
+        port = host[host.rindex(":") :]
+        if port != ":" and not port[1:].isdigit():
+            raise fail(f"invalid port {quote(port)} after host")
+    return scheme, host, slash + path
+
+
+def has_port(host: str) -> bool:
+    """net.SplitHostPort succeeds: a `:port` part (possibly empty), one colon outside `[]`."""
+    if host.startswith("["):
+        end = host.find("]")
+        return end >= 0 and host[end + 1 : end + 2] == ":"
+    return host.count(":") == 1
