@@ -11,6 +11,7 @@ import pytest
 from shoal.etcd.cli import main
 from shoal.etcd.flags import USAGE, FlagError, load_config
 from shoal.etcd.ids import cluster_id, hexid, member_id
+from support import free_port
 
 
 @pytest.mark.parametrize(
@@ -169,9 +170,18 @@ def test_the_real_etcd_prints_the_same(
     argv: list[str], env: dict[str, str], message: str, tmp_path: Path
 ) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("ETCD_")}
+    # etcd binds its listeners before it reads the initial cluster: never let it take the
+    # default ports (someone else's), give it free loopback ones unless the case sets them.
+    given = " ".join(argv) + " ".join(env)
+    safe = []
+    if "listen-peer-urls" not in given and "LISTEN_PEER_URLS" not in given:
+        safe.append(f"--listen-peer-urls=http://127.0.0.1:{free_port()}")
+    if "listen-client-urls" not in given and "LISTEN_CLIENT_URLS" not in given:
+        url = f"http://127.0.0.1:{free_port()}"
+        safe += [f"--listen-client-urls={url}", f"--advertise-client-urls={url}"]
     p = subprocess.run(
-        ["/usr/bin/etcd", *argv], env={**clean, **env}, cwd=tmp_path, capture_output=True,
-        text=True, timeout=20,
+        ["/usr/bin/etcd", *safe, *argv], env={**clean, **env}, cwd=tmp_path,
+        capture_output=True, text=True, timeout=20,
     )  # fmt: skip
     assert p.returncode != 0
     assert message in p.stderr
