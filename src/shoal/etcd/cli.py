@@ -15,6 +15,7 @@ from shoal.etcd import log
 from shoal.etcd.flags import USAGE, EtcdConfig, FlagError, load_config
 from shoal.etcd.member import ETCD_VERSION, Member, StartError
 from shoal.gocompat import capnslog
+from shoal.gocompat.fmt import sprint_list
 
 
 def print_version() -> None:
@@ -35,7 +36,9 @@ async def serve(cfg: EtcdConfig) -> int:
     try:
         await listener.start()
     except OSError as e:
-        log.critical("etcdmain", f"listen tcp {member.cfg.listen_client_urls}: {e.strerror}")
+        log.critical(
+            "etcdmain", f"listen tcp {sprint_list(member.cfg.listen_client_urls)}: {e.strerror}"
+        )
         await member.stop()
         return 1
     for u in listener.bound_urls:

@@ -40,6 +40,7 @@ from shoal.etcd.server_iface import (
     MembershipError,
     SelfStats,
 )
+from shoal.gocompat.fmt import sprint_list
 from shoal.raft.errors import ProposalDroppedError
 from shoal.raft.storage import MemoryStorage
 from shoal.raft.types import ConfChange, ConfChangeType, Entry, ReadState, Snapshot, StateType
@@ -173,8 +174,9 @@ class Member:
             return
         exc = t.exception()
         if exc is not None and not self.stopped.is_set():
-            log.critical(PKG, f"{t.get_name()} failed: {exc!r}")
-            self.request_stop(f"internal error in {t.get_name()}: {exc!r}", failed=True)
+            what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            log.critical(PKG, f"{t.get_name()} failed: {what}")
+            self.request_stop(f"internal error in {t.get_name()}: {what}", failed=True)
 
     def request_stop(self, reason: str, *, failed: bool = False) -> None:
         """Stop serving; `failed` makes the process exit 1 (removed, or an internal error)."""
@@ -250,8 +252,8 @@ class Member:
             if m is not None and m.name == self.name and m.client_urls == self.client_urls:
                 log.info(
                     PKG,
-                    f"published {{Name:{self.name} ClientURLs:{self.client_urls}}} to cluster "
-                    f"{hexid(self.cluster_id)}",
+                    f"published {{Name:{self.name} ClientURLs:{sprint_list(self.client_urls)}}} "
+                    f"to cluster {hexid(self.cluster_id)}",
                 )
                 return
             try:

@@ -28,6 +28,7 @@ from aiohttp import web
 
 from shoal.etcd import log
 from shoal.etcd.flags import EtcdConfig
+from shoal.gocompat.fmt import sprint_list
 
 PKG = "etcdmain"
 REFRESH_INTERVAL = 30.0
@@ -174,7 +175,9 @@ class ClusterView:
         os.replace(tmp, self.cluster_file)
         if peers != self.peer_urls:
             log.info(
-                PKG, f"proxy: updated peer urls in cluster file from {self.peer_urls} to {peers}"
+                PKG,
+                "proxy: updated peer urls in cluster file from "
+                f"{sprint_list(self.peer_urls)} to {sprint_list(peers)}",
             )
         self.peer_urls = peers
         quoted = " ".join(f'"{u}"' for u in self.client_urls)

@@ -10,6 +10,9 @@ module here is one Go package's behaviour, written once for every program that n
     flag        the `flag` package's command-line syntax, driven by one table per program
     capnslog    etcd's capnslog line format as a logging.Formatter, and the daemons' log setup
     jsonscan    encoding/json's syntax check (Go's error texts, its nesting limit), no recursion
+    nethttp     net/http's and net/url's handling of a request (target, ServeMux, ParseForm)
+                and url.Parse's split of a URL
+    fmt         %v of a slice, for lines that print one as Go does
 
 This is the lowest floor (tests/test_layers.py): it imports nothing from the rest of shoal.
 Not Go's rules, and so not here: systemd's booleans (yes/no/on/off in unit files) and

@@ -29,6 +29,7 @@ from shoal.etcd.discovery.protocol import (
 )
 from shoal.etcd.flags import EtcdConfig, FlagError, parse_initial_cluster
 from shoal.etcd.ids import member_id
+from shoal.gocompat.fmt import sprint_list
 from shoal.wal import wal as walmod
 
 PKG = "etcdmain"
@@ -41,10 +42,6 @@ def bootstrap(cfg: EtcdConfig, resolver: srv.Resolver | None = None) -> int | No
         return asyncio.run(prepare(cfg, resolver))
     except KeyboardInterrupt:  # ^C while waiting for peers
         return 130
-
-
-def _go_list(items: list[str]) -> str:
-    return "[" + " ".join(items) + "]"  # Go's %v of a []string
 
 
 async def prepare(cfg: EtcdConfig, resolver: srv.Resolver | None = None) -> int | None:
@@ -155,7 +152,7 @@ async def run_proxy(cfg: EtcdConfig, reg: Registry | None = None) -> int:
                 f'Valid cluster file found at "{cluster_file}"',
             )
         log.info(
-            PKG, f'proxy: using peer urls {_go_list(peers)} from cluster file "{cluster_file}"'
+            PKG, f'proxy: using peer urls {sprint_list(peers)} from cluster file "{cluster_file}"'
         )
     else:
         if reg is None:
@@ -168,5 +165,5 @@ async def run_proxy(cfg: EtcdConfig, reg: Registry | None = None) -> int:
         finally:
             await reg.close()
         peers = sorted(u for us in urls_map(cluster).values() for u in us)
-        log.info(PKG, f"proxy: using peer urls {_go_list(peers)} ")
+        log.info(PKG, f"proxy: using peer urls {sprint_list(peers)} ")
     return await v2proxy.serve(cfg, peers)
