@@ -249,6 +249,16 @@ def test_etcd2_initial_cluster_state_and_discovery_conflict() -> None:
     assert findings(text) == ["line 4: error: invalid value old (etcd accepts new or existing)"]
 
 
+def test_etcd2_proxy_listens_without_advertising() -> None:
+    # CoreOS's worker: `proxy: on` and the local listener, no advertise-client-urls.
+    text = cc(
+        "coreos:\n  etcd2:\n    proxy: on\n"
+        "    listen-client-urls: http://127.0.0.1:2379\n"
+        "    initial-cluster: a=http://127.0.0.10:2380\n"
+    )
+    assert findings(text) == []
+
+
 def test_etcd2_proxy_value() -> None:
     text = cc("coreos:\n  etcd2:\n    proxy: maybe\n")
     assert findings(text) == ["line 4: error: invalid value maybe"]

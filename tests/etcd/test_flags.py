@@ -94,6 +94,19 @@ def test_member_ids_match_the_seeds_cluster() -> None:
     assert cluster_id(ids) == cluster_id(list(reversed(ids)))
 
 
+def test_proxy_flags_and_their_defaults() -> None:
+    c = load_config([], {})
+    assert c.proxy == "off"
+    assert [c.raw[f"proxy-{f}"] for f in ("failure-wait", "refresh-interval", "dial-timeout",
+            "write-timeout", "read-timeout")] == [5000, 30000, 1000, 5000, 0]  # fmt: skip
+    assert "  --proxy-refresh-interval '30000'" in USAGE
+    c = load_config(["--proxy", "readonly"], {"ETCD_PROXY_FAILURE_WAIT": "250"})
+    assert (c.proxy, c.raw["proxy-failure-wait"]) == ("readonly", 250)
+    # A proxy advertises nothing, so listening without advertising is accepted (as etcd's).
+    c = load_config(["--proxy", "on", "--listen-client-urls", "http://127.0.0.1:2379"], {})
+    assert c.listen_client_urls == ["http://127.0.0.1:2379"]
+
+
 def test_a_bare_boolean_does_not_swallow_the_next_argument() -> None:
     with pytest.raises(FlagError) as e:
         load_config(["--force-new-cluster", "false"], {})
@@ -153,6 +166,15 @@ REAL_ETCD_CASES = [
      "http://x"),
     ([], {"ETCD_INITIAL_CLUSTER_STATE": "x"},
      "error verifying flags, invalid value \"x\" for ETCD_INITIAL_CLUSTER_STATE: invalid value. "
+     "See 'etcd --help'."),
+    (["--proxy", "bogus"], {}, 'invalid value "bogus" for flag -proxy: invalid value'),
+    (["--proxy-failure-wait", "-5"], {},
+     'invalid value "-5" for flag -proxy-failure-wait: parse error'),
+    ([], {"ETCD_PROXY": "bogus"},
+     "error verifying flags, invalid value \"bogus\" for ETCD_PROXY: invalid value. "
+     "See 'etcd --help'."),
+    ([], {"ETCD_PROXY_READ_TIMEOUT": "1s"},
+     "error verifying flags, invalid value \"1s\" for ETCD_PROXY_READ_TIMEOUT: parse error. "
      "See 'etcd --help'."),
 ]  # fmt: skip
 

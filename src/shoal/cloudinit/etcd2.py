@@ -138,7 +138,17 @@ def _urls(e: YNode) -> list[Finding]:
     return out
 
 
+def _may_be_proxy(e: YNode) -> bool:
+    """etcd's mayBeProxy: a proxy, or a member that falls back to one when discovery is full."""
+    proxy, fallback = e.get("proxy"), e.get("discovery_fallback")
+    if proxy is not None and proxy.text in ("on", "readonly"):
+        return True
+    return e.get("discovery") is not None and (fallback is None or fallback.text == "proxy")
+
+
 def _advertise(e: YNode) -> list[Finding]:
+    if _may_be_proxy(e):
+        return []  # a proxy advertises nothing (etcd does not ask for advertise-client-urls)
     if e.get("listen_client_urls") is not None and e.get("advertise_client_urls") is None:
         return [
             (

@@ -25,7 +25,8 @@ from aiohttp import web
 from shoal.client.aio import AsyncClient
 from shoal.client.errors import ClientError
 from shoal.etcd import log
-from shoal.etcd.v2proxy import Forwarder
+from shoal.etcd.proxy.director import Director
+from shoal.etcd.proxy.reverse import ReverseProxy
 
 PKG = "discovery"
 REGISTRY = "/_etcd/registry"
@@ -40,7 +41,7 @@ class DiscoveryService:
         self.endpoints = list(etcd_endpoints)
         self.token_ttl = token_ttl
         self.client = AsyncClient(self.endpoints, timeout=5.0, total_timeout=10.0)
-        self.forwarder = Forwarder(lambda: self.endpoints)
+        self.forwarder = ReverseProxy(Director.fixed(self.endpoints))
 
     async def close(self) -> None:
         await self.client.close()
@@ -56,7 +57,7 @@ class DiscoveryService:
         if m is None or m.group(1) == "new":
             return web.Response(status=404, text="404 page not found\n")
         target = "/v2/keys" + REGISTRY + request.raw_path
-        return await self.forwarder.forward(request, target)
+        return await self.forwarder.forward(request, target=target)
 
     async def new_token(self, request: web.BaseRequest) -> web.Response:
         if request.method not in ("GET", "HEAD"):

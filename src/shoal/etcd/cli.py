@@ -1,4 +1,5 @@
-"""`shoal etcd [flags]`: run one etcd (v2 API) member, taking etcd 3.4's flags."""
+"""`shoal etcd [flags]`: run one etcd (v2 API) member, or a v2 proxy (`--proxy on|readonly`),
+taking etcd 3.4's flags."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from shoal import __version__
 from shoal.etcd import log
 from shoal.etcd.flags import USAGE, EtcdConfig, FlagError, load_config
 from shoal.etcd.member import ETCD_VERSION, Member, StartError
+from shoal.etcd.proxy import server as proxy_server
 from shoal.gocompat import capnslog
 from shoal.gocompat.fmt import sprint_list
 
@@ -84,7 +86,15 @@ def main(argv: list[str]) -> int:
         return 0
     log.set_level(cfg.log_level)
     log.info("etcdmain", f"etcd Version: {ETCD_VERSION} (shoal {__version__})")
-    if cfg.discovery or cfg.discovery_srv:
+    # etcd's identifyDataDirOrDie: a data dir that holds a proxy starts the proxy again,
+    # whatever the flags say; an empty one becomes a proxy when --proxy asks.
+    proxy_before = proxy_server.is_proxy_dir(cfg.data_dir)
+    if proxy_before:
+        log.notice(
+            "etcdmain",
+            "the server is already initialized as proxy before, starting as etcd proxy...",
+        )
+    elif cfg.proxy == "off" and (cfg.discovery or cfg.discovery_srv):
         from shoal.etcd.discovery.start import bootstrap
 
         code = bootstrap(cfg)  # sets the initial cluster, or runs a proxy / fails
@@ -99,6 +109,8 @@ def main(argv: list[str]) -> int:
         loop_factory = uvloop.new_event_loop
     try:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
+            if proxy_before or cfg.proxy != "off":
+                return runner.run(proxy_server.serve(cfg))
             return runner.run(serve(cfg))
     except StartError as e:
         log.critical("etcdmain", str(e))

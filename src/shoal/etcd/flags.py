@@ -73,6 +73,7 @@ def _urls_check(raw: str) -> str | None:
 
 
 _M, _C, _L = "Member", "Clustering", "Logging"
+_P = "v2 Proxy (to be deprecated in v4)"
 S, U, B = Kind.STRING, Kind.UINT, Kind.BOOL
 # etcd 3.4's flags (etcdmain/config.go) and defaults (embed/config.go), in help order.
 TABLE: Final = (
@@ -130,15 +131,26 @@ TABLE: Final = (
     _row("enable-v2", B, False, "Accepted: the v2 API is always on in shoal.", _C),
     _row("debug", B, False, "Enable debug-level logging.", _L),
     _row("log-level", S, "info", "debug, info, warn, error, panic, or fatal.", _L),
+    _row(
+        "proxy", Kind.CHOICE, "off", "Proxy mode setting ('off', 'readonly' or 'on').", _P,
+        choices=("off", "readonly", "on"),
+    ),
+    _row(
+        "proxy-failure-wait", U, 5000,
+        "Time (in milliseconds) an endpoint will be held in a failed state.", _P,
+    ),
+    _row(
+        "proxy-refresh-interval", U, 30000,
+        "Time (in milliseconds) of the endpoints refresh interval.", _P,
+    ),
+    _row("proxy-dial-timeout", U, 1000, "Time (in milliseconds) for a dial to timeout.", _P),
+    _row("proxy-write-timeout", U, 5000, "Time (in milliseconds) for a write to timeout.", _P),
+    _row("proxy-read-timeout", U, 0, "Time (in milliseconds) for a read to timeout.", _P),
     # Accepted for compatibility; shoal does not act on these (so help does not list them).
     _row("discovery-srv-name", S, "", "Suffix to the DNS srv name queried for discovery.", None),
     _row("logger", S, "capnslog", "'zap' or 'capnslog'.", None),
     _row("log-outputs", S, "default", "Where to write the logs.", None),
     _row("quota-backend-bytes", Kind.INT, 0, "Raise alarms when backend size exceeds this.", None),
-    _row(
-        "proxy", Kind.CHOICE, "off", "'off', 'readonly' or 'on'.", None,
-        choices=("off", "readonly", "on"),
-    ),
     _row("cert-file", S, "", "Path to the client server TLS cert file.", None),
     _row("key-file", S, "", "Path to the client server TLS key file.", None),
     _row("trusted-ca-file", S, "", "Path to the client server TLS trusted CA file.", None),
@@ -281,6 +293,7 @@ class EtcdConfig:
     discovery_srv: str
     discovery_proxy: str
     discovery_fallback: str
+    proxy: str
     max_request_bytes: int
     log_level: str
     version: bool
@@ -326,6 +339,7 @@ def load_config(argv: list[str], env: Mapping[str, str] | None = None) -> EtcdCo
         discovery_srv=values["discovery-srv"],
         discovery_proxy=values["discovery-proxy"],
         discovery_fallback=values["discovery-fallback"],
+        proxy=values["proxy"],
         max_request_bytes=values["max-request-bytes"],
         log_level="debug" if values["debug"] else values["log-level"],
         version=bool(values["version"]),
@@ -347,7 +361,14 @@ def load_config(argv: list[str], env: Mapping[str, str] | None = None) -> EtcdCo
             'multiple discovery or bootstrap flags are set. Choose one of "initial-cluster", '
             '"discovery" or "discovery-srv"'
         )
-    if "listen-client-urls" in set_explicitly and "advertise-client-urls" not in set_explicitly:
+    # etcd's mayBeProxy: a proxy (or a member that may fall back to one) advertises nothing,
+    # so it need not be told what to advertise.
+    may_be_proxy = c.proxy != "off" or (bool(c.discovery) and c.discovery_fallback == "proxy")
+    if (
+        "listen-client-urls" in set_explicitly
+        and "advertise-client-urls" not in set_explicitly
+        and not may_be_proxy
+    ):
         raise fail(
             "--advertise-client-urls is required when --listen-client-urls is set explicitly"
         )

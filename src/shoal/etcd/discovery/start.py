@@ -1,12 +1,13 @@
 """How `shoal etcd` starts with --discovery or --discovery-srv (etcd 3.4's etcdmain order).
 
 - A data dir that already holds a member starts that member: the token is ignored (with
-  etcd's warning). One that holds a proxy (`proxy/`) starts the proxy from its cluster file.
+  etcd's warning). One that holds a proxy never gets here (`shoal etcd` starts the proxy).
 - --discovery-srv: the initial cluster comes from DNS SRV records (srv).
 - --discovery: join through the token (discovery). The initial cluster is what the token lists
   and the cluster token is the discovery URL, so every member derives the same IDs as etcd.
-  A full cluster makes this process a v2 proxy (--discovery-fallback=proxy, the default) or
-  fails (`exit`). Failures print etcd's lines and exit 1.
+  A full cluster makes this process a v2 proxy (--discovery-fallback=proxy, the default;
+  `shoal.etcd.proxy`, the same proxy as --proxy on) or fails (`exit`). Failures print
+  etcd's lines and exit 1.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from shoal.etcd import log, v2proxy
+from shoal.etcd import log
 from shoal.etcd.discovery import srv
 from shoal.etcd.discovery.protocol import (
     Discovery,
@@ -29,7 +30,7 @@ from shoal.etcd.discovery.protocol import (
 )
 from shoal.etcd.flags import EtcdConfig, FlagError, parse_initial_cluster
 from shoal.etcd.ids import member_id
-from shoal.gocompat.fmt import sprint_list
+from shoal.etcd.proxy import server as proxy_server
 from shoal.wal import wal as walmod
 
 PKG = "etcdmain"
@@ -58,9 +59,6 @@ async def prepare(cfg: EtcdConfig, resolver: srv.Resolver | None = None) -> int 
                     f'Valid log found at "{wal_dir}"',
                 )
             return None
-    elif os.path.isdir(v2proxy.proxy_dir(cfg)):
-        notice(PKG, "the server is already initialized as proxy before, starting as etcd proxy...")
-        return await run_proxy(cfg)
     if cfg.discovery_srv:
         return _from_srv(cfg, resolver or srv.resolver_from_env())
     log.info("embed", f"discovery URL= {cfg.discovery}")
@@ -76,7 +74,8 @@ async def prepare(cfg: EtcdConfig, resolver: srv.Resolver | None = None) -> int 
     except DiscoveryError as e:
         if isinstance(e, FullClusterError) and cfg.discovery_fallback == "proxy":
             notice(PKG, "discovery cluster full, falling back to proxy")
-            return await run_proxy(cfg, reg)
+            await reg.close()
+            return await proxy_server.serve(cfg)
         return _failed(cfg, e)
     finally:
         await reg.close()
@@ -138,32 +137,3 @@ def _failed(cfg: EtcdConfig, e: DiscoveryError) -> int:
         log.info(PKG, f"discovery token {durl} was used, but failed to bootstrap the cluster.")
         log.info(PKG, "please generate a new discovery token and try to bootstrap again.")
     return 1
-
-
-async def run_proxy(cfg: EtcdConfig, reg: Registry | None = None) -> int:
-    notice(PKG, "proxy: this proxy supports v2 API only!")
-    peers = v2proxy.saved_peer_urls(cfg)
-    cluster_file = os.path.join(v2proxy.proxy_dir(cfg), v2proxy.CLUSTER_FILE)
-    if peers is not None:
-        if cfg.discovery:
-            log.warning(
-                PKG,
-                "discovery token ignored since the proxy has already been initialized. "
-                f'Valid cluster file found at "{cluster_file}"',
-            )
-        log.info(
-            PKG, f'proxy: using peer urls {sprint_list(peers)} from cluster file "{cluster_file}"'
-        )
-    else:
-        if reg is None:
-            reg = Registry(cfg.discovery, cfg.discovery_proxy)
-        try:
-            cluster = await Discovery(reg, 0).get_cluster()
-        except DiscoveryError as e:
-            log.critical(PKG, str(e))
-            return 1
-        finally:
-            await reg.close()
-        peers = sorted(u for us in urls_map(cluster).values() for u in us)
-        log.info(PKG, f"proxy: using peer urls {sprint_list(peers)} ")
-    return await v2proxy.serve(cfg, peers)
