@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shoal.etcd.urls import URLsError, new_urls, url_problem
+from shoal.client.urls import URLsError, new_urls, url_problem
 from shoal.gocompat.nethttp import URLError, has_port, parse_url
 
 

@@ -17,6 +17,7 @@ from yarl import URL
 
 from shoal.client.model import ErrorBody
 from shoal.client.protocol import CLUSTER_UNAVAILABLE, DEADLINE_EXCEEDED
+from shoal.client.urls import URLsError, new_urls
 
 
 class ClientError(Exception):
@@ -144,16 +145,9 @@ def describe(exc: BaseException, url: URL) -> tuple[str, bool]:
 
 
 def check_peer_urls(urls: list[str]) -> list[str]:
-    """Validate peer URLs the way etcd does before sending them; returns them unchanged."""
-    for raw in urls:
-        try:
-            url = URL(raw)
-        except ValueError as exc:
-            raise InvalidURL(f'parse "{raw}": {exc}') from None
-        if url.scheme not in ("http", "https", "unix", "unixs"):
-            raise InvalidURL(f"URL scheme must be http, https, unix, or unixs: {raw}")
-        if url.scheme in ("http", "https") and (url.explicit_port is None):
-            raise InvalidURL(f'URL address does not have the form "host:port": {raw}')
-        if url.path not in ("", "/"):
-            raise InvalidURL(f"URL must not contain a path: {raw}")
-    return urls
+    """etcd's client runs types.NewURLs on peer URLs before sending them: the URLs as it sends
+    them (trimmed, sorted), or InvalidURL with etcd's text."""
+    try:
+        return new_urls(urls)
+    except URLsError as e:
+        raise InvalidURL(str(e)) from None

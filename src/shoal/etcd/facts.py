@@ -63,7 +63,6 @@ BAD_CONTENT_TYPE = "Bad Content-Type {}, accept application/json"
 INTERNAL_SERVER_ERROR = "Internal Server Error"
 
 # --- member requests (httptypes.MemberCreateRequest, types.NewURLs) -------------------------
-MEMBER_URL_SCHEMES = ("http", "https", "unix", "unixs")
 MEMBER_REQUEST_GO_TYPE = 'struct { PeerURLs []string "json:\\"peerURLs\\"" }'
 """The Go type etcd 3.4.23 decodes POST and PUT /v2/members bodies into, as its JSON type
 errors name it. 3.4's v2 create request has no isLearner: the field is ignored."""

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from shoal.client.urls import URLsError, new_urls
 from shoal.etcd import facts
-from shoal.etcd.urls import URLsError, new_urls
 from shoal.gocompat import flag as goflag
 from shoal.gocompat.flag import Flag, Kind
 from shoal.gocompat.strconv import quote

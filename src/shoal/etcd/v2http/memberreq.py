@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shoal.etcd import facts, urls
+from shoal.client import urls
+from shoal.etcd import facts
 from shoal.gocompat import jsonscan
 
 

@@ -1,14 +1,20 @@
-"""etcd's pkg/types NewURLs: the check every URL a member is given must pass.
+"""etcd's pkg/types NewURLs: the check every member URL must pass, on both sides of the API.
 
-Used for the URL flags (`--listen-peer-urls` ...), the initial cluster, and `/v2/members`
-bodies, so the three refuse the same URLs with the same words (URL parsing is Go's, from
-gocompat.nethttp). The order of the checks is etcd's: scheme, then host:port, then path.
+etcd's client runs it before `member add`/`update` (so etcdctl refuses a bad URL without asking
+the cluster), the member for its URL flags, its initial cluster and `/v2/members` bodies, and
+cloud-config validation for coreos.etcd2; all refuse the same URLs with the same words. It
+lives with the client, the lowest of them. URL parsing is Go's (gocompat.nethttp); the order of
+the checks is etcd's: scheme, then host:port, then path.
 """
 
 from __future__ import annotations
 
-from shoal.etcd import facts
+from typing import Final
+
 from shoal.gocompat.nethttp import URLError, has_port, parse_url
+
+# pkg/types/urls.go: the schemes a member URL may have.
+URL_SCHEMES: Final = ("http", "https", "unix", "unixs")
 
 
 class URLsError(ValueError):
@@ -22,7 +28,7 @@ def url_problem(raw: str) -> str | None:
         scheme, host, path = parse_url(s)
     except URLError as e:
         return str(e)
-    if scheme not in facts.MEMBER_URL_SCHEMES:
+    if scheme not in URL_SCHEMES:
         return f"URL scheme must be http, https, unix, or unixs: {s}"
     if not has_port(host):
         return f'URL address does not have the form "host:port": {s}'
