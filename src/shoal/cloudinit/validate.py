@@ -25,6 +25,7 @@ from shoal.cloudinit.etcd2 import check_etcd2
 from shoal.cloudinit.report import Report
 from shoal.cloudinit.substitute import substitute
 from shoal.cloudinit.yamltree import WeakKind, YamlError, YNode, load
+from shoal.gocompat.duration import DurationError, parse_duration
 from shoal.systemd.timespan import TimespanError
 from shoal.systemd.unitfile import UnitFileError, inline_comment, parse_unit_name, parse_unit_text
 
@@ -294,12 +295,13 @@ def _check_fleet(fleet: YNode, report: Report) -> None:
                     fleet.key_line("metadata"), f"metadata pair {pair.strip()!r} is not key=value"
                 )
     ttl = fleet.get("agent_ttl")
-    if (
-        ttl is not None
-        and ttl.text
-        and not re.fullmatch(r"([0-9]+(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+", ttl.text)
-    ):
-        report.error(fleet.key_line("agent_ttl"), f"invalid value {ttl.text} (a duration like 30s)")
+    if ttl is not None and ttl.text:
+        try:
+            parse_duration(ttl.text)  # fleetd reads agent_ttl with Go's time.ParseDuration
+        except DurationError:
+            report.error(
+                fleet.key_line("agent_ttl"), f"invalid value {ttl.text} (a duration like 30s)"
+            )
 
 
 def _check_unit(u: YNode, report: Report, known: frozenset[str]) -> None:
