@@ -42,9 +42,10 @@ class Kind(Enum):
 Value = bool | str | int | float | list[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Flag:
-    """One row of a program's flag table. `names[0]` is the canonical name, the rest aliases."""
+    """One row of a program's flag table. `names[0]` is the canonical name, the rest aliases.
+    Compared and hashed by identity (a LIST flag's default is a list)."""
 
     names: tuple[str, ...]
     kind: Kind
