@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from shoal import __version__
-from shoal.etcd import log
+from shoal.etcd import log, preflight
 from shoal.etcd.flags import USAGE, EtcdConfig, FlagError, load_config
 from shoal.etcd.member import ETCD_VERSION, Member, StartError
 from shoal.etcd.proxy import server as proxy_server
@@ -89,6 +89,12 @@ def main(argv: list[str]) -> int:
     # etcd's identifyDataDirOrDie: a data dir that holds a proxy starts the proxy again,
     # whatever the flags say; an empty one becomes a proxy when --proxy asks.
     proxy_before = proxy_server.is_proxy_dir(cfg.data_dir)
+    try:
+        # Before anything is written, as etcd fails these; a proxy has no peer listener.
+        preflight.check(cfg, peers=not (proxy_before or cfg.proxy != "off"))
+    except preflight.PreflightError as e:
+        log.critical("etcdmain", str(e))
+        return 1
     if proxy_before:
         log.notice(
             "etcdmain",
