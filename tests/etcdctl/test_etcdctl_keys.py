@@ -12,6 +12,7 @@ from side_by_side import compare
 
 from shoal.client import Client, EtcdError
 from support.cluster import Target
+from support.wait import wait_until
 
 FORMATS = ["simple", "extended", "json"]
 
@@ -53,8 +54,18 @@ def reset(c: Client, *writes: tuple[str, str | None]) -> Callable[[], None]:
                 c.set(key, dir=True)
             else:
                 c.set(key, value)
+        settle(c)
 
     return setup
+
+
+def settle(c: Client) -> None:
+    """Wait until every member has applied the writes so far: the commands under test read
+    from any member without quorum, and a follower of a busy cluster can lag behind."""
+    index = c.get("/", quorum=True).index
+    for endpoint in c.endpoints:
+        with Client([endpoint], total_timeout=10) as one:
+            wait_until(lambda one=one: one.get("/").index >= index, 20, f"{endpoint} at {index}")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
