@@ -10,7 +10,9 @@ from support import free_port, wait_until_async
 class Cluster:
     def __init__(self, tmp: str, n: int = 3, **flags: str) -> None:
         self.tmp = tmp
-        self.flags = {"heartbeat-interval": "20", "election-timeout": "200", **flags}
+        # 50/1000 ms: three members share one event loop, and on a loaded machine a loop stall
+        # of 200 ms (the old election timeout) started elections mid-test.
+        self.flags = {"heartbeat-interval": "50", "election-timeout": "1000", **flags}
         self.urls = {f"m{i}": f"http://127.0.0.1:{free_port()}" for i in range(1, n + 1)}
         self.members: dict[str, Member] = {}
 
