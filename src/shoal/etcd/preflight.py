@@ -17,16 +17,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from shoal.etcd.flags import EtcdConfig
+from shoal.gocompat.syscall import os_error_text
 
 
 class PreflightError(Exception):
     """The member cannot start; the message is etcd's line (without `C | etcdmain: `)."""
-
-
-def go_error(e: OSError) -> str:
-    """An errno as Go prints it: strerror with a lower-case first letter."""
-    text = e.strerror or os.strerror(e.errno or 0)
-    return text[:1].lower() + text[1:]
 
 
 def check(cfg: EtcdConfig, peers: bool = True) -> None:
@@ -70,7 +65,7 @@ def _bindable(url: str) -> None:
         try:
             s.bind(infos[0][4])
         except OSError as e:
-            raise PreflightError(f"listen tcp {where}: bind: {go_error(e)}") from None
+            raise PreflightError(f"listen tcp {where}: bind: {os_error_text(e)}") from None
 
 
 def _writable(data_dir: str) -> None:
@@ -81,7 +76,7 @@ def _writable(data_dir: str) -> None:
     except OSError as e:
         where = e.filename if e.filename is not None else data_dir
         raise PreflightError(
-            f"cannot access data directory: mkdir {where}: {go_error(e)}"
+            f"cannot access data directory: mkdir {where}: {os_error_text(e)}"
         ) from None
     touch = os.path.join(data_dir, ".touch")
     try:
@@ -89,7 +84,9 @@ def _writable(data_dir: str) -> None:
         os.close(fd)
         os.remove(touch)
     except OSError as e:
-        raise PreflightError(f"cannot access data directory: open {touch}: {go_error(e)}") from None
+        raise PreflightError(
+            f"cannot access data directory: open {touch}: {os_error_text(e)}"
+        ) from None
 
 
 def _mkdir_all(path: Path) -> None:

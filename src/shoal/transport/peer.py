@@ -23,6 +23,7 @@ import struct
 import time
 from collections.abc import Callable
 
+from shoal.gocompat.syscall import os_error_text
 from shoal.transport.frame import (
     HEADER,
     MAGIC,
@@ -209,7 +210,7 @@ class PeerLink:
                 self._go_inactive(str(r))
             except (OSError, TimeoutError, FrameError, EOFError) as e:
                 attempt += 1
-                self._go_inactive(f"dial {addr.url()}: {_describe(e)}")
+                self._go_inactive(f"dial {addr.url()}: {_describe(e, 'connect')}")
             except Exception as e:  # a bug, not the network: say so loudly, keep the link alive
                 attempt += 1
                 log.exception("peer %x: unexpected error dialling %s", self.peer_id, addr.url())
@@ -391,6 +392,14 @@ class PeerLink:
             log.error("peer %x at %s refused the stream: %s", self.peer_id, addr.url(), reject.text)
 
 
-def _describe(e: BaseException) -> str:
+def _describe(e: BaseException, op: str = "") -> str:
+    """Go's text for a network error (`connect: connection refused`, `i/o timeout`, `EOF`), not
+    Python's repr of it (`[Errno 111] Connect call failed ('127.0.0.1', 2380)`)."""
+    if isinstance(e, TimeoutError):
+        return "i/o timeout"
+    if isinstance(e, OSError) and e.errno:
+        return f"{op}: {os_error_text(e)}" if op else os_error_text(e)
+    if isinstance(e, EOFError | asyncio.IncompleteReadError):
+        return "EOF"
     text = str(e)
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
