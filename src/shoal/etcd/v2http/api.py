@@ -9,7 +9,10 @@ Entry points:
                                         (`await start()`, `bound_urls`, `await stop()`)
 
 aiohttp's own router is bypassed (one catch-all route) because it normalises paths differently
-from Go; the request target is parsed from the raw bytes instead.
+from Go; the request target is parsed from the raw bytes instead. ClientListener also reads the
+requests themselves by Go's rules (wire.py, goserver.py): methods, targets, framing and chunked
+bodies are taken or refused as etcd's client port takes or refuses them. make_app, under a
+plain aiohttp runner, keeps aiohttp's parser.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from aiohttp import web
 from shoal.etcd import facts
 from shoal.etcd.server_iface import ServerAPI
 from shoal.etcd.v2http import misc, respond
+from shoal.etcd.v2http.goserver import GoServer
 from shoal.etcd.v2http.keys import KEYS_PREFIX, KeysHandler
 from shoal.etcd.v2http.members import MEMBERS_PREFIX, MembersHandler
 from shoal.gocompat.nethttp import (
@@ -74,6 +78,9 @@ class _Router:
             resp.force_close()
             return resp
         if request.method == "OPTIONS":
+            if request.raw_path == "*":
+                # Go's server answers `OPTIONS *` itself, before etcd's handler (no CORS).
+                return web.Response(status=200)
             return web.Response(status=200, headers=respond.base_headers())
         path = target.path
         cleaned = clean_path(path)
@@ -164,7 +171,8 @@ class ClientListener:
         addrs = [_host_port(u) for u in self.listen_urls]
         # aiohttp's low-level server: the one catch-all handler needs no Application routing.
         self._router = _Router(self.server)
-        lowlevel = web.Server(self._router.dispatch, **runner_options())  # type: ignore[arg-type]
+        # Requests are read by Go's rules (goserver), not aiohttp's C parser.
+        lowlevel = GoServer(self._router.dispatch, **runner_options())
         runner = web.ServerRunner(lowlevel, shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
         self._runner = runner

@@ -16,6 +16,7 @@ from shoal.etcd import facts
 from shoal.etcd.server_iface import ServerAPI
 from shoal.etcd.v2http import respond
 from shoal.etcd.v2http.body import read_body
+from shoal.etcd.v2http.goserver import BodyError
 from shoal.etcd.v2http.keyreq import parse_key_request
 from shoal.gocompat.nethttp import MAX_FORM_BYTES, parse_form
 from shoal.store import EtcdError, Event, Request, Watcher
@@ -60,9 +61,16 @@ class KeysHandler:
 
         body: bytes | None = None
         too_large = False
+        broken: str | None = None
         if method in _FORM_BODY_METHODS:
-            body, too_large = await read_form_body(request)
+            try:
+                body, too_large = await read_form_body(request)
+            except BodyError as e:
+                # A malformed chunk: ParseForm fails with the reader's error (Go's text), at
+                # once, whatever came before it; the connection closes after the answer.
+                body, broken = b"", str(e)
         form, form_err = parse_form(raw_query, body, request.headers.get("Content-Type"))
+        form_err = broken or form_err
         try:
             if form_err is not None:
                 raise EtcdError(codes.INVALID_FORM, form_err)

@@ -14,6 +14,7 @@ from shoal.etcd.ids import parse_hex_id
 from shoal.etcd.server_iface import MemberInfo, MembershipError, ServerAPI
 from shoal.etcd.v2http import respond
 from shoal.etcd.v2http.body import read_body
+from shoal.etcd.v2http.goserver import BodyError
 from shoal.etcd.v2http.memberreq import BadMemberRequest, decode_member_request
 from shoal.gocompat.nethttp import MAX_FORM_BYTES, POST_TOO_LARGE
 from shoal.store import EtcdError
@@ -119,7 +120,10 @@ async def _json_body(request: web.Request) -> bytes:
     if ctype != "application/json":
         raise _Refused(415, facts.BAD_CONTENT_TYPE.format(ctype))
     # etcd reads without a limit; shoal stops at Go's form limit rather than exhaust memory.
-    body, too_large = await read_body(request, MAX_FORM_BYTES)
+    try:
+        body, too_large = await read_body(request, MAX_FORM_BYTES)
+    except BodyError as e:
+        raise _Refused(400, str(e)) from None  # ioutil.ReadAll's error, as etcd words it
     if too_large:
         raise _Refused(400, POST_TOO_LARGE)
     return body
