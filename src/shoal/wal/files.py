@@ -24,6 +24,29 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def makedirs_durable(path: str, mode: int) -> None:
+    """os.makedirs(path, exist_ok=True), but each directory it creates is made durable: its
+    entry lives in its parent, so the parent is fsynced after the mkdir. Without that a power
+    cut can drop a data dir's `member/` (and all the synced files under it) even though every
+    file in it was fsynced: the member would come back empty and rejoin as a new one."""
+    path = os.path.abspath(path)
+    missing: list[str] = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, mode)
+        except FileExistsError:
+            if not os.path.isdir(d):
+                raise
+            continue
+        fsync_dir(os.path.dirname(d))
+
+
 def try_lock(fd: int) -> bool:
     """Take an exclusive flock without waiting. flock belongs to the open file description, so a
     second open of the same file conflicts even inside one process (what purge relies on)."""

@@ -29,7 +29,7 @@ from shoal.wal.facts import (
     parse_snap_name,
     snap_name,
 )
-from shoal.wal.files import fsync_dir, write_all
+from shoal.wal.files import fsync_dir, makedirs_durable, write_all
 
 log = logging.getLogger("shoal.snap")
 
@@ -86,7 +86,7 @@ class Snapshotter:
         """Write `snapshot` durably; return its path (None for an empty snapshot: nothing done)."""
         if snapshot.is_empty():
             return None
-        os.makedirs(self.dir, mode=PRIVATE_DIR_MODE, exist_ok=True)
+        makedirs_durable(self.dir, PRIVATE_DIR_MODE)
         path = os.path.join(self.dir, snap_name(snapshot.meta.term, snapshot.meta.index))
         tmp = path + TMP_SUFFIX
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
@@ -130,6 +130,7 @@ class Snapshotter:
                 path = os.path.join(self.dir, name)
                 log.warning("%s is corrupt (%s); renamed to %s", path, exc, BROKEN_SUFFIX)
                 os.rename(path, path + BROKEN_SUFFIX)
+                fsync_dir(self.dir)  # else a power cut brings the broken file back
         return None
 
     def purge(self, max_snapshots: int) -> list[str]:

@@ -30,6 +30,7 @@ from shoal.wal.facts import (
     SNAP_DIR,
     WAL_DIR,
 )
+from shoal.wal.files import fsync_dir, makedirs_durable
 from shoal.wal.replay import read_snapshot_markers
 from shoal.wal.segments import check_unlocked, purge_segments
 from shoal.wal.segments import exists as wal_exists
@@ -72,7 +73,10 @@ class DiskStorage:
 
     def bootstrap(self, metadata: bytes) -> None:
         """Create the directories and a new WAL holding `metadata` (node id + cluster id)."""
-        os.makedirs(self.snap_dir, mode=PRIVATE_DIR_MODE, exist_ok=True)
+        makedirs_durable(self.snap_dir, PRIVATE_DIR_MODE)
+        # The data dir may have been made just before (etcd's checks make it): its own entry
+        # must be durable too, or a power cut can take the whole member away.
+        fsync_dir(os.path.dirname(os.path.dirname(os.path.abspath(self.member_dir))))
         self._wal = WAL.create(
             self.wal_dir,
             metadata,
@@ -83,7 +87,7 @@ class DiskStorage:
     def load(self) -> LoadedState:
         """Open an existing member: the newest snapshot the log has a marker for (and whose index
         the log's commit reached, as etcd 3.5 checks), then the log after it."""
-        os.makedirs(self.snap_dir, mode=PRIVATE_DIR_MODE, exist_ok=True)
+        makedirs_durable(self.snap_dir, PRIVATE_DIR_MODE)
         # Fail before renaming any snapshot file if another member runs on this data dir.
         check_unlocked(self.wal_dir)
         scan = read_snapshot_markers(self.wal_dir)

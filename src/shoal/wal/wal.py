@@ -39,7 +39,14 @@ from shoal.wal.facts import (
     RecordType,
     wal_name,
 )
-from shoal.wal.files import datasync, fsync_dir, preallocate, try_lock, write_all
+from shoal.wal.files import (
+    datasync,
+    fsync_dir,
+    makedirs_durable,
+    preallocate,
+    try_lock,
+    write_all,
+)
 from shoal.wal.record import (
     ENTRY,
     FLAG_SYNCED_BEFORE,
@@ -127,7 +134,7 @@ class WAL:
         if exists(dirpath):
             raise WALExistsError(f"wal: {dirpath} already holds a WAL; open it instead")
         parent = os.path.dirname(dirpath) or "."
-        os.makedirs(parent, mode=PRIVATE_DIR_MODE, exist_ok=True)
+        makedirs_durable(parent, PRIVATE_DIR_MODE)
         tmpdir = dirpath + TMP_SUFFIX
         shutil.rmtree(tmpdir, ignore_errors=True)
         os.mkdir(tmpdir, PRIVATE_DIR_MODE)
