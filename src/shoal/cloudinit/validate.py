@@ -26,8 +26,17 @@ from shoal.cloudinit.report import Report
 from shoal.cloudinit.substitute import substitute
 from shoal.cloudinit.yamltree import WeakKind, YamlError, YNode, load
 from shoal.gocompat.duration import DurationError, parse_duration
+from shoal.systemd.directives import unknown_lvalue
+from shoal.systemd.service import read_unit
 from shoal.systemd.timespan import TimespanError
-from shoal.systemd.unitfile import UnitFileError, inline_comment, parse_unit_name, parse_unit_text
+from shoal.systemd.unitfile import (
+    UnitFile,
+    UnitFileError,
+    inline_comment,
+    merge,
+    parse_unit_name,
+    parse_unit_text,
+)
 
 # Units a shoal machine has without the cloud-config defining them (CoreOS shipped these); a
 # unit named in coreos.units with no content must be one of them (or be written by write_files).
@@ -115,7 +124,10 @@ def validate_tree(
     _check_users(root, report)
     coreos = root.get("coreos")
     if coreos is not None and coreos.kind == "map":
-        _check_coreos(root, coreos, report, known_units or KNOWN_UNITS)
+        # Validating only, units also get the node's own checks (it refuses such a unit at boot
+        # and starts the others); applying, they are left to the node so one bad unit does not
+        # stop the machine's other units.
+        _check_coreos(root, coreos, report, known_units or KNOWN_UNITS, not for_apply)
     return report, root
 
 
@@ -249,7 +261,9 @@ def _check_users(root: YNode, report: Report) -> None:
 # --- coreos -----------------------------------------------------------------------------------
 
 
-def _check_coreos(root: YNode, coreos: YNode, report: Report, known: frozenset[str]) -> None:
+def _check_coreos(
+    root: YNode, coreos: YNode, report: Report, known: frozenset[str], as_node: bool
+) -> None:
     if coreos.get("write_files") is not None:
         report.info(coreos.key_line("write_files"), "write_files doesn't belong under coreos")
     for section in ("etcd", "etcd2"):
@@ -271,7 +285,7 @@ def _check_coreos(root: YNode, coreos: YNode, report: Report, known: frozenset[s
         if "/systemd/" in _text(f, "path")
     }
     for u in _maps(coreos.get("units")):
-        _check_unit(u, report, known | written)
+        _check_unit(u, report, known | written, as_node)
 
 
 def _is_request_uri(u: str) -> bool:
@@ -304,7 +318,7 @@ def _check_fleet(fleet: YNode, report: Report) -> None:
             )
 
 
-def _check_unit(u: YNode, report: Report, known: frozenset[str]) -> None:
+def _check_unit(u: YNode, report: Report, known: frozenset[str], as_node: bool) -> None:
     name = _text(u, "name")
     if not name:
         report.error(u.line, "unit has no name")
@@ -332,8 +346,10 @@ def _check_unit(u: YNode, report: Report, known: frozenset[str]) -> None:
             f"unit {name} has no content and is not a unit this machine provides "
             f"({', '.join(sorted(k for k in known if k.endswith('.service')))})",
         )
-    if content is not None and has_content:
-        _check_unit_text(content, name, report)
+    parsed = (
+        _check_unit_text(content, name, report) if content is not None and has_content else None
+    )
+    drop_ins: list[UnitFile] = []
     for d in _maps(u.get("drop_ins")):
         dname = _text(d, "name")
         dcontent = d.get("content")
@@ -342,10 +358,35 @@ def _check_unit(u: YNode, report: Report, known: frozenset[str]) -> None:
         elif not dname.endswith(".conf"):
             report.warning(d.key_line("name"), f"drop-in {dname} of {name} is ignored: not *.conf")
         if dcontent is not None and dcontent.text:
-            _check_unit_text(dcontent, f"{name}.d/{dname}", report)
+            dparsed = _check_unit_text(dcontent, f"{name}.d/{dname}", report)
+            if dparsed is not None and dname.endswith(".conf"):
+                drop_ins.append(dparsed)
+    if as_node and parsed is not None and n.type == "service" and content is not None:
+        _check_as_the_node(parsed, drop_ins, content, report)
 
 
-def _check_unit_text(content: YNode, name: str, report: Report) -> None:
+def _check_as_the_node(
+    unit: UnitFile, drop_ins: list[UnitFile], content: YNode, report: Report
+) -> None:
+    """What the node's unit manager refuses (no ExecStart=, a bad Type=, ...), and the lines
+    systemd would ignore as unknown, reported at the cloud-config's lines. (The node's milder
+    warnings, such as a directive systemd knows and shoal does not act on, stay the node's.)"""
+    base = content.content_first_line - 1
+    for a in unit.assignments:
+        if unknown_lvalue(a.section, a.key):
+            report.warning(
+                base + a.line, f"{unit.name}: Unknown lvalue '{a.key}' in section '{a.section}'"
+            )
+    try:
+        read_unit(merge(unit, drop_ins) if drop_ins else unit)
+    except UnitFileError as e:
+        for p in e.problems:
+            # With drop-ins, a line may be the drop-in's: report those at the unit's name.
+            line = base + p.line if not drop_ins else content.line
+            report.error(line, f"{unit.name}: {p.message}")
+
+
+def _check_unit_text(content: YNode, name: str, report: Report) -> UnitFile | None:
     base = content.content_first_line - 1
     try:
         parsed = parse_unit_text(content.text, name)
@@ -367,6 +408,7 @@ def _check_unit_text(content: YNode, name: str, report: Report) -> None:
             f"{key}= (put the comment on a line of its own)"
         ),
     )
+    return parsed
 
 
 def _check_inline_comments(content: YNode, report: Report, message: Callable[[str], str]) -> None:
