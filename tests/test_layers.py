@@ -15,7 +15,7 @@ import shoal
 
 # Bottom first. A package imports only from packages on lower floors.
 FLOORS: list[set[str]] = [
-    {"gocompat", "proc"},  # what Go's libraries define; one way to spawn and reap a process
+    {"gocompat", "proc", "tls"},  # what Go's libraries define; spawning a process; TLS files
     {"raft", "store", "lincheck"},  # pure state machines and the checker: no I/O, no clock
     {"wal", "transport", "client", "systemd"},  # disk, peers, the etcd v2 client, units
     {"etcd", "cloudinit"},  # the member; cloud-config (which writes units)

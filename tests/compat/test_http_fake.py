@@ -260,9 +260,9 @@ def test_serves_every_listen_url() -> None:
         loop.close()
 
 
-def test_listen_url_must_be_http() -> None:
+def test_an_https_listen_url_needs_a_certificate() -> None:
     listener = ClientListener(FakeMember(), ["https://127.0.0.1:0"])
-    with pytest.raises(ValueError, match="only http"):
+    with pytest.raises(ValueError, match=r"TLS key/cert \(--cert-file, --key-file\) must be"):
         asyncio.run(listener.start())
 
 

@@ -150,11 +150,9 @@ def test_the_real_etcd_is_what_these_cases_compare_with(twins: tuple[Path, Path]
 @pytest.mark.parametrize(
     ("argv", "env", "named"),
     [
-        (["--client-cert-auth", "--cert-file", "c.pem"], {}, "--cert-file=c.pem"),
-        (["--client-cert-auth"], {}, "--client-cert-auth"),
-        (["--peer-key-file", "k.pem"], {}, "--peer-key-file=k.pem"),
-        ([], {"ETCD_CLIENT_CERT_AUTH": "true"}, "ETCD_CLIENT_CERT_AUTH (--client-cert-auth)"),
         (["--logger", "zap"], {}, "--logger=zap"),
+        (["--log-outputs", "etcd.log"], {}, "--log-outputs=etcd.log"),
+        ([], {"ETCD_LOGGER": "zap"}, "ETCD_LOGGER (--logger=zap)"),
     ],
 )
 def test_a_flag_not_implemented_is_refused_by_name(

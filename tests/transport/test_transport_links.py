@@ -233,8 +233,8 @@ def test_snapshot_to_an_unreachable_peer_reports_failure() -> None:
 
 def test_listen_urls_are_checked() -> None:
     async def body(a: Member) -> None:
-        with pytest.raises(ValueError, match="https"):
-            a.transport.add_peer(2, ["https://127.0.0.1:2380"])
+        with pytest.raises(ValueError, match="must start with http:// or https://"):
+            a.transport.add_peer(2, ["ftp://127.0.0.1:2380"])
         with pytest.raises(ValueError, match="no port"):
             a.transport.add_peer(2, ["http://127.0.0.1"])
         with pytest.raises(ValueError, match="own peer"):

@@ -178,7 +178,9 @@ async def _join(cfg: EtcdConfig, disk: DiskStorage) -> Booted:
     """--initial-cluster-state existing: learn the cluster from a peer's /members."""
     peers = [u for n, u in cfg.initial_cluster if n != cfg.name]
     mine = sorted(cfg.advertise_peer_urls)
-    clients = [FailoverClient([u], timeout=2.0, total_timeout=2.0) for u in peers]
+    # https peers are asked with the peer TLS settings, as etcd's peer round tripper does.
+    ssl = cfg.peer_tls.client_context() if cfg.peer_tls is not None else None
+    clients = [FailoverClient([u], timeout=2.0, total_timeout=2.0, ssl_context=ssl) for u in peers]
     try:
         cluster_id, ms = await _cluster_from_peers(cfg, clients, mine)
     finally:

@@ -12,12 +12,13 @@ import sys
 from collections.abc import Callable
 
 from shoal import __version__
-from shoal.etcd import log, preflight
+from shoal.etcd import log, preflight, tlsconfig
 from shoal.etcd.flags import USAGE, EtcdConfig, FlagError, load_config
 from shoal.etcd.member import ETCD_VERSION, Member, StartError
 from shoal.etcd.proxy import server as proxy_server
 from shoal.gocompat import capnslog
 from shoal.gocompat.fmt import sprint_list
+from shoal.tls import TLSError
 
 
 def print_version() -> None:
@@ -33,7 +34,7 @@ async def serve(cfg: EtcdConfig) -> int:
     await member.start()
     # The HTTP layer is imported by name: it sits above the member in the layering.
     listener = importlib.import_module("shoal.etcd.v2http.api").ClientListener(
-        member, member.cfg.listen_client_urls
+        member, member.cfg.listen_client_urls, tls=member.cfg.client_tls
     )
     try:
         await listener.start()
@@ -93,6 +94,11 @@ def main(argv: list[str]) -> int:
         # Before anything is written, as etcd fails these; a proxy has no peer listener.
         preflight.check(cfg, peers=not (proxy_before or cfg.proxy != "off"))
     except preflight.PreflightError as e:
+        log.critical("etcdmain", str(e))
+        return 1
+    try:
+        tlsconfig.configure(cfg)
+    except TLSError as e:
         log.critical("etcdmain", str(e))
         return 1
     if proxy_before:

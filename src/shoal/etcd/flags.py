@@ -20,6 +20,7 @@ from shoal.etcd import facts
 from shoal.gocompat import flag as goflag
 from shoal.gocompat.flag import Flag, Kind
 from shoal.gocompat.strconv import quote
+from shoal.tls import TLSInfo
 
 
 class FlagError(Exception):
@@ -72,7 +73,7 @@ def _urls_check(raw: str) -> str | None:
     return None
 
 
-_M, _C, _L = "Member", "Clustering", "Logging"
+_M, _C, _S, _L = "Member", "Clustering", "Security", "Logging"
 _P = "v2 Proxy (to be deprecated in v4)"
 S, U, B = Kind.STRING, Kind.UINT, Kind.BOOL
 # etcd 3.4's flags (etcdmain/config.go) and defaults (embed/config.go), in help order.
@@ -129,6 +130,28 @@ TABLE: Final = (
     ),
     _row("force-new-cluster", B, False, "Force to create a new one member cluster.", _C),
     _row("enable-v2", B, False, "Accepted: the v2 API is always on in shoal.", _C),
+    # etcd's Security section (etcdmain/config.go); shoal.etcd.tlsconfig turns them into TLSInfos.
+    _row("cert-file", S, "", "Path to the client server TLS cert file.", _S),
+    _row("key-file", S, "", "Path to the client server TLS key file.", _S),
+    _row("client-cert-auth", B, False, "Enable client cert authentication.", _S),
+    _row("trusted-ca-file", S, "", "Path to the client server TLS trusted CA cert file.", _S),
+    _row("auto-tls", B, False, "Client TLS using generated certificates.", _S),
+    _row("peer-cert-file", S, "", "Path to the peer server TLS cert file.", _S),
+    _row("peer-key-file", S, "", "Path to the peer server TLS key file.", _S),
+    _row("peer-client-cert-auth", B, False, "Enable peer client cert authentication.", _S),
+    _row("peer-trusted-ca-file", S, "", "Path to the peer server TLS trusted CA file.", _S),
+    _row(
+        "peer-cert-allowed-cn", S, "", "Required CN for client certs connecting to the peer "
+        "endpoint.", _S,
+    ),
+    _row(
+        "peer-auto-tls", B, False, "Peer TLS using self-generated certificates if "
+        "--peer-key-file and --peer-cert-file are not provided.", _S,
+    ),
+    _row(
+        "cipher-suites", S, "", "Comma-separated list of supported TLS cipher suites between "
+        "client/server and peers (empty will be auto-populated by Go).", _S,
+    ),
     _row("debug", B, False, "Enable debug-level logging.", _L),
     _row("log-level", S, "info", "debug, info, warn, error, panic, or fatal.", _L),
     _row(
@@ -151,14 +174,6 @@ TABLE: Final = (
     _row("logger", S, "capnslog", "'zap' or 'capnslog'.", None),
     _row("log-outputs", S, "default", "Where to write the logs.", None),
     _row("quota-backend-bytes", Kind.INT, 0, "Raise alarms when backend size exceeds this.", None),
-    _row("cert-file", S, "", "Path to the client server TLS cert file.", None),
-    _row("key-file", S, "", "Path to the client server TLS key file.", None),
-    _row("trusted-ca-file", S, "", "Path to the client server TLS trusted CA file.", None),
-    _row("client-cert-auth", B, False, "Enable client cert authentication.", None),
-    _row("peer-cert-file", S, "", "Path to the peer server TLS cert file.", None),
-    _row("peer-key-file", S, "", "Path to the peer server TLS key file.", None),
-    _row("peer-trusted-ca-file", S, "", "Path to the peer server TLS trusted CA file.", None),
-    _row("peer-client-cert-auth", B, False, "Enable peer client cert authentication.", None),
     _row("auto-compaction-retention", S, "0", "Auto compaction retention (v3 only).", None),
     _row("version", B, False, "Print the version and exit.", None, env=False),
 )  # fmt: skip
@@ -169,14 +184,6 @@ FLAGS: Final = tuple(r.flag for r in TABLE)
 # TLS must not serve plain HTTP, one asked to log elsewhere must not drop its logs. Whoever
 # implements one removes its row (TLS: issue 14).
 NOT_IMPLEMENTED: Final[dict[str, tuple[str, tuple[goflag.Value, ...]]]] = {
-    "cert-file": ("TLS", ("",)),
-    "key-file": ("TLS", ("",)),
-    "trusted-ca-file": ("TLS", ("",)),
-    "client-cert-auth": ("TLS", (False,)),
-    "peer-cert-file": ("TLS", ("",)),
-    "peer-key-file": ("TLS", ("",)),
-    "peer-trusted-ca-file": ("TLS", ("",)),
-    "peer-client-cert-auth": ("TLS", (False,)),
     "logger": ("the zap logger", ("capnslog",)),
     "log-outputs": ("log outputs other than stderr", ("default", "stderr")),
 }
@@ -320,6 +327,9 @@ class EtcdConfig:
     advertise_peer_urls: list[str] = field(default_factory=list)
     advertise_client_urls: list[str] = field(default_factory=list)
     initial_cluster: list[tuple[str, str]] = field(default_factory=list)
+    # Set by shoal.etcd.tlsconfig.configure from the Security flags (None: plain HTTP).
+    client_tls: TLSInfo | None = None
+    peer_tls: TLSInfo | None = None
 
     @property
     def request_timeout(self) -> float:

@@ -92,6 +92,7 @@ class Member:
             on_removed=lambda peer: self._removed(),
             members_json=self._peer_members_json,
             version_json=self.version_json,
+            peer_tls=cfg.peer_tls,
         )
         self.requests = Requests(
             self.node,

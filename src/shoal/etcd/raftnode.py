@@ -33,6 +33,7 @@ from shoal.raft.types import (
     SoftState,
     StateType,
 )
+from shoal.tls import TLSInfo
 from shoal.transport import Transport
 from shoal.wal.storage import DiskStorage
 
@@ -75,6 +76,7 @@ class RaftNode:
         on_removed: Callable[[int], None],
         members_json: Callable[[], Any],
         version_json: Callable[[], Mapping[str, str]],
+        peer_tls: TLSInfo | None = None,
     ) -> None:
         self.member_id = member_id
         self.raw = raw
@@ -93,6 +95,7 @@ class RaftNode:
             members=members_json,
             version=version_json,
             dial_timeout=1.0 + election_ms / 1000.0,
+            tls=peer_tls,
         )
         self.lead = 0
         self.role = StateType.FOLLOWER

@@ -21,6 +21,7 @@ import socket
 from typing import Protocol, cast
 
 from shoal.gocompat.strconv import quote
+from shoal.tls import TLSInfo, peer_common_name
 from shoal.transport.frame import (
     MAGIC,
     FrameError,
@@ -61,8 +62,9 @@ class _Mode(enum.Enum):
 
 
 class InboundConnection(asyncio.Protocol):
-    def __init__(self, host: InboundHost) -> None:
+    def __init__(self, host: InboundHost, tls: TLSInfo | None = None) -> None:
         self._host = host
+        self._tls = tls
         self._transport: asyncio.Transport | None = None
         self._mode = _Mode.SNIFF
         self._sniff = b""
@@ -77,6 +79,21 @@ class InboundConnection(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        tls = self._tls
+        if tls is not None and tls.allowed_cn and transport.get_extra_info("sslcontext"):
+            # --peer-cert-allowed-cn: etcd fails the handshake ("client certificate
+            # authentication failed"); Python's ssl has no hook there, so the connection is
+            # closed before its first byte is read.
+            cert = transport.get_extra_info("peercert")
+            if not tls.cn_allowed(cert):
+                log.warning(
+                    "peer port: rejected connection from %s (CN %s is not the allowed CN %s)",
+                    transport.get_extra_info("peername"),
+                    quote(peer_common_name(cert)),
+                    quote(tls.allowed_cn),
+                )
+                self._mode = _Mode.CLOSED
+                transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._mode is _Mode.STREAM:

@@ -19,6 +19,7 @@ import enum
 import logging
 import random
 import socket
+import ssl
 import struct
 import time
 from collections.abc import Callable
@@ -103,8 +104,10 @@ class PeerLink:
         ping_interval: float,
         dial_timeout: float,
         backoff: Backoff,
+        client_ssl: ssl.SSLContext | None = None,
     ) -> None:
         self.self_id = self_id
+        self._client_ssl = client_ssl
         self.peer_id = peer_id
         self.urls = list(urls)
         self._cluster_id = cluster_id
@@ -231,7 +234,15 @@ class PeerLink:
         self, addr: Address
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameParser]:
         async with asyncio.timeout(self._dial_timeout):
-            reader, writer = await asyncio.open_connection(addr.host, addr.port)
+            if addr.tls:
+                # An https peer without peer TLS settings is dialled as Go's default client
+                # would: the system's roots, no certificate of our own.
+                ctx = self._client_ssl or ssl.create_default_context()
+                reader, writer = await asyncio.open_connection(
+                    addr.host, addr.port, ssl=ctx, server_hostname=addr.host
+                )
+            else:
+                reader, writer = await asyncio.open_connection(addr.host, addr.port)
             try:
                 sock = writer.get_extra_info("socket")
                 if sock is not None:

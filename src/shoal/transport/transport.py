@@ -21,6 +21,7 @@ from typing import Any
 
 from shoal.raft.codec import decode_message, encode_message
 from shoal.raft.types import Message, MessageType
+from shoal.tls import TLSInfo
 from shoal.transport import facts, peer_http
 from shoal.transport.faults import Faults
 from shoal.transport.frame import PROTOCOL_VERSION, Hello, Reject, RejectCode, Welcome
@@ -86,6 +87,7 @@ class Transport:
         backoff_min: float = 0.1,
         backoff_max: float = 1.0,
         rng: random.Random | None = None,
+        tls: TLSInfo | None = None,
     ) -> None:
         self.self_id = self_id
         self.cluster_id = cluster_id
@@ -103,6 +105,11 @@ class Transport:
         self._dial_timeout = dial_timeout
         self._backoff = (backoff_min, backoff_max)
         self._rng = rng or random.Random()
+        self._tls = tls
+        # Contexts are made once: loading the files again per dial would cost a handshake's
+        # worth of parsing (etcd re-reads them; a changed certificate needs a restart here).
+        self._server_ssl = tls.server_context() if tls is not None else None
+        self._client_ssl = tls.client_context() if tls is not None else None
         self._peers: dict[int, PeerLink] = {}
         self._faults = FaultInjector(
             self._rng,
@@ -116,6 +123,7 @@ class Transport:
         self._inbound: dict[int, InboundConnection] = {}
         self._connections: weakref.WeakSet[InboundConnection] = weakref.WeakSet()
         self._servers: list[asyncio.Server] = []
+        self._tls_servers: set[asyncio.Server] = set()
         self._closing: set[asyncio.Task[None]] = set()  # links of removed peers, closing
         self._stopped = False
 
@@ -125,11 +133,20 @@ class Transport:
         """Listen on every URL (`http://host:port`; port 0 picks a free one, see
         `listen_urls`). Raises ValueError for a malformed URL and OSError if a port is taken."""
         addrs = [parse_peer_url(u) for u in listen_urls]
+        for a in addrs:
+            if a.tls and self._server_ssl is None:
+                raise ValueError(
+                    "TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for "
+                    f"peer url {a.url()} with HTTPS scheme"
+                )
         loop = asyncio.get_running_loop()
         try:
             for a in addrs:
-                server = await loop.create_server(self._new_connection, a.host, a.port)
+                ssl = self._server_ssl if a.tls else None
+                server = await loop.create_server(self._new_connection, a.host, a.port, ssl=ssl)
                 self._servers.append(server)
+                if ssl is not None:
+                    self._tls_servers.add(server)
         except BaseException:
             await self.stop()
             raise
@@ -141,7 +158,7 @@ class Transport:
         for s in self._servers:
             for sock in s.sockets:
                 host, port = sock.getsockname()[:2]
-                out.append(Address(host, port).url())
+                out.append(Address(host, port, s in self._tls_servers).url())
         return out
 
     async def stop(self) -> None:
@@ -160,7 +177,7 @@ class Transport:
         self._servers.clear()
 
     def _new_connection(self) -> InboundConnection:
-        conn = InboundConnection(self)
+        conn = InboundConnection(self, self._tls)
         self._connections.add(conn)
         return conn
 
@@ -192,6 +209,7 @@ class Transport:
             ping_interval=self._ping_interval,
             dial_timeout=self._dial_timeout,
             backoff=Backoff(lo, hi, self._rng),
+            client_ssl=self._client_ssl,
         )
         self._peers[peer_id] = link
 

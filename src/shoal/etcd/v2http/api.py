@@ -35,6 +35,7 @@ from shoal.gocompat.nethttp import (
     redirect_body,
     redirect_location,
 )
+from shoal.tls import TLSInfo
 
 _Exact = Callable[[web.Request, ServerAPI], Awaitable[web.Response]]
 
@@ -157,18 +158,21 @@ open watch) are cancelled. shoal's choice: a stopping member should not wait on 
 
 
 class ClientListener:
-    """The app served on etcd-style listen URLs (`http://host:port`; port 0 picks a free
-    port, see `bound_urls`)."""
+    """The app served on etcd-style listen URLs (`http://host:port`, `https://host:port` with
+    `tls`; port 0 picks a free port, see `bound_urls`)."""
 
-    def __init__(self, server: ServerAPI, listen_urls: list[str]) -> None:
+    def __init__(
+        self, server: ServerAPI, listen_urls: list[str], tls: TLSInfo | None = None
+    ) -> None:
         self.server = server
         self.listen_urls = list(listen_urls)
+        self._ssl = tls.server_context() if tls is not None else None
         self._runner: web.BaseRunner | None = None
         self._router: _Router | None = None
         self.bound_urls: list[str] = []
 
     async def start(self) -> None:
-        addrs = [_host_port(u) for u in self.listen_urls]
+        addrs = [_host_port(u, self._ssl is not None) for u in self.listen_urls]
         # aiohttp's low-level server: the one catch-all handler needs no Application routing.
         self._router = _Router(self.server)
         # Requests are read by Go's rules (goserver), not aiohttp's C parser.
@@ -177,12 +181,18 @@ class ClientListener:
         await runner.setup()
         self._runner = runner
         try:
-            for host, port in addrs:
-                await web.TCPSite(runner, host, port, reuse_address=True).start()
+            for host, port, secure in addrs:
+                before = len(runner.addresses)
+                ssl = self._ssl if secure else None
+                site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl)
+                await site.start()
+                scheme = "https" if secure else "http"
+                self.bound_urls += [
+                    f"{scheme}://{_join_host(a[0])}:{a[1]}" for a in runner.addresses[before:]
+                ]
         except BaseException:
             await self.stop()
             raise
-        self.bound_urls = [f"http://{_join_host(a[0])}:{a[1]}" for a in runner.addresses]
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
@@ -192,13 +202,18 @@ class ClientListener:
             await runner.cleanup()
 
 
-def _host_port(url: str) -> tuple[str, int]:
+def _host_port(url: str, have_tls: bool) -> tuple[str, int, bool]:
     u = urllib.parse.urlsplit(url)
-    if u.scheme != "http":
-        raise ValueError(f"listen URL {url!r}: only http:// is supported (TLS is not)")
+    if u.scheme not in ("http", "https"):
+        raise ValueError(f"listen URL {url!r}: only http:// and https:// are served")
+    if u.scheme == "https" and not have_tls:
+        raise ValueError(
+            "TLS key/cert (--cert-file, --key-file) must be provided for client url "
+            f"{url} with HTTPS scheme"
+        )
     if u.hostname is None or u.port is None:
-        raise ValueError(f'listen URL {url!r}: want the form "http://host:port"')
-    return u.hostname, u.port
+        raise ValueError(f'listen URL {url!r}: want the form "{u.scheme}://host:port"')
+    return u.hostname, u.port, u.scheme == "https"
 
 
 def _join_host(h: str) -> str:
