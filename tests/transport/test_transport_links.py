@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from transport_harness import (
@@ -18,7 +19,7 @@ from transport_harness import (
 )
 
 from shoal.raft.types import Message, MessageType, Snapshot, SnapshotMeta
-from shoal.transport.frame import FrameParser, Hello, Welcome
+from shoal.transport.frame import MAGIC, PROTOCOL_VERSION, FrameParser, Hello, Welcome
 from support import wait_until_async
 
 
@@ -290,3 +291,71 @@ def test_a_url_that_now_belongs_to_another_member_is_refused() -> None:
         assert c.got == [] and 2 in a.unreachable
 
     run(with_members([1, 2, 3], body))
+
+
+def inactive_reasons(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the links logged when they went down (`peer X became inactive: <reason>`)."""
+    return [
+        r.getMessage().partition("became inactive: ")[2]
+        for r in caplog.records
+        if "became inactive: " in r.getMessage()
+    ]
+
+
+def test_a_copy_of_a_member_is_named_in_both_members_reasons(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Issue 19, row 16: coreos-01's data dir copied and started on another address. The two
+    # members with one ID take turns on their peers' streams; each must hear why its stream
+    # keeps ending (not a bare "connection closed by peer"), and the peer says it once.
+    caplog.set_level(logging.INFO, logger="shoal.rafthttp")
+
+    async def body() -> None:
+        b = await start_member(2)
+        a = await start_member(1)
+        copy = await start_member(1, listen="http://127.0.0.2:0")
+        try:
+            b.transport.add_peer(1, [a.url])
+            a.transport.add_peer(2, [b.url])
+            await wait_until_async(lambda: a.transport.is_active(2), what="a's link up")
+            copy.transport.add_peer(2, [b.url])
+
+            def told(other: Member) -> bool:
+                # The reason names the peer that ended the stream and the other member.
+                return any(
+                    f"{b.url} closed the stream: member 1 opened another stream: " in r
+                    and f"and {other.url} both run as member 1 (a copy of its data dir?" in r
+                    for r in inactive_reasons(caplog)
+                )
+
+            await wait_until_async(lambda: told(copy), what="a told about the copy")
+            await wait_until_async(lambda: told(a), what="the copy told about a")
+        finally:
+            await stop_all(a, b, copy)
+
+    run(body())
+    warned = [r.getMessage() for r in caplog.records if "two members stream as 1" in r.getMessage()]
+    assert len(warned) == 1, warned
+
+
+def test_a_stream_replaced_by_the_same_member_says_so_without_a_copy_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="shoal.rafthttp")
+
+    async def body(a: Member, b: Member) -> None:
+        await mesh(a, b)
+        # A second stream from a's own address (as when a redials before b noticed the old
+        # stream die): the old one ends with the reason, and nobody is called a copy.
+        host, port = b.url.removeprefix("http://").rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(MAGIC + Hello(PROTOCOL_VERSION, 1, 2, CLUSTER, a.url).encode())
+        await reader.read(1024)
+        want = f"{b.url} closed the stream: member 1 opened another stream, from {a.url}"
+        await wait_until_async(
+            lambda: want in inactive_reasons(caplog), what="a told its stream was replaced"
+        )
+        writer.close()
+
+    run(with_members([1, 2], body))
+    assert not [r for r in caplog.records if "two members stream" in r.getMessage()]

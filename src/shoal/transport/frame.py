@@ -53,6 +53,9 @@ class RejectCode:
     UNKNOWN_SENDER = "unknown-sender"
     WRONG_TARGET = "wrong-target"
     BAD_VERSION = "bad-version"
+    REPLACED = "replaced"
+    """Sent on an accepted stream, then closed: a newer stream from the same member ID took its
+    place (the member redialled, or a second member runs with that ID)."""
 
 
 def frame_header(kind: Kind, length: int) -> bytes:
@@ -71,15 +74,20 @@ class Hello:
     sender: int
     target: int
     cluster_id: int
+    origin: str = ""
+    """The sender's own peer URL (what it listens on): tells two members that share one ID
+    apart. Optional on the wire (a HELLO of four fields has none)."""
 
     def encode(self) -> bytes:
-        body: bytes = msgpack.packb([self.version, self.sender, self.target, self.cluster_id])
+        fields = [self.version, self.sender, self.target, self.cluster_id, self.origin]
+        body: bytes = msgpack.packb(fields)
         return encode_frame(Kind.HELLO, body)
 
     @staticmethod
     def decode(payload: bytes) -> Hello:
         t = _unpack_list(payload, 4)
-        return Hello(int(t[0]), int(t[1]), int(t[2]), int(t[3]))
+        origin = t[4] if len(t) > 4 and isinstance(t[4], str) else ""
+        return Hello(int(t[0]), int(t[1]), int(t[2]), int(t[3]), origin)
 
 
 @dataclass(slots=True, frozen=True)

@@ -72,6 +72,8 @@ class InboundConnection(asyncio.Protocol):
         self._http: RequestParser | None = None
         self.peer_id: int | None = None
         """The sender, once its handshake was accepted."""
+        self.origin = ""
+        """The peer URL the sender says it listens on (its HELLO's origin)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TCPTransport is not an asyncio.Transport subclass, but has its methods.
@@ -101,6 +103,13 @@ class InboundConnection(asyncio.Protocol):
         self._mode = _Mode.CLOSED
 
     def close(self) -> None:
+        self._mode_closed()
+
+    def close_with(self, reject: Reject) -> None:
+        """Say why on the stream (its sender reads it as the reason the link ended), then
+        close."""
+        if self._transport is not None and self._mode is _Mode.STREAM:
+            self._transport.write(reject.encode())
         self._mode_closed()
 
     def data_received(self, data: bytes) -> None:

@@ -74,6 +74,10 @@ class Backoff:
         return d / 2 + self._rng.uniform(0, d / 2)
 
 
+class _Ended(Exception):
+    """The listener closed the outbound stream with a reason."""
+
+
 class Rejected(Exception):
     def __init__(self, reject: Reject) -> None:
         super().__init__(f"{reject.code}: {reject.text}")
@@ -102,6 +106,7 @@ class PeerLink:
         on_removed: Callable[[int], None],
         blocked: Callable[[int], bool],
         ping_interval: float,
+        origin: Callable[[], str] = lambda: "",
         dial_timeout: float,
         backoff: Backoff,
         client_ssl: ssl.SSLContext | None = None,
@@ -111,6 +116,7 @@ class PeerLink:
         self.peer_id = peer_id
         self.urls = list(urls)
         self._cluster_id = cluster_id
+        self._origin = origin
         self._queue_size = queue_size
         self._on_unreachable = on_unreachable
         self._on_snapshot_status = on_snapshot_status
@@ -247,7 +253,9 @@ class PeerLink:
                 sock = writer.get_extra_info("socket")
                 if sock is not None:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                hello = Hello(PROTOCOL_VERSION, self.self_id, self.peer_id, self._cluster_id())
+                hello = Hello(
+                    PROTOCOL_VERSION, self.self_id, self.peer_id, self._cluster_id(), self._origin()
+                )
                 writer.write(MAGIC + hello.encode())
                 parser = FrameParser()
                 while True:
@@ -329,12 +337,19 @@ class PeerLink:
                 if not data:
                     break
                 for kind, payload in parser.feed(data):
+                    if kind == Kind.REJECT:
+                        # The listener ended the stream and said why (a newer one replaced it).
+                        raise _Ended(
+                            f"{self.stats.url} closed the stream: {Reject.decode(payload).text}"
+                        )
                     if kind != Kind.PONG:
                         raise FrameError(f"unexpected frame kind {kind} on outbound stream")
                     (token,) = PING_TOKEN.unpack(payload)
                     if not self._blocked(self.peer_id):  # a blackholed peer's PONGs are lost
                         self._last_pong = loop.time()
                         self.stats.latency.add((time.monotonic_ns() - token) / 1e6)
+        except _Ended as e:
+            reason = str(e)
         except (OSError, FrameError, struct.error) as e:
             reason = f"read from {self.stats.url}: {_describe(e)}"
         if self._lost is None:  # an abort() already said why it ended

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -36,6 +37,10 @@ from shoal.transport.urls import Address, parse_peer_url
 log = logging.getLogger("shoal.rafthttp")  # etcd's package name for its peer transport
 
 _APP = MessageType.APP
+
+DUPLICATE_WARN_EVERY = 30.0
+"""Seconds between this member's warnings that two members stream under one ID (they take
+turns many times a second; each one's own log says why at every turn)."""
 _SNAP = MessageType.SNAP
 
 
@@ -121,6 +126,7 @@ class Transport:
         self._gate = self._faults.gate
         self._removed: set[int] = set()
         self._inbound: dict[int, InboundConnection] = {}
+        self._duplicate_warned: dict[int, float] = {}
         self._connections: weakref.WeakSet[InboundConnection] = weakref.WeakSet()
         self._servers: list[asyncio.Server] = []
         self._tls_servers: set[asyncio.Server] = set()
@@ -210,6 +216,7 @@ class Transport:
             dial_timeout=self._dial_timeout,
             backoff=Backoff(lo, hi, self._rng),
             client_ssl=self._client_ssl,
+            origin=lambda: self.listen_urls[0] if self.listen_urls else "",
         )
         self._peers[peer_id] = link
 
@@ -320,9 +327,34 @@ class Transport:
             return Reject(RejectCode.UNKNOWN_SENDER, f"member {sender:x} is not a known peer")
         old = self._inbound.get(sender)
         self._inbound[sender] = conn
+        conn.origin = hello.origin
         if old is not None and old is not conn:
-            old.close()  # the sender redialled: its old stream is dead to it
+            # The sender redialled (its old stream is dead to it), or a second member runs
+            # with its ID (a copy of its data dir): then the two take turns, and each needs
+            # to hear why its stream keeps ending.
+            self._replace_stream(sender, old, conn)
         return Welcome(PROTOCOL_VERSION, self.self_id, self.cluster_id)
+
+    def _replace_stream(self, sender: int, old: InboundConnection, new: InboundConnection) -> None:
+        text = f"member {sender:x} opened another stream"
+        if old.origin and new.origin and old.origin != new.origin:
+            text += (
+                f": {old.origin} and {new.origin} both run as member {sender:x} (a copy of"
+                " its data dir? stop the copy, or start it with a data dir of its own)"
+            )
+            now = time.monotonic()
+            last = self._duplicate_warned.get(sender)
+            if last is None or now - last >= DUPLICATE_WARN_EVERY:
+                self._duplicate_warned[sender] = now
+                log.warning(
+                    "two members stream as %x: %s and %s (a copy of its data dir?)",
+                    sender,
+                    old.origin,
+                    new.origin,
+                )
+        elif new.origin:
+            text += f", from {new.origin}"
+        old.close_with(Reject(RejectCode.REPLACED, text))
 
     def stream_closed(self, conn: InboundConnection) -> None:
         if conn.peer_id is not None and self._inbound.get(conn.peer_id) is conn:
