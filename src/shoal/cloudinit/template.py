@@ -1,8 +1,12 @@
-"""The seed's cloud-config as a template for shoal's machines (`shoal up`).
+"""The seed's cloud-config as a template for shoal's machines (`shoal up`), and the worker's.
 
 data/seed-cloud-config.yml is the seed's file with its indentation fixed and its inline comments on
 lines of their own; `{{number}}`, `{{address}}`, `{{initial_cluster}}` and `{{root}}` are filled in
 per machine. Machine N is `coreos-0N` on 127.0.0.(10*N), as the seed's 192.168.0.10/20/30 were.
+
+data/worker-cloud-config.yml is a worker of CoreOS's production architecture (etcd2 proxy to the
+central members, fleet with role=worker). Worker K of a cluster of `size` central machines is
+`worker-0K`, numbered after them: machine size+K, on 127.0.0.(10*(size+K)).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from importlib import resources
 from shoal.systemd.machine import machine_name
 
 TEMPLATE = "seed-cloud-config.yml"
+WORKER_TEMPLATE = "worker-cloud-config.yml"
 PEER_PORT = 2380
 DEFAULT_SIZE = 3
 
@@ -30,8 +35,12 @@ def initial_cluster(members: Sequence[tuple[str, str]]) -> str:
     return ",".join(f"{name}=http://{addr}:{PEER_PORT}" for name, addr in members)
 
 
-def template_text() -> str:
-    return resources.files("shoal.cloudinit").joinpath("data", TEMPLATE).read_text(encoding="utf-8")
+def template_text(name: str = TEMPLATE) -> str:
+    return resources.files("shoal.cloudinit").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def worker_name(k: int) -> str:
+    return f"worker-{k:02d}"
 
 
 def render(
@@ -42,14 +51,33 @@ def render(
     text: str | None = None,
 ) -> str:
     """Machine `number`'s cloud-config in a cluster of `size` machines."""
+    out = template_text() if text is None else text
+    return _fill(out, number, root, size, subnet, machine_address(number, subnet))
+
+
+def render_worker(
+    k: int,
+    root: str,
+    size: int = DEFAULT_SIZE,
+    subnet: str = "127.0.0.0",
+    initial_cluster: str | None = None,
+) -> str:
+    """Worker `k`'s cloud-config, proxying to a cluster of `size` central machines (the
+    template's, or the members `initial_cluster` names)."""
+    text = template_text(WORKER_TEMPLATE)
+    if initial_cluster is not None:
+        text = text.replace("{{initial_cluster}}", initial_cluster)
+    return _fill(text, k, root, size, subnet, machine_address(size + k, subnet))
+
+
+def _fill(text: str, number: int, root: str, size: int, subnet: str, address: str) -> str:
     members = [(machine_name(n), machine_address(n, subnet)) for n in range(1, size + 1)]
     values = {
         "{{number}}": f"{number:02d}",
-        "{{address}}": machine_address(number, subnet),
+        "{{address}}": address,
         "{{initial_cluster}}": initial_cluster(members),
         "{{root}}": root,
     }
-    out = template_text() if text is None else text
     for key, value in values.items():
-        out = out.replace(key, value)
-    return out
+        text = text.replace(key, value)
+    return text

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from shoal.cloudinit.template import DEFAULT_SIZE, render
+from shoal.cloudinit.template import DEFAULT_SIZE, render, render_worker, worker_name
 from shoal.cluster import health, processes, shell
 from shoal.cluster.layout import (
     STATE_FILE,
@@ -33,6 +33,7 @@ from shoal.node.machine_units import ETCD_COMMAND_ENV
 from shoal.systemd.journal import read
 from shoal.systemd.machine import machine_name
 
+MAX_MACHINES = 25  # machine N lives on subnet + 10*N
 BOOT_TIMEOUT = 180.0  # the seed's election timeout is 5 s; a first election can take a few
 FLEET_TIMEOUT = 45.0
 
@@ -72,7 +73,18 @@ def _guard(fn: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
 @_guard
 def up(argv: list[str]) -> int:
     p = _parser("up", "Start a local cluster of machines (coreos-01..N) in the background.")
-    p.add_argument("--size", type=int, help=f"number of machines (default {DEFAULT_SIZE})")
+    p.add_argument("--size", type=int, help=f"number of central machines (default {DEFAULT_SIZE})")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="worker machines (worker-01..N after the central ones): etcd2 as a proxy to the "
+        "central members, fleet with role=worker (CoreOS's production cluster architecture)",
+    )
+    p.add_argument(
+        "--add-worker",
+        action="store_true",
+        help="join one more worker to the cluster in --dir (it may be running)",
+    )
     p.add_argument("--subnet", help="addresses: machine N gets subnet+10*N (default 127.0.0.0)")
     p.add_argument(
         "--etcd-command",
@@ -89,17 +101,22 @@ def up(argv: list[str]) -> int:
     p.add_argument("configs", nargs="*", metavar="CLOUD-CONFIG", help="one file per machine")
     args = p.parse_args(argv)
     d = cluster_dir(args.dir)
+    if args.workers is not None and args.workers < 0:
+        raise ClusterError("--workers must be 0 or more")
+    if args.add_worker:
+        return _add_worker(d, args.timeout, args.no_wait)
     if (d / STATE_FILE).exists():
         cluster = load_cluster(str(d))
         if (
             (args.size is not None and args.size != cluster.size)
+            or (args.workers is not None and args.workers != cluster.workers)
             or args.configs
             or (args.subnet and args.subnet != cluster.subnet)
         ):
             raise ClusterError(
-                f"a cluster of {cluster.size} machines already exists in {d}; `shoal up` starts "
-                f"its stopped machines. To make a new one: `shoal down --purge --dir {d}` first, "
-                "or use another --dir"
+                f"a cluster of {_count(cluster)} already exists in {d}; `shoal up` starts "
+                f"its stopped machines (`shoal up --add-worker` adds a worker). To make a new "
+                f"one: `shoal down --purge --dir {d}` first, or use another --dir"
             )
         todo = [m for m in cluster.machines if processes.node_pid(m) is None]
         for m in todo:
@@ -109,7 +126,7 @@ def up(argv: list[str]) -> int:
         cluster = _create(d, args.size, args.subnet or "127.0.0.0", args.configs,
                           args.etcd_command if args.etcd_command is not None
                           else os.environ.get(ETCD_COMMAND_ENV, ""),
-                          args.discovery)  # fmt: skip
+                          args.discovery, args.workers or 0)  # fmt: skip
         todo = list(cluster.machines)
         try:
             for m in todo:
@@ -123,13 +140,61 @@ def up(argv: list[str]) -> int:
         pid = processes.spawn(m, cluster.etcd_command)
         _say(f"{m.name}: started on {m.address} (pid {pid}; etcd: {etcd}; log {m.log_file})")
     if not todo:
-        _say(f"all {cluster.size} machines of {d} are already running")
+        _say(f"all {_count(cluster)} of {d} are already running")
     if args.no_wait:
         return 0
     if not wait_healthy(cluster, cluster.machines, args.timeout):
         return 1
     show_health(cluster, cluster.machines[0])
     return 0
+
+
+def _count(cluster: Cluster) -> str:
+    """`3 machines`, or `3 central machines and 2 workers`."""
+    if not cluster.workers:
+        return f"{cluster.size} machines"
+    w = "worker" if cluster.workers == 1 else "workers"
+    return f"{cluster.size} central machines and {cluster.workers} {w}"
+
+
+def _add_worker(d: Path, timeout: float, no_wait: bool) -> int:
+    """`shoal up --add-worker`: the next worker's cloud-config from the template, saved in the
+    layout, then booted; the central machines are not touched (a proxy needs no `member add`)."""
+    if not (d / STATE_FILE).exists():
+        raise ClusterError(f"no cluster in {d}: start one with `shoal up --dir {d} --workers N`")
+    cluster = load_cluster(str(d))
+    members = [c for c in cluster.central if not c.proxy and c.peer_url]
+    if not members:
+        raise ClusterError(f"{d} has no etcd member for a worker's proxy to reach")
+    k = cluster.workers + 1
+    if cluster.size + k > MAX_MACHINES:
+        raise ClusterError(
+            f"{d} has {len(cluster.machines)} machines, the most the template numbers "
+            f"(.10 ... .250 of {cluster.subnet}); no room for a worker"
+        )
+    check_subnet(cluster.subnet, cluster.size + k)
+    name = worker_name(k)
+    # The proxy is pointed at the members as they are (a user's own central configs too).
+    ic = ",".join(f"{c.etcd_name}={c.peer_url}" for c in members)
+    try:
+        text = render_worker(
+            k, str(d / name), size=cluster.size, subnet=cluster.subnet, initial_cluster=ic
+        )
+    except ValueError as e:
+        raise ClusterError(str(e)) from e
+    m = parse_machine(cluster.size + k, d, text, str(d / f"{name}.yml"))
+    processes.check_addresses_free(m)
+    m.cloud_config.write_text(text, encoding="utf-8")
+    grown = Cluster(d, cluster.size, cluster.subnet, cluster.etcd_command,
+                    (*cluster.machines, m), k)  # fmt: skip
+    grown.save()
+    shell.write_wrappers(grown)
+    pid = processes.spawn(m, grown.etcd_command)
+    _say(f"{m.name}: started on {m.address} (pid {pid}; etcd2: proxy to "
+         f"{', '.join(c.name for c in grown.central)}; log {m.log_file})")  # fmt: skip
+    if no_wait:
+        return 0
+    return 0 if wait_healthy(grown, [m], timeout) else 1
 
 
 def check_subnet(subnet: str, size: int) -> None:
@@ -157,14 +222,31 @@ def _create(
     configs: Sequence[str],
     etcd: str,
     discovery: str | None = None,
+    workers: int = 0,
 ) -> Cluster:
     if size is not None and size < 1:
         raise ClusterError("--size must be at least 1")
     n = size if size is not None else (len(configs) if configs else DEFAULT_SIZE)
     if configs and len(configs) != n:
         raise ClusterError(f"{len(configs)} cloud-configs given for {n} machines: give one each")
+    if configs and workers:
+        raise ClusterError(
+            "--workers makes workers from shoal's template, next to the template's central "
+            "machines; with your own cloud-configs, give the workers' files too (a worker is "
+            "a cloud-config with coreos.etcd2.proxy: on)"
+        )
+    if discovery and workers:
+        raise ClusterError(
+            "--workers proxies to the central machines' static initial-cluster; it does not "
+            "combine with --discovery"
+        )
     if not configs:
-        check_subnet(subnet, n)
+        if n + workers > MAX_MACHINES:
+            raise ClusterError(
+                f"{n} central machines and {workers} workers are {n + workers} machines; the "
+                f"template numbers them .10, .20, ... .250 of the subnet: at most {MAX_MACHINES}"
+            )
+        check_subnet(subnet, n + workers)
     texts: list[str] = []
     for i in range(1, n + 1):
         root = str(d / machine_name(i))
@@ -186,11 +268,17 @@ def _create(
             texts = [with_discovery(t, token) for t in texts]
         except ValueError as e:
             raise ClusterError(str(e)) from e
+    for k in range(1, workers + 1):
+        try:
+            texts.append(render_worker(k, str(d / worker_name(k)), size=n, subnet=subnet))
+        except ValueError as e:
+            raise ClusterError(str(e)) from e
     # Checked as the user wrote them, so errors name their files, not DIR's copies.
-    sources = (
-        list(configs) if configs else [str(d / f"{machine_name(i)}.yml") for i in range(1, n + 1)]
-    )
-    machines = tuple(parse_machine(i, d, texts[i - 1], sources[i - 1]) for i in range(1, n + 1))
+    names_ = [machine_name(i) for i in range(1, n + 1)]
+    names_ += [worker_name(k) for k in range(1, workers + 1)]
+    sources = list(configs) if configs else [str(d / f"{x}.yml") for x in names_]
+    total = n + workers
+    machines = tuple(parse_machine(i, d, texts[i - 1], sources[i - 1]) for i in range(1, total + 1))
     names = [m.name for m in machines]
     twice = sorted({x for x in names if names.count(x) > 1})
     if twice:
@@ -204,7 +292,7 @@ def _create(
         raise ClusterError(
             f"cannot make the cluster's directory {d}: {e.strerror}; choose another --dir"
         ) from e
-    cluster = Cluster(d, n, subnet, etcd, machines)
+    cluster = Cluster(d, n, subnet, etcd, machines, workers)
     try:
         for m, text in zip(machines, texts, strict=True):
             m.cloud_config.write_text(text, encoding="utf-8")
@@ -348,9 +436,10 @@ def status(argv: list[str]) -> int:
     for m in cluster.machines:
         pid = processes.node_pid(m)
         ok = pid is not None and health.healthy(m)
-        n_healthy += ok
-        info = health.member_info(m) if pid is not None else None
-        role = ""
+        n_healthy += ok and not m.proxy
+        # A worker's proxy would forward /v2/stats/self to some member: not its own role.
+        info = health.member_info(m) if pid is not None and not m.proxy else None
+        role = "proxy" if m.proxy else ""
         if info is not None:
             role = {"StateLeader": "leader", "StateFollower": "follower"}.get(info.state, "")
             if info.leader:
@@ -362,13 +451,14 @@ def status(argv: list[str]) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         _say("  ".join(f"{c:<{w}}" for c, w in zip(r, widths, strict=True)).rstrip())
-    quorum = cluster.size // 2 + 1
-    if n_healthy == cluster.size:
+    members = len(cluster.members)
+    quorum = members // 2 + 1
+    if n_healthy == members:
         verdict = "healthy"
     elif n_healthy >= quorum:
-        verdict = f"degraded ({n_healthy} of {cluster.size} members healthy, quorum is {quorum})"
+        verdict = f"degraded ({n_healthy} of {members} members healthy, quorum is {quorum})"
     else:
-        verdict = f"unavailable ({n_healthy} of {cluster.size} healthy, quorum is {quorum})"
+        verdict = f"unavailable ({n_healthy} of {members} healthy, quorum is {quorum})"
     leader = ", ".join(sorted(leaders)) or "none"
     _say(f"\ncluster {cluster.dir}: {verdict}; leader: {leader}")
     return 0
@@ -469,8 +559,15 @@ def partition(argv: list[str]) -> int:
     outside = (
         [cluster.machine(n) for n in args.others]
         if args.others
-        else [m for m in cluster.machines if m not in inside]
+        else [m for m in cluster.members if m not in inside]
     )
+    for m in (*inside, *outside):
+        if m.proxy:
+            raise ClusterError(
+                f"{m.name} runs etcd as a proxy, which has no peer links to cut: partitions "
+                f"are between the central members. To take a worker away: `shoal kill {m.name}` "
+                f"or `shoal stop {m.name}`"
+            )
     ids = health.member_ids(cluster)
     if not ids:
         raise ClusterError("no etcd member answers /v2/members: is the cluster up?")
@@ -500,7 +597,7 @@ def heal(argv: list[str]) -> int:
     args = p.parse_args(argv)
     cluster = load_cluster(args.dir)
     for m in cluster.machines:
-        if processes.node_pid(m) is None:
+        if processes.node_pid(m) is None or m.proxy:
             continue
         try:
             clear_faults(m.peer_url)

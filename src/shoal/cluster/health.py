@@ -31,7 +31,8 @@ def _get(url: str, timeout: float = TIMEOUT) -> tuple[int, Any]:
 
 
 def healthy(m: Machine) -> bool:
-    """etcd's /health: {"health": "true"} once the member has a leader and serves reads."""
+    """etcd's /health: {"health": "true"} once the member has a leader and serves reads. A
+    worker's proxy forwards it to a member: true while the proxy reaches a healthy member."""
     status, body = _get(m.client_url + "/health")
     return status == 200 and isinstance(body, dict) and str(body.get("health")) == "true"
 
@@ -55,7 +56,7 @@ def member_info(m: Machine) -> MemberInfo | None:
 
 def member_ids(cluster: Cluster) -> dict[str, str]:
     """member name -> hex id, asked of the first member that answers /v2/members."""
-    for m in cluster.machines:
+    for m in cluster.members:
         status, body = _get(m.client_url + "/v2/members")
         if status == 200 and isinstance(body, dict):
             return {

@@ -1,6 +1,7 @@
 """Where a local cluster lives on disk, and what each machine is.
 
-    DIR/cluster.json          size, subnet, etcd command (written by `shoal up`)
+    DIR/cluster.json          size (central machines), workers, subnet, etcd command, names
+                              (written by `shoal up`)
     DIR/coreos-01.yml         machine 1's cloud-config (the seed's template, or the user's file;
                               a machine is named after its cloud-config's hostname)
     DIR/coreos-01/            machine 1's root directory (etc/, var/lib/etcd2, run/, journal)
@@ -9,7 +10,9 @@
     DIR/bin/                  etcdctl, fleetctl, ... wrappers for `shoal ssh`
 
 A machine's addresses are read from its cloud-config (coreos.etcd2), so a user's own files work
-as well as the template's.
+as well as the template's. Workers (`shoal up --workers N`, CoreOS's production architecture)
+come after the central machines, worker-01.. (DIR/worker-01.yml ...): their etcd2 is a proxy,
+so their client URL is the one the proxy listens on and they have no peer URL.
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ class Machine:
     cluster_dir: Path
     client_url: str  # first advertise-client-url
     peer_url: str  # first initial-advertise-peer-url (the fault endpoint lives there)
-    etcd_name: str  # the member's name (coreos.etcd2.name)
+    etcd_name: str  # the member's name (coreos.etcd2.name); "" for a proxy
     runs_fleet: bool = True  # its cloud-config starts fleet.service (the seed's does)
+    proxy: bool = False  # coreos.etcd2.proxy is on/readonly: a worker, not a member
 
     @property
     def root(self) -> Path:
@@ -71,10 +75,24 @@ class Machine:
 @dataclass(frozen=True)
 class Cluster:
     dir: Path
-    size: int
+    size: int  # central machines (etcd members); the workers come after them in `machines`
     subnet: str
     etcd_command: str  # "" = shoal's own etcd
     machines: tuple[Machine, ...]
+    workers: int = 0
+
+    @property
+    def central(self) -> tuple[Machine, ...]:
+        return self.machines[: self.size]
+
+    @property
+    def worker_machines(self) -> tuple[Machine, ...]:
+        return self.machines[self.size :]
+
+    @property
+    def members(self) -> tuple[Machine, ...]:
+        """The machines whose etcd2 is a member (a user's central config may be a proxy)."""
+        return tuple(m for m in self.machines if not m.proxy)
 
     def machine(self, node: str) -> Machine:
         name = machine_dir_name(node)
@@ -89,6 +107,7 @@ class Cluster:
     def save(self) -> None:
         state = {
             "size": self.size,
+            "workers": self.workers,
             "subnet": self.subnet,
             "etcd_command": self.etcd_command,
             "names": [m.name for m in self.machines],
@@ -121,16 +140,26 @@ def parse_machine(number: int, cluster: Path, text: str, source: str) -> Machine
             "are DIR/<hostname>.yml, ...): use letters, digits, '-' and '.', not only digits"
         )
     etcd2 = config.coreos.etcd2
-    client = (etcd2.get("advertise_client_urls") or "").split(",")[0]
-    peer = (etcd2.get("initial_advertise_peer_urls") or "").split(",")[0]
-    if not client:
-        raise ClusterError(
-            f"{source}: coreos.etcd2 has no advertise-client-urls; shoal up needs it"
-        )
+    proxy = (etcd2.get("proxy") or "off") in ("on", "readonly")
+    if proxy:
+        client, peer = (etcd2.get("listen_client_urls") or "").split(",")[0], ""
+        if not client:
+            raise ClusterError(
+                f"{source}: coreos.etcd2 is a proxy without listen-client-urls; shoal up needs "
+                "them (machines share this computer, so each listens on its own address)"
+            )
+    else:
+        client = (etcd2.get("advertise_client_urls") or "").split(",")[0]
+        peer = (etcd2.get("initial_advertise_peer_urls") or "").split(",")[0]
+        if not client:
+            raise ClusterError(
+                f"{source}: coreos.etcd2 has no advertise-client-urls; shoal up needs it"
+            )
     units = {u.name: u for u in config.coreos.units}
     fleet = units.get("fleet.service")
     runs_fleet = fleet is not None and fleet.command in ("start", "restart", "try-restart")
-    return Machine(number, name, cluster, client, peer, etcd2.get("name") or name, runs_fleet)
+    etcd_name = "" if proxy else etcd2.get("name") or name
+    return Machine(number, name, cluster, client, peer, etcd_name, runs_fleet, proxy)
 
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,62}")
@@ -143,6 +172,10 @@ def load_cluster(given: str | None) -> Cluster:
         raise ClusterError(f"no cluster in {d}: start one with `shoal up --dir {d}`")
     state = json.loads(state_path.read_text())
     size = int(state["size"])
+    workers = int(state.get("workers", 0))
+    total = size + workers
     names = state.get("names") or [machine_name(n) for n in range(1, size + 1)]
-    machines = tuple(machine_from_config(n, d, names[n - 1]) for n in range(1, size + 1))
-    return Cluster(d, size, state.get("subnet", ""), state.get("etcd_command", ""), machines)
+    machines = tuple(machine_from_config(n, d, names[n - 1]) for n in range(1, total + 1))
+    return Cluster(
+        d, size, state.get("subnet", ""), state.get("etcd_command", ""), machines, workers
+    )

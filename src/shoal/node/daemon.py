@@ -28,6 +28,7 @@ import re
 import signal
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,15 @@ def _addresses_in(text: str) -> dict[str, str]:
         if m:
             out[var] = m.group(1)
     return out
+
+
+def etcd_client_url(get: Callable[[str], str | None]) -> str:
+    """Where this machine's own tools reach etcd: the member's first advertised client URL; for
+    a proxy (`proxy: on|readonly`), which advertises nothing, the first URL it listens on.
+    etcd's default (localhost:2379) when the cloud-config says neither."""
+    proxy = (get("proxy") or "off") in ("on", "readonly")
+    urls = (get("listen_client_urls") if proxy else get("advertise_client_urls")) or ""
+    return urls.split(",")[0].strip() or "http://127.0.0.1:2379"
 
 
 def machine_id(root: Path) -> str:
@@ -107,7 +117,7 @@ class Node:
         mid = machine_id(self.root)
         self.journal = Journal(self.root)
         etcd2 = result.config.coreos.etcd2
-        client_url = (etcd2.get("advertise_client_urls") or "http://127.0.0.1:2379").split(",")[0]
+        client_url = etcd_client_url(etcd2.get)
         install(self.root, machine_units(self.root, self.etcd_command, client_url))
         hostname = result.config.hostname or "localhost"
         sock = socket_path(self.root)

@@ -1,4 +1,5 @@
-"""`python -m shoal.node.etcd_ready URL`: wait until the etcd member at URL reports healthy.
+"""`python -m shoal.node.etcd_ready URL`: wait until the etcd member at URL reports healthy
+(or, for a proxy, until it serves).
 
 etcd2.service on CoreOS was Type=notify: etcd said READY=1 once it served clients, and units
 ordered After= it (fleet) started only then. While shoal's etcd does not notify yet, its unit runs
@@ -15,14 +16,28 @@ import time
 import urllib.error
 import urllib.request
 
+PROXY_CONFIG = "/v2/config/local/proxy"
+"""Only etcd's v2 proxy answers this (with its endpoints); a member answers 404."""
+
+
+def _get(url: str, timeout: float) -> object:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return json.loads(resp.read() or b"{}")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
 
 def ready(url: str, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as resp:
-            body = json.loads(resp.read() or b"{}")
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-    return isinstance(body, dict) and str(body.get("health")) == "true"
+    """A member is ready once healthy. A proxy (a worker's etcd2) is ready once it listens, as
+    etcd 3.4 notifies systemd right after startProxy: its clients (fleet) then get the
+    proxy's own answers (503 while no member can be reached), as on CoreOS."""
+    base = url.rstrip("/")
+    body = _get(base + "/health", timeout)
+    if isinstance(body, dict) and str(body.get("health")) == "true":
+        return True
+    proxy = _get(base + PROXY_CONFIG, timeout)
+    return isinstance(proxy, dict) and "endpoints" in proxy
 
 
 def main(argv: list[str] | None = None) -> int:
