@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from shoal.etcd.ids import cluster_id, member_id
+from shoal.etcd.metrics import MemberMetrics
 from shoal.etcd.server_iface import LeaderStats, MemberInfo, MembershipError, SelfStats
 from shoal.etcd.v2http.api import ClientListener
 from shoal.raft.types import StateType
@@ -36,6 +37,7 @@ class FakeMember:
         token: str = "etcd-cluster",
     ) -> None:
         self.store = Store()
+        self.metrics = MemberMetrics()
         self.name = name
         peers = peer_urls or ["http://127.0.0.1:2380"]
         self.client_urls = client_urls or ["http://127.0.0.1:2379"]

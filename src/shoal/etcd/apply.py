@@ -32,6 +32,7 @@ from shoal.transport import Transport
 PKG = "etcdserver"
 APPLIED_IDS_KEPT = 100_000
 SNAPSHOT_CATCHUP_ENTRIES = 5000  # entries kept behind a snapshot for slow followers (etcd)
+SLOW_APPLY = 0.1  # etcd's warningApplyDuration: an apply slower than this is counted and logged
 
 
 class AppliedIDs:
@@ -107,15 +108,25 @@ class Applier:
         self._waiters = waiters
         self._on_removed = on_removed
         self._snapshot_count = snapshot_count
+        self.slow_applies = 0
+        """Entries whose apply took longer than SLOW_APPLY (etcd_server_slow_apply_total)."""
 
     # -------------------------------------------------------------------- entries
     def apply_entries(self, entries: list[Entry]) -> None:
+        clock = time.perf_counter
+        started = clock()
         for e in entries:
             self.state.applied = e.index
             if e.type is EntryType.CONF_CHANGE:
                 self._apply_conf_change(e)
             elif e.data:  # an empty entry is a new leader's no-op
                 self._apply_request(Request.decode(e.data))
+            # One clock read per entry: each entry's end is the next one's start.
+            done = clock()
+            if done - started > SLOW_APPLY:
+                self.slow_applies += 1
+                log.warning(PKG, f"apply of entry {e.index} took too long ({done - started:.3f}s)")
+            started = done
 
     def _apply_request(self, req: Request) -> None:
         st = self.state

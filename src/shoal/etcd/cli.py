@@ -46,6 +46,21 @@ async def serve(cfg: EtcdConfig) -> int:
         return 1
     for u in listener.bound_urls:
         log.info("embed", f"serving client requests on {u}")
+    metrics_listener = None
+    if cfg.listen_metrics_urls:
+        metrics_listener = importlib.import_module("shoal.etcd.v2http.metrics").MetricsListener(
+            member, cfg.listen_metrics_urls
+        )
+        try:
+            await metrics_listener.start()
+        except OSError as e:
+            urls = sprint_list(cfg.listen_metrics_urls)
+            log.critical("etcdmain", f"listen tcp {urls}: {e.strerror}")
+            await listener.stop()
+            await member.stop()
+            return 1
+        for u in metrics_listener.bound_urls:
+            log.info("embed", f"listening for metrics on {u}")
     loop = asyncio.get_running_loop()
 
     stopping: list[asyncio.Task[None]] = []
@@ -65,6 +80,8 @@ async def serve(cfg: EtcdConfig) -> int:
     await member.stopped.wait()
     log.info("etcdmain", f"stopping: {member.stop_reason}")
     await listener.stop()
+    if metrics_listener is not None:
+        await metrics_listener.stop()
     await member.stop()
     return member.exit_code
 

@@ -75,6 +75,7 @@ def _urls_check(raw: str) -> str | None:
 
 _M, _C, _S, _L = "Member", "Clustering", "Security", "Logging"
 _P = "v2 Proxy (to be deprecated in v4)"
+_MON = "Profiling and Monitoring"
 S, U, B = Kind.STRING, Kind.UINT, Kind.BOOL
 # etcd 3.4's flags (etcdmain/config.go) and defaults (embed/config.go), in help order.
 TABLE: Final = (
@@ -151,6 +152,15 @@ TABLE: Final = (
     _row(
         "cipher-suites", S, "", "Comma-separated list of supported TLS cipher suites between "
         "client/server and peers (empty will be auto-populated by Go).", _S,
+    ),
+    _row(
+        "metrics", S, "basic",
+        "Set level of detail for exported metrics, specify 'extensive' to include histogram "
+        "metrics.", _MON,
+    ),
+    _row(
+        "listen-metrics-urls", S, "",
+        "List of URLs to listen on for the metrics and health endpoints.", _MON, urls=True,
     ),
     _row("debug", B, False, "Enable debug-level logging.", _L),
     _row("log-level", S, "info", "debug, info, warn, error, panic, or fatal.", _L),
@@ -324,6 +334,8 @@ class EtcdConfig:
     raw: dict[str, Any]
     listen_peer_urls: list[str] = field(default_factory=list)
     listen_client_urls: list[str] = field(default_factory=list)
+    listen_metrics_urls: list[str] = field(default_factory=list)
+    metrics: str = "basic"  # etcd takes any word; only "extensive" means more (gRPC, v3)
     advertise_peer_urls: list[str] = field(default_factory=list)
     advertise_client_urls: list[str] = field(default_factory=list)
     initial_cluster: list[tuple[str, str]] = field(default_factory=list)
@@ -425,6 +437,8 @@ def load_config(argv: list[str], env: Mapping[str, str] | None = None) -> EtcdCo
         )
     c.listen_peer_urls = _urls(values["listen-peer-urls"])
     c.listen_client_urls = _urls(values["listen-client-urls"])
+    c.listen_metrics_urls = _urls(values["listen-metrics-urls"])
+    c.metrics = values["metrics"]
     c.advertise_peer_urls = _urls(values["initial-advertise-peer-urls"])
     c.advertise_client_urls = _urls(values["advertise-client-urls"])
     ic = values["initial-cluster"]

@@ -30,6 +30,7 @@ from shoal.etcd.flags import EtcdConfig
 from shoal.etcd.ids import hexid
 from shoal.etcd.ids import member_id as derive_member_id
 from shoal.etcd.membership import VERSION_KEY, Membership, attributes_path, member_context
+from shoal.etcd.metrics import MemberMetrics
 from shoal.etcd.raftnode import RaftNode
 from shoal.etcd.requests import Requests
 from shoal.etcd.server_iface import (
@@ -116,6 +117,9 @@ class Member:
             cfg.snapshot_count,
         )
         self._tasks: list[asyncio.Task[Any]] = []
+        self.metrics = MemberMetrics()
+        """This member's own Prometheus registry (served at /metrics)."""
+        self.metrics.bind(self)
 
     # What tests and tools read of a running member.
     @property
@@ -417,6 +421,11 @@ class Member:
         return LeaderStats(self.member_id, followers)
 
     async def health(self) -> bool:
+        ok = await self._health()
+        self.metrics.health_checked(ok)
+        return ok
+
+    async def _health(self) -> bool:
         if not self.lead:
             return False
         loop = asyncio.get_running_loop()

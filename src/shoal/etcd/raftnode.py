@@ -106,6 +106,12 @@ class RaftNode:
         self.term = hard_state.term
         self.recv_append = 0
         self.send_append = 0
+        self.leader_changes = 0
+        """Leaders seen (etcd_server_leader_changes_seen_total): a new known leader counts."""
+        self.heartbeat_send_failures = 0
+        """Heartbeats to a peer sent later than 2 heartbeat intervals after the previous one
+        (etcd's contention detector: a leader too busy, likely on a slow disk)."""
+        self._heartbeat_sent: dict[int, float] = {}
         self._wake = asyncio.Event()
         # WAL writes and fsyncs run in order on one thread of their own, off the event loop.
         self._wal_thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wal")
@@ -231,8 +237,27 @@ class RaftNode:
             self.mem.set_hard_state(hs)
 
     def _send(self, msgs: list[Message]) -> None:
-        self.send_append += sum(1 for m in msgs if m.type is MessageType.APP)
+        apps = 0
+        for m in msgs:
+            if m.type is MessageType.APP:
+                apps += 1
+            elif m.type is MessageType.HEARTBEAT:
+                self._heartbeat_out(m.to)
+        self.send_append += apps
         self.transport.send(msgs)
+
+    def _heartbeat_out(self, to: int) -> None:
+        now = time.monotonic()
+        last = self._heartbeat_sent.get(to)
+        self._heartbeat_sent[to] = now
+        if last is not None and now - last > 2 * self._heartbeat:
+            self.heartbeat_send_failures += 1
+            late = (now - last - 2 * self._heartbeat) * 1000
+            log.warning(
+                "etcdserver",
+                f"failed to send out heartbeat on time (exceeded the "
+                f"{self._heartbeat * 1000:.0f}ms timeout for {late:.0f}ms, to {hexid(to)})",
+            )
 
     def _only_commit_changed(self, hs: HardState) -> bool:
         old = self._saved_hs
@@ -240,8 +265,10 @@ class RaftNode:
 
     def _on_soft_state(self, ss: SoftState) -> None:
         lead, role = ss.lead, ss.role
+        self._heartbeat_sent.clear()  # etcd resets its contention detector on a soft state
         if lead != self.lead:
             if lead:
+                self.leader_changes += 1
                 log.info("raft", f"{hexid(self.member_id)} elected leader {hexid(lead)}")
             else:
                 log.info("raft", f"{hexid(self.member_id)} lost leader {hexid(self.lead)}")

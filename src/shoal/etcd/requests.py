@@ -81,6 +81,18 @@ class Requests:
         self._read_waiters: list[asyncio.Future[None]] = []
         self._read_pending: dict[bytes, list[asyncio.Future[None]]] = {}
         self._read_wanted = asyncio.Event()
+        # What etcd_server_* counts of the request path (read when scraped).
+        self.proposals_failed = 0
+        """Proposals that timed out waiting to be applied."""
+        self.read_indexes_failed = 0
+        """ReadIndex requests raft refused (no leader to ask)."""
+        self.slow_read_indexes = 0
+        """Linearizable reads that timed out waiting for their read index."""
+
+    @property
+    def proposals_pending(self) -> int:
+        """Proposals made here and not yet applied (etcd_server_proposals_pending)."""
+        return len(self._waits) + len(self._conf_waits)
 
     def error(self, cause: str) -> EtcdError:
         return EtcdError(RAFT_INTERNAL, cause, self._store.index)
@@ -107,6 +119,7 @@ class Requests:
                 await self._propose(data, deadline)
                 left = deadline - loop.time()
                 if left <= 0:
+                    self.proposals_failed += 1
                     raise self.error(TIMED_OUT)
                 timer = loop.call_later(min(left, retry), self._retry_wait, rid)
                 try:
@@ -116,6 +129,7 @@ class Requests:
                 if not isinstance(ev, _Retry):
                     break
                 if loop.time() >= deadline:
+                    self.proposals_failed += 1
                     raise self.error(TIMED_OUT)
                 fut = self._waits[rid]
         finally:
@@ -230,6 +244,7 @@ class Requests:
         try:
             await asyncio.wait_for(asyncio.shield(fut), max(deadline - loop.time(), 0.001))
         except TimeoutError:
+            self.slow_read_indexes += 1
             raise self.error(TIMED_OUT) from None
 
     async def run_reads(self) -> None:
@@ -245,8 +260,10 @@ class Requests:
             ctx = next(self._ids).to_bytes(8, "big")
             while not all(f.done() for f in batch):
                 self._read_pending[ctx] = batch
-                with contextlib.suppress(ProposalDroppedError):
+                try:
                     self._node.read_index(ctx)
+                except ProposalDroppedError:
+                    self.read_indexes_failed += 1
                 done, _ = await asyncio.wait(
                     [asyncio.ensure_future(asyncio.gather(*batch, return_exceptions=True))],
                     timeout=retry,

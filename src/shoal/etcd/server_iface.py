@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from shoal.etcd.metrics import MemberMetrics
 from shoal.raft.types import StateType
 from shoal.store import Event, Request, Store
 
@@ -88,6 +89,7 @@ class ServerAPI(Protocol):
     cluster_id: int
     name: str
     client_urls: list[str]
+    metrics: MemberMetrics  # /metrics; the keys handler counts requests in `metrics.http`
 
     def leader_id(self) -> int:
         """0 while there is no known leader."""

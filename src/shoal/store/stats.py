@@ -50,18 +50,27 @@ _COUNTED_AS_SUCCESS = frozenset(
 
 
 class Stats:
-    __slots__ = ("counts",)
+    """`counts` travel with snapshots (etcd saves its Stats in them); `seen` and
+    `recursive_gets` are this process's own, for the etcd_debugging_store_* metrics, which
+    start from zero with the process and only grow."""
+
+    __slots__ = ("counts", "recursive_gets", "seen")
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = dict.fromkeys(FIELDS, 0)
+        self.seen: dict[str, int] = dict.fromkeys(FIELDS, 0)
+        self.recursive_gets = 0
 
     def inc(self, name: str) -> None:
         self.counts[name] += 1
+        self.seen[name] += 1
 
     def fail(self, counters: tuple[str, str], code: int) -> None:
         """Count an operation (`counters`: one of the pairs above) that failed with `code`."""
         ok = (counters, code) in _COUNTED_AS_SUCCESS
-        self.counts[counters[0] if ok else counters[1]] += 1
+        name = counters[0] if ok else counters[1]
+        self.counts[name] += 1
+        self.seen[name] += 1
 
     def to_list(self) -> list[int]:
         return [self.counts[f] for f in FIELDS]

@@ -54,6 +54,8 @@ class Store:
     def get(self, path: str, recursive: bool = False, sort: bool = False, *, now: float) -> Event:
         """The node at `path`; a directory with its visible children (their subtrees too with
         `recursive`), sorted by key with `sort`."""
+        if recursive:
+            self.stats.recursive_gets += 1
         try:
             n = self._node(clean_path(path))
         except EtcdError as err:

@@ -106,7 +106,7 @@ class Watcher:
 
 
 class WatcherHub:
-    __slots__ = ("_watchers", "count", "history")
+    __slots__ = ("_watchers", "count", "history", "requests")
 
     def __init__(self, capacity: int = HISTORY_CAPACITY) -> None:
         self.history = EventHistory(capacity)
@@ -114,6 +114,8 @@ class WatcherHub:
         self._watchers: dict[str, dict[Watcher, None]] = {}
         self.count = 0
         """Watchers registered (the `watchers` field of /v2/stats/store)."""
+        self.requests = 0
+        """Watch requests seen, new or re-established (etcd_debugging_store_watch_requests)."""
 
     def watch(
         self, key: str, recursive: bool, stream: bool, index: int, store_index: int
@@ -121,6 +123,7 @@ class WatcherHub:
         """A watcher for events from `index` on; answered at once from the history when it
         holds a matching event (that watcher is then never registered, even a stream one, as
         in etcd). Raises 401 when `index` is older than the history."""
+        self.requests += 1
         try:
             past = self.history.scan(key, recursive, index)
         except errors.EtcdError as err:

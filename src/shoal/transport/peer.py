@@ -387,6 +387,8 @@ class PeerLink:
         self.stats.active = False
         self.stats.active_since = None
         self.stats.last_error = reason
+        if was is LinkState.ACTIVE:
+            self.stats.disconnects += 1
         if was is not LinkState.INACTIVE:
             log.warning("peer %x became inactive: %s", self.peer_id, reason)
         else:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from shoal.metrics import Histogram, exponential
+
+RTT_BUCKETS = exponential(0.0001, 2, 16)
+"""etcd's peer_round_trip_time_seconds buckets (rafthttp: ExponentialBuckets(0.0001, 2, 16))."""
+
 
 @dataclass(slots=True)
 class Latency:
@@ -20,9 +25,12 @@ class Latency:
     minimum: float = 0.0
     maximum: float = 0.0
     count: int = 0
+    seconds: Histogram = field(default_factory=lambda: Histogram(RTT_BUCKETS))
+    """The same round trips in seconds, in etcd's buckets (etcd_network_peer_round_trip_time)."""
     _m2: float = field(default=0.0, repr=False)  # Welford's running sum of squared deviations
 
     def add(self, ms: float) -> None:
+        self.seconds.observe(ms / 1000.0)
         self.count += 1
         self.current = ms
         if self.count == 1:
@@ -65,9 +73,12 @@ class PeerStats:
     append_bytes_received: int = 0
     connects: int = 0
     """Outbound streams accepted so far; more than one means the link was re-established."""
+    disconnects: int = 0
+    """Times an active outbound stream was lost (etcd_network_disconnected_peers_total)."""
     last_error: str = ""
     """Why the last outbound connection attempt or stream failed, for logs and `shoal status`."""
     latency: Latency = field(default_factory=Latency)
 
     def copy(self) -> PeerStats:
-        return replace(self, latency=replace(self.latency))
+        latency = replace(self.latency, seconds=self.latency.seconds.copy())
+        return replace(self, latency=latency)

@@ -31,6 +31,7 @@ from shoal.wal.facts import (
     WAL_DIR,
 )
 from shoal.wal.files import fsync_dir, makedirs_durable
+from shoal.wal.metrics import WALMetrics
 from shoal.wal.replay import read_snapshot_markers
 from shoal.wal.segments import check_unlocked, purge_segments
 from shoal.wal.segments import exists as wal_exists
@@ -66,6 +67,8 @@ class DiskStorage:
         self.snapshotter = Snapshotter(self.snap_dir)
         self._wal: WAL | None = None
         self._lock = threading.Lock()
+        self.metrics = WALMetrics()
+        """fsync latencies and bytes written by this member's WAL (etcd_disk_wal_*)."""
 
     def exists(self) -> bool:
         """Whether the data dir already holds a member's log (then `load`, not `bootstrap`)."""
@@ -82,6 +85,7 @@ class DiskStorage:
             metadata,
             segment_size=self._segment_size,
             preallocate_segments=self._preallocate,
+            metrics=self.metrics,
         )
 
     def load(self) -> LoadedState:
@@ -99,6 +103,7 @@ class DiskStorage:
             at,
             segment_size=self._segment_size,
             preallocate_segments=self._preallocate,
+            metrics=self.metrics,
         )
         self._wal = wal
         return LoadedState(metadata, snapshot, hard_state, entries)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -47,6 +48,7 @@ from shoal.wal.files import (
     try_lock,
     write_all,
 )
+from shoal.wal.metrics import WALMetrics
 from shoal.wal.record import (
     ENTRY,
     FLAG_SYNCED_BEFORE,
@@ -101,7 +103,9 @@ class WAL:
         segment_size: int,
         preallocated: bool,
         repair_note: str | None = None,
+        metrics: WALMetrics | None = None,
     ) -> None:
+        self.metrics = metrics if metrics is not None else WALMetrics()
         self._dir = dirpath
         self._metadata = metadata
         self._segments = segments
@@ -127,6 +131,7 @@ class WAL:
         *,
         segment_size: int = SEGMENT_SIZE_BYTES,
         preallocate_segments: bool = True,
+        metrics: WALMetrics | None = None,
     ) -> WAL:
         """Create a new WAL holding `metadata`. The directory appears whole or not at all: it is
         built under `<dir>.tmp` and renamed into place (a crash leaves no half-made WAL)."""
@@ -173,6 +178,7 @@ class WAL:
             state=HardState(),
             segment_size=segment_size,
             preallocated=prealloc,
+            metrics=metrics,
         )
 
     @classmethod
@@ -183,6 +189,7 @@ class WAL:
         *,
         segment_size: int = SEGMENT_SIZE_BYTES,
         preallocate_segments: bool = True,
+        metrics: WALMetrics | None = None,
     ) -> OpenResult:
         """Open the WAL for appending and read everything after snapshot marker `snap`
         ((index, term); None for the start of the log). Returns (wal, metadata, hard state,
@@ -213,6 +220,7 @@ class WAL:
                 state=HardState(r.state.term, r.state.vote, r.state.commit),
                 segment_size=segment_size,
                 preallocated=preallocate_segments,
+                metrics=metrics,
             )
             wal._repair_tail(r)
             return OpenResult(wal, r.metadata, r.state, r.entries)
@@ -300,8 +308,11 @@ class WAL:
         tail = self._segments[-1]
         try:
             write_all(tail.fd, buf, self._offset)
+            self.metrics.write_bytes += len(buf)
             if must_sync:
+                start = time.perf_counter()
                 datasync(tail.fd)
+                self.metrics.fsync_seconds.observe(time.perf_counter() - start)
         except OSError as exc:
             # After a failed write or fsync the file's contents are unknown (and a retried fsync
             # can falsely succeed): refuse further use; the member must stop and reopen the WAL.

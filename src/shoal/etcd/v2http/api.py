@@ -24,7 +24,7 @@ from aiohttp import web
 
 from shoal.etcd import facts
 from shoal.etcd.server_iface import ServerAPI
-from shoal.etcd.v2http import misc, respond
+from shoal.etcd.v2http import metrics, misc, respond
 from shoal.etcd.v2http.goserver import GoServer
 from shoal.etcd.v2http.keys import KEYS_PREFIX, KeysHandler
 from shoal.etcd.v2http.members import MEMBERS_PREFIX, MembersHandler
@@ -47,6 +47,7 @@ _EXACT: dict[str, _Exact] = {
     "/v2/machines": misc.machines,
     "/version": misc.version,
     "/health": misc.health,
+    metrics.PATH: metrics.metrics,
     "/_shoal/hash": misc.shoal_hash,  # shoal's own, for `shoal torture`
 }
 

@@ -37,10 +37,11 @@ without aiohttp's handler cancellation (with it, a disconnect ends the watch at 
 
 
 class KeysHandler:
-    __slots__ = ("_wakes", "closing", "cluster_id", "server")
+    __slots__ = ("_http", "_wakes", "closing", "cluster_id", "server")
 
     def __init__(self, server: ServerAPI) -> None:
         self.server = server
+        self._http = server.metrics.http  # etcd_http_*, counted as etcd's keysHandler does
         self.cluster_id = f"{server.cluster_id:x}"
         self.closing = False
         self._wakes: set[asyncio.Event] = set()
@@ -56,6 +57,7 @@ class KeysHandler:
         method = request.method
         if method not in facts.KEYS_METHODS:
             return respond.method_not_allowed(facts.KEYS_METHODS)
+        started = time.perf_counter()
         headers = respond.base_headers()
         headers["X-Etcd-Cluster-Id"] = self.cluster_id
 
@@ -81,7 +83,9 @@ class KeysHandler:
                 resp.force_close()  # the rest of the body was never read (Go closes too)
             return resp
 
-        server = self.server
+        server, http = self.server, self._http
+        if not req.wait:
+            http.request_received(req.method)
         try:
             if req.method == rq.GET or req.method == rq.HEAD:
                 if req.wait:
@@ -90,8 +94,11 @@ class KeysHandler:
             else:
                 ev = await _do(server, req)
         except EtcdError as err:
+            http.request_failed(req.method, err.status)
             return respond.etcd_error(err, headers)
-        return self._event(ev, no_value, headers)
+        resp = self._event(ev, no_value, headers)
+        http.request_completed(req.method, time.perf_counter() - started)
+        return resp
 
     def _event(self, ev: Event, no_value: bool, headers: dict[str, str]) -> web.Response:
         """writeKeyEvent: the event's body, 201 for a creation, the index headers."""
