@@ -78,7 +78,8 @@ def main(argv: list[str]) -> int:
         else:
             text = Path(args.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        print(f"shoal cloudinit: cannot read {args.file}: {e}", file=sys.stderr)
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        print(f"shoal cloudinit: cannot read {args.file}: {why}", file=sys.stderr)
         return 1
     given = {var: getattr(args, var[1:]) for var in schema.SUBSTITUTIONS}
     values = values_from_environment(given)

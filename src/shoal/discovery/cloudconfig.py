@@ -20,7 +20,13 @@ _STATIC = re.compile(r"^(\s+)initial-cluster(-token|-state)?:.*$")
 def token_for(url: str, size: int, timeout: float = 10.0) -> str:
     """The token URL to use: `url` itself when it names a token, else a new one from
     `<url>/new?size=<size>`. ValueError says what went wrong."""
-    path = urlsplit(url).path
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"--discovery {url!r} is not a URL: give a discovery service "
+            "(http://127.0.0.1:8087, see `shoal discovery`) or a token URL"
+        )
+    path = parts.path
     if path not in ("", "/"):
         return url
     new = url.rstrip("/") + f"/new?size={size}"

@@ -13,6 +13,7 @@ from shoal.discovery.service import DEFAULT_TOKEN_TTL, DiscoveryService
 from shoal.etcd import log
 from shoal.gocompat import capnslog
 from shoal.gocompat.duration import DurationError, parse_seconds
+from shoal.gocompat.syscall import os_error_text
 
 DEFAULT_LISTEN = "http://127.0.0.1:8087"
 DEFAULT_ENDPOINTS = "http://127.0.0.1:2379"
@@ -46,7 +47,7 @@ async def serve(listen: str, endpoints: list[str], token_ttl: float) -> int:
     try:
         await web.TCPSite(runner, p.hostname, p.port or 80, reuse_address=True).start()
     except OSError as e:
-        log.critical("discovery", f"listen tcp {p.hostname}:{p.port}: {e.strerror}")
+        log.critical("discovery", f"listen tcp {p.hostname}:{p.port}: bind: {os_error_text(e)}")
         await runner.cleanup()
         await svc.close()
         return 1

@@ -38,6 +38,7 @@ from shoal.fleet.runner import ProcessRunner, UnitRunner
 from shoal.fleet.runner_node import NodeRunner, control_socket
 from shoal.gocompat import capnslog
 from shoal.gocompat.flag import FlagError, HelpRequested
+from shoal.gocompat.syscall import os_error_text
 
 log = logging.getLogger("shoal.fleet.fleetd")
 
@@ -104,14 +105,22 @@ class Fleetd:
         self._runner_web = web.AppRunner(self.api.app(), access_log=None)
         await self._runner_web.setup()
         sock = self.cfg.api_socket
+        # A listener that cannot open ends fleetd with Go's text for it, as fleetd ends.
         if sock:
-            Path(sock).parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(sock)  # a socket left by a fleetd that died
-            await web.UnixSite(self._runner_web, sock).start()
+            try:
+                Path(sock).parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(sock)  # a socket left by a fleetd that died
+                await web.UnixSite(self._runner_web, sock).start()
+            except OSError as e:
+                raise ConfigError(f"listen unix {sock}: {os_error_text(e)}") from None
         if self.cfg.api_tcp:
             host, _, port = self.cfg.api_tcp.rpartition(":")
-            await web.TCPSite(self._runner_web, host or "127.0.0.1", int(port)).start()
+            try:
+                await web.TCPSite(self._runner_web, host or "127.0.0.1", int(port)).start()
+            except (OSError, ValueError, OverflowError) as e:
+                why = os_error_text(e) if isinstance(e, OSError) else "invalid port"
+                raise ConfigError(f"listen tcp {self.cfg.api_tcp}: bind: {why}") from None
 
     async def _watch_lag(self) -> None:
         """Log when the event loop was blocked: the API then answers late, fleetctl times out."""

@@ -33,6 +33,9 @@ def main(argv: list[str]) -> int:
     except NoMachine as err:
         print(f"shoal journal: {err}", file=sys.stderr)
         return 1
+    if not root.is_dir():
+        print(f"shoal journal: no machine at {root}: not a directory", file=sys.stderr)
+        return 1
     units = frozenset(u if "." in u else u + ".service" for u in args.unit)
     host = hostname_of(root)
 
