@@ -53,24 +53,31 @@ def _command_rows(commands: tuple[Command, ...]) -> list[tuple[str, str]]:
     return [(", ".join((c.name, *c.aliases)), c.usage) for c in commands]
 
 
-def app_help() -> str:
+def _app_template(
+    name: str, usage: str, commands: tuple[Command, ...], flags: tuple[Flag, ...]
+) -> str:
+    # urfave's AppHelpTemplate, used for etcdctl itself and for a group run as `etcdctl X help`.
     lines = [
         "NAME:",
-        f"   {APP_NAME} - {APP_USAGE}",
+        f"   {name} - {usage}",
         "",
         "USAGE:",
-        f"   {APP_NAME} [global options] command [command options] [arguments...]",
+        f"   {name} [global options] command [command options] [arguments...]",
         "",
         "VERSION:",
         f"   {VERSION}",
         "",
         "COMMANDS:",
-        *_table(_command_rows((*COMMANDS, HELP_COMMAND))),
+        *_table(_command_rows(commands)),
         "",
         "GLOBAL OPTIONS:",
-        *_table([flag_row(f) for f in GLOBAL_FLAGS]),
+        *_table([flag_row(f) for f in flags]),
     ]
     return "\n".join(lines) + "\n"
+
+
+def app_help() -> str:
+    return _app_template(APP_NAME, APP_USAGE, (*COMMANDS, HELP_COMMAND), GLOBAL_FLAGS)
 
 
 def command_help(cmd: Command, parents: str = APP_NAME) -> str:
@@ -110,24 +117,7 @@ def group_help(cmd: Command) -> str:
 
 def group_app_help(cmd: Command) -> str:
     """`etcdctl member help`: the group rendered as an app of its own."""
-    full = f"{APP_NAME} {cmd.name}"
-    lines = [
-        "NAME:",
-        f"   {full} - {cmd.usage}",
-        "",
-        "USAGE:",
-        f"   {full} [global options] command [command options] [arguments...]",
-        "",
-        "VERSION:",
-        f"   {VERSION}",
-        "",
-        "COMMANDS:",
-        *_table(_command_rows(cmd.subcommands)),
-        "",
-        "GLOBAL OPTIONS:",
-        *_table([flag_row(HELP_FLAG)]),
-    ]
-    return "\n".join(lines) + "\n"
+    return _app_template(f"{APP_NAME} {cmd.name}", cmd.usage, cmd.subcommands, (HELP_FLAG,))
 
 
 def version_text() -> str:
