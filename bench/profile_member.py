@@ -21,8 +21,8 @@ from shoal.bench.loadgen import run_load
 from shoal.bench.runner import ROWS, _get, _put, fill
 
 LAYERS = [
-    ("shoal/etcd/http", "http"),
-    ("shoal/etcd/member", "member"),
+    ("shoal/etcd/v2http", "http"),
+    ("shoal/etcd/", "member"),
     ("shoal/raft/codec", "codec"),
     ("shoal/raft", "raft"),
     ("shoal/wal", "wal"),

@@ -1,33 +1,33 @@
-"""The etcd v2 client HTTP API as an aiohttp application, routed the way etcd's client port
-routes: the access controller (CORS headers, OPTIONS answered at once), then Go's ServeMux
-(a 301 to the cleaned path for `..`, `.` or `//`; exact and subtree patterns; `404 page not
-found` for the rest), then the handler.
+"""The etcd v2 client HTTP API, routed the way etcd's client port routes: the access
+controller (CORS headers, OPTIONS answered at once), then Go's ServeMux (a 301 to the cleaned
+path for `..`, `.` or `//`; exact and subtree patterns; `404 page not found` for the rest),
+then the handler.
 
 Entry points:
-  make_app(server)                      the aiohttp Application for one member
-  ClientListener(server, listen_urls)   serves the same on etcd's --listen-client-urls
-                                        (`await start()`, `bound_urls`, `await stop()`)
+  ClientListener(server, listen_urls)   serves it on etcd's --listen-client-urls with shoal's
+                                        own HTTP server (`await start()`, `bound_urls`,
+                                        `await stop()`)
+  make_app(server)                      the same as an aiohttp Application, for embedding
+                                        beside other routes (shoal.etcd.v2http.aioapp)
 
-aiohttp's own router is bypassed (one catch-all route) because it normalises paths differently
-from Go; the request target is parsed from the raw bytes instead. ClientListener also reads the
-requests themselves by Go's rules (wire.py, goserver.py): methods, targets, framing and chunked
-bodies are taken or refused as etcd's client port takes or refuses them. make_app, under a
-plain aiohttp runner, keeps aiohttp's parser.
+Requests are read by Go's rules (wire.py: methods, targets, framing and chunked bodies taken or
+refused as etcd's client port takes or refuses them) and the target is parsed from the raw
+bytes, as Go's server parses it. make_app, under an aiohttp runner, keeps aiohttp's parser.
 """
 
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Awaitable, Callable
-
-from aiohttp import web
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from shoal.etcd import facts
 from shoal.etcd.server_iface import ServerAPI
 from shoal.etcd.v2http import metrics, misc, respond
-from shoal.etcd.v2http.goserver import GoServer
 from shoal.etcd.v2http.keys import KEYS_PREFIX, KeysHandler
 from shoal.etcd.v2http.members import MEMBERS_PREFIX, MembersHandler
+from shoal.etcd.v2http.message import Answer, Request, Response
+from shoal.etcd.v2http.server import HTTPServer
 from shoal.gocompat.nethttp import (
     FormError,
     clean_path,
@@ -37,7 +37,10 @@ from shoal.gocompat.nethttp import (
 )
 from shoal.tls import TLSInfo
 
-_Exact = Callable[[web.Request, ServerAPI], Awaitable[web.Response]]
+if TYPE_CHECKING:
+    from aiohttp import web
+
+_Exact = Callable[[Request, ServerAPI], Coroutine[Any, Any, Response]]
 
 # ServeMux's exact patterns other than keys and members (client.go handleV2, etcdhttp).
 _EXACT: dict[str, _Exact] = {
@@ -55,7 +58,9 @@ _KEYS_LEN = len(KEYS_PREFIX)
 _MEMBERS_LEN = len(MEMBERS_PREFIX)
 
 
-class _Router:
+class Router:
+    """Request -> answer (or a coroutine of one) for one member's client API."""
+
     __slots__ = ("keys", "members", "server")
 
     def __init__(self, server: ServerAPI) -> None:
@@ -67,41 +72,37 @@ class _Router:
         """The server is stopping: end open watches so shutdown need not wait for them."""
         self.keys.close()
 
-    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+    def dispatch(self, request: Request) -> Answer | Coroutine[Any, Any, Answer]:
         try:
             target = parse_target(request.raw_path)
         except FormError:
             # Go's server refuses a target it cannot unescape before any handler runs.
-            resp = web.Response(
-                status=400,
-                body=facts.BAD_REQUEST_PAGE.encode(),
-                headers={"Content-Type": facts.TEXT},
-            )
+            resp = Response(400, facts.BAD_REQUEST_PAGE.encode(), {"Content-Type": facts.TEXT})
             resp.force_close()
             return resp
         if request.method == "OPTIONS":
             if request.raw_path == "*":
                 # Go's server answers `OPTIONS *` itself, before etcd's handler (no CORS).
-                return web.Response(status=200)
-            return web.Response(status=200, headers=respond.base_headers())
+                return Response(200, b"", {})
+            return Response(200, b"", respond.base_headers())
         path = target.path
         cleaned = clean_path(path)
         if cleaned != path:
             return _redirect(request.method, cleaned, target.raw_query)
 
         if path.startswith(KEYS_PREFIX) and (len(path) == _KEYS_LEN or path[_KEYS_LEN] == "/"):
-            return await self.keys.handle(request, path, target.raw_query)
+            return self.keys.handle(request, path, target.raw_query)
         if path.startswith(MEMBERS_PREFIX) and (
             len(path) == _MEMBERS_LEN or path[_MEMBERS_LEN] == "/"
         ):
-            return await self.members.handle(request, path)
+            return self.members.handle(request, path)
         handler = _EXACT.get(path)
         if handler is not None:
-            return await handler(request, self.server)
+            return handler(request, self.server)
         return respond.not_found()
 
 
-def _redirect(method: str, path: str, raw_query: str) -> web.Response:
+def _redirect(method: str, path: str, raw_query: str) -> Response:
     """ServeMux's 301 to the cleaned path (http.Redirect: an HTML body only for GET; a HEAD
     answer has the body's type but no length)."""
     location = redirect_location(path, raw_query)
@@ -109,48 +110,27 @@ def _redirect(method: str, path: str, raw_query: str) -> web.Response:
     headers["Location"] = location
     if method == "HEAD":
         headers["Content-Type"] = facts.HTML
-        return web.Response(status=301, headers=headers)
+        return Response(301, b"", headers)
     body = b""
     if method == "GET":
         headers["Content-Type"] = facts.HTML
         body = redirect_body(location)
-    return web.Response(status=301, body=body, headers=headers)
+    return Response(301, body, headers)
 
 
 def make_app(server: ServerAPI) -> web.Application:
-    """The client API of `server` as an aiohttp Application (for embedding beside other
-    routes; give its AppRunner `runner_options()` so a watch notices its client leaving).
-    `ClientListener` serves the same handler without the Application's routing layer."""
-    app = web.Application()
-    router = _Router(server)
-    # 100-continue is sent by the handlers when they read a body, as Go does.
-    app.router.add_route("*", "/{tail:.*}", router.dispatch, expect_handler=_no_expect_handling)
+    """The client API of `server` as an aiohttp Application (see shoal.etcd.v2http.aioapp;
+    give its AppRunner `runner_options()`). `ClientListener` serves the same without aiohttp."""
+    from shoal.etcd.v2http import aioapp  # aiohttp only for those who embed
 
-    async def end_watches(_: web.Application) -> None:
-        router.close()
-
-    app.on_shutdown.append(end_watches)
-    return app
-
-
-async def _no_expect_handling(request: web.Request) -> None:
-    return None
+    return aioapp.make_app(Router(server))
 
 
 def runner_options() -> dict[str, object]:
-    """AppRunner options matching etcd's client port: a request line of at most 4096 bytes
-    (etcd drops the connection beyond; aiohttp answers 400), 1 MiB headers, handlers
-    cancelled when their client disconnects (watches are removed then), no access log.
+    """AppRunner options for make_app's Application (shoal.etcd.v2http.aioapp)."""
+    from shoal.etcd.v2http import aioapp
 
-    aiohttp limits the request target, not the line: the target may be 4081 bytes, which is
-    exact for GET and PUT lines (`GET <target> HTTP/1.1\r\n`) and lets a POST, HEAD or DELETE
-    line run 1 to 3 bytes over etcd's limit."""
-    return {
-        "handler_cancellation": True,
-        "max_line_size": facts.MAX_REQUEST_LINE - len("GET ") - len(" HTTP/1.1\r\n"),
-        "max_field_size": facts.MAX_HEADER_BYTES,
-        "access_log": None,
-    }
+    return aioapp.runner_options()
 
 
 SHUTDOWN_GRACE = 1.0
@@ -159,7 +139,7 @@ open watch) are cancelled. shoal's choice: a stopping member should not wait on 
 
 
 class ClientListener:
-    """The app served on etcd-style listen URLs (`http://host:port`, `https://host:port` with
+    """The API served on etcd-style listen URLs (`http://host:port`, `https://host:port` with
     `tls`; port 0 picks a free port, see `bound_urls`)."""
 
     def __init__(
@@ -168,39 +148,31 @@ class ClientListener:
         self.server = server
         self.listen_urls = list(listen_urls)
         self._ssl = tls.server_context() if tls is not None else None
-        self._runner: web.BaseRunner | None = None
-        self._router: _Router | None = None
+        self._http: HTTPServer | None = None
+        self._router: Router | None = None
         self.bound_urls: list[str] = []
 
     async def start(self) -> None:
         addrs = [_host_port(u, self._ssl is not None) for u in self.listen_urls]
-        # aiohttp's low-level server: the one catch-all handler needs no Application routing.
-        self._router = _Router(self.server)
-        # Requests are read by Go's rules (goserver), not aiohttp's C parser.
-        lowlevel = GoServer(self._router.dispatch, **runner_options())
-        runner = web.ServerRunner(lowlevel, shutdown_timeout=SHUTDOWN_GRACE)
-        await runner.setup()
-        self._runner = runner
+        self._router = Router(self.server)
+        http = HTTPServer(self._router.dispatch)
+        self._http = http
         try:
             for host, port, secure in addrs:
-                before = len(runner.addresses)
-                ssl = self._ssl if secure else None
-                site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=ssl)
-                await site.start()
+                bound = await http.listen(host, port, self._ssl if secure else None)
                 scheme = "https" if secure else "http"
-                self.bound_urls += [
-                    f"{scheme}://{_join_host(a[0])}:{a[1]}" for a in runner.addresses[before:]
-                ]
+                self.bound_urls += [f"{scheme}://{_join_host(h)}:{p}" for h, p in bound]
         except BaseException:
             await self.stop()
             raise
 
     async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if self._router is not None:
-            self._router.close()
-        if runner is not None:
-            await runner.cleanup()
+        http, self._http = self._http, None
+        router = self._router
+        if http is not None:
+            await http.stop(SHUTDOWN_GRACE, router.close if router is not None else None)
+        elif router is not None:
+            router.close()
 
 
 def _host_port(url: str, have_tls: bool) -> tuple[str, int, bool]:

@@ -9,17 +9,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-
-from aiohttp import web
+from collections.abc import Coroutine
+from typing import Any
 
 from shoal.etcd import facts
 from shoal.etcd.server_iface import ServerAPI
 from shoal.etcd.v2http import respond
-from shoal.etcd.v2http.body import read_body
-from shoal.etcd.v2http.goserver import BodyError
 from shoal.etcd.v2http.keyreq import parse_key_request
+from shoal.etcd.v2http.message import Answer, BodyError, Request, Response, StreamResponse
 from shoal.gocompat.nethttp import MAX_FORM_BYTES, parse_form
-from shoal.store import EtcdError, Event, Request, Watcher
+from shoal.store import EtcdError, Event, Watcher
+from shoal.store import Request as KeyRequest
 from shoal.store import errors as codes
 from shoal.store import request as rq
 
@@ -53,46 +53,96 @@ class KeysHandler:
         for wake in self._wakes:
             wake.set()
 
-    async def handle(self, request: web.Request, path: str, raw_query: str) -> web.StreamResponse:
+    def handle(
+        self, request: Request, path: str, raw_query: str
+    ) -> Answer | Coroutine[Any, Any, Answer]:
+        """The answer at once where it needs no waiting (reads of the local store, refusals),
+        else a coroutine for it (a body still arriving, writes, quorum reads, watches)."""
         method = request.method
         if method not in facts.KEYS_METHODS:
             return respond.method_not_allowed(facts.KEYS_METHODS)
         started = time.perf_counter()
+        if method in _FORM_BODY_METHODS and _reads_form(request):
+            if not request.body_ready(MAX_FORM_BYTES):
+                return self._after_body(request, path, raw_query, started)
+            try:
+                body, too_large = request.take_body(MAX_FORM_BYTES)
+            except BodyError as e:
+                return self._form_error(str(e))
+            return self._answer(request, path, raw_query, body, too_large, started)
+        no_body = b"" if method in _FORM_BODY_METHODS else None
+        return self._answer(request, path, raw_query, no_body, False, started)
+
+    async def _after_body(
+        self, request: Request, path: str, raw_query: str, started: float
+    ) -> Answer:
+        try:
+            body, too_large = await request.read_body(MAX_FORM_BYTES)
+        except BodyError as e:
+            return self._form_error(str(e))
+        answer = self._answer(request, path, raw_query, body, too_large, started)
+        if isinstance(answer, Response | StreamResponse):
+            return answer
+        return await answer
+
+    def _form_error(self, text: str) -> Response:
+        """ParseForm failed reading the body (a broken chunk): etcd's 210 with Go's text; the
+        connection ends after it."""
+        headers = self._headers()
+        resp = respond.etcd_error(EtcdError(codes.INVALID_FORM, text), headers)
+        resp.force_close()
+        return resp
+
+    def _headers(self) -> dict[str, str]:
         headers = respond.base_headers()
         headers["X-Etcd-Cluster-Id"] = self.cluster_id
+        return headers
 
-        body: bytes | None = None
-        too_large = False
-        broken: str | None = None
-        if method in _FORM_BODY_METHODS:
-            try:
-                body, too_large = await read_form_body(request)
-            except BodyError as e:
-                # A malformed chunk: ParseForm fails with the reader's error (Go's text), at
-                # once, whatever came before it; the connection closes after the answer.
-                body, broken = b"", str(e)
+    def _answer(
+        self,
+        request: Request,
+        path: str,
+        raw_query: str,
+        body: bytes | None,
+        too_large: bool,
+        started: float,
+    ) -> Answer | Coroutine[Any, Any, Answer]:
+        headers = self._headers()
         form, form_err = parse_form(raw_query, body, request.headers.get("Content-Type"))
-        form_err = broken or form_err
         try:
             if form_err is not None:
                 raise EtcdError(codes.INVALID_FORM, form_err)
-            req, no_value = parse_key_request(method, path[len(KEYS_PREFIX) :], form, time.time())
+            req, no_value = parse_key_request(
+                request.method, path[len(KEYS_PREFIX) :], form, time.time()
+            )
         except EtcdError as err:
             resp = respond.etcd_error(err, headers)
-            if too_large and not request.content.at_eof():
+            if too_large and not request.body_done:
                 resp.force_close()  # the rest of the body was never read (Go closes too)
             return resp
 
         server, http = self.server, self._http
-        if not req.wait:
+        if req.method == rq.GET or req.method == rq.HEAD:
+            if req.wait:
+                return self._watch(request, req, headers)
             http.request_received(req.method)
-        try:
-            if req.method == rq.GET or req.method == rq.HEAD:
-                if req.wait:
-                    return await self._watch(request, req, headers)
+            try:
                 ev = server.store.get(req.path, req.recursive, req.sorted, now=time.time())
-            else:
-                ev = await _do(server, req)
+            except EtcdError as err:
+                http.request_failed(req.method, err.status)
+                return respond.etcd_error(err, headers)
+            resp = self._event(ev, no_value, headers)
+            http.request_completed(req.method, time.perf_counter() - started)
+            return resp
+        http.request_received(req.method)
+        return self._through_raft(req, no_value, headers, started)
+
+    async def _through_raft(
+        self, req: KeyRequest, no_value: bool, headers: dict[str, str], started: float
+    ) -> Answer:
+        http = self._http
+        try:
+            ev = await _do(self.server, req)
         except EtcdError as err:
             http.request_failed(req.method, err.status)
             return respond.etcd_error(err, headers)
@@ -100,32 +150,33 @@ class KeysHandler:
         http.request_completed(req.method, time.perf_counter() - started)
         return resp
 
-    def _event(self, ev: Event, no_value: bool, headers: dict[str, str]) -> web.Response:
+    def _event(self, ev: Event, no_value: bool, headers: dict[str, str]) -> Response:
         """writeKeyEvent: the event's body, 201 for a creation, the index headers."""
         server = self.server
         headers["Content-Type"] = facts.JSON
         headers["X-Etcd-Index"] = str(ev.etcd_index)
         headers["X-Raft-Index"] = str(server.raft_index())
         headers["X-Raft-Term"] = str(server.raft_term())
-        return web.Response(status=ev.status, body=ev.to_json(no_value), headers=headers)
+        return Response(ev.status, ev.to_json(no_value), headers)
 
-    async def _watch(
-        self, request: web.Request, req: Request, headers: dict[str, str]
-    ) -> web.StreamResponse:
+    async def _watch(self, request: Request, req: KeyRequest, headers: dict[str, str]) -> Answer:
         """handleKeyWatch: headers at once (long polling clients wait on them), then one event,
         or with stream=true every event until the watcher is dropped, the client leaves or the
         watch times out."""
         server = self.server
-        w = server.store.watch(req.path, req.recursive, req.stream, req.wait_index)
+        try:
+            w = server.store.watch(req.path, req.recursive, req.stream, req.wait_index)
+        except EtcdError as err:
+            return respond.etcd_error(err, headers)
         wake = asyncio.Event()
         w.set_wakeup(wake.set)
         headers["Content-Type"] = facts.JSON
         headers["X-Etcd-Index"] = str(w.start_index)
         headers["X-Raft-Index"] = str(server.raft_index())
         headers["X-Raft-Term"] = str(server.raft_term())
-        resp = web.StreamResponse(status=200, headers=headers)
-        resp.enable_chunked_encoding()
+        resp = StreamResponse(200, headers)
         self._wakes.add(wake)
+        request.on_lost(wake.set)
         try:
             await resp.prepare(request)
             await self._pump(request, w, wake, resp, req.stream)
@@ -140,15 +191,15 @@ class KeysHandler:
 
     async def _pump(
         self,
-        request: web.Request,
+        request: Request,
         w: Watcher,
         wake: asyncio.Event,
-        resp: web.StreamResponse,
+        resp: StreamResponse,
         stream: bool,
     ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + facts.WATCH_TIMEOUT
-        while not self.closing:
+        while not self.closing and not request.closing:
             if await _next_events(w, resp, stream):
                 if not stream:
                     return
@@ -158,7 +209,7 @@ class KeysHandler:
             if w.dropped or (w.done and not stream):
                 return
             wake.clear()
-            if w.pending or w.dropped or self.closing:
+            if w.pending or w.dropped or self.closing or request.closing:
                 continue
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -166,12 +217,11 @@ class KeysHandler:
             try:
                 await asyncio.wait_for(wake.wait(), min(remaining, DISCONNECT_POLL))
             except TimeoutError:
-                transport = request.transport
-                if transport is None or transport.is_closing():
+                if request.closing:
                     return
 
 
-async def _next_events(w: Watcher, resp: web.StreamResponse, stream: bool) -> bool:
+async def _next_events(w: Watcher, resp: StreamResponse, stream: bool) -> bool:
     """Write what the watcher holds (one event without stream); whether there was any."""
     chunk = []
     while (ev := w.pop()) is not None:
@@ -184,14 +234,12 @@ async def _next_events(w: Watcher, resp: web.StreamResponse, stream: bool) -> bo
     return True
 
 
-async def _do(server: ServerAPI, req: Request) -> Event:
-    """server.do, not cancelled when the client leaves (etcd's handler uses a background
-    context: an accepted write goes on). Errors other than the store's become 300 with the
-    error's text, as etcd's writeKeyError does."""
-    task = asyncio.ensure_future(server.do(req))
-    task.add_done_callback(_consume)
+async def _do(server: ServerAPI, req: KeyRequest) -> Event:
+    """server.do. Errors other than the store's become 300 with the error's text, as etcd's
+    writeKeyError does. The HTTP server does not cancel a handler whose client left (etcd's
+    handler uses a background context: an accepted write goes on)."""
     try:
-        return await asyncio.shield(task)
+        return await server.do(req)
     except EtcdError:
         raise
     except asyncio.CancelledError:
@@ -201,16 +249,7 @@ async def _do(server: ServerAPI, req: Request) -> Event:
         raise EtcdError(codes.RAFT_INTERNAL, str(e)) from e
 
 
-def _consume(t: asyncio.Future[Event]) -> None:
-    # Retrieve the outcome of a request whose client left, so asyncio does not warn about it.
-    if not t.cancelled():
-        t.exception()
-
-
-async def read_form_body(request: web.Request) -> tuple[bytes, bool]:
-    """The request body if ParseForm would read it (a urlencoded Content-Type), up to Go's
-    10 MiB form limit plus one byte; and whether it went over (the rest stays unread)."""
+def _reads_form(request: Request) -> bool:
+    """Whether ParseForm would read the body (a urlencoded Content-Type)."""
     ct = request.headers.get("Content-Type", "")
-    if "x-www-form-urlencoded" not in ct.lower():
-        return b"", False
-    return await read_body(request, MAX_FORM_BYTES)
+    return "x-www-form-urlencoded" in ct.lower()

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
-
 from shoal.etcd import facts
 from shoal.etcd.ids import parse_hex_id
 from shoal.etcd.server_iface import MemberInfo, MembershipError, ServerAPI
 from shoal.etcd.v2http import respond
 from shoal.etcd.v2http.body import read_body
-from shoal.etcd.v2http.goserver import BodyError
 from shoal.etcd.v2http.memberreq import BadMemberRequest, decode_member_request
+from shoal.etcd.v2http.message import BodyError, Request, Response
 from shoal.gocompat.nethttp import MAX_FORM_BYTES, POST_TOO_LARGE
 from shoal.store import EtcdError
 
@@ -39,7 +37,7 @@ class MembersHandler:
     def __init__(self, server: ServerAPI) -> None:
         self.server = server
 
-    async def handle(self, request: web.Request, path: str) -> web.Response:
+    async def handle(self, request: Request, path: str) -> Response:
         method = request.method
         if method not in facts.MEMBERS_METHODS:
             return respond.method_not_allowed(facts.MEMBERS_METHODS)
@@ -110,7 +108,7 @@ class _Refused(Exception):
         self.text = text
 
 
-async def _json_body(request: web.Request) -> bytes:
+async def _json_body(request: Request) -> bytes:
     """etcd's unmarshalRequest checks: the media type (lowercased and trimmed only when
     parameters follow, as etcd does) must be application/json; then the whole body."""
     ctype = request.headers.get("Content-Type", "")
@@ -129,7 +127,7 @@ async def _json_body(request: web.Request) -> bytes:
     return body
 
 
-def _membership_failure(e: Exception, member_id: int, headers: dict[str, str]) -> web.Response:
+def _membership_failure(e: Exception, member_id: int, headers: dict[str, str]) -> Response:
     """A refused membership change, worded as etcd words it: 404/410 name the member, 409
     carries membership's own text, anything unexpected is etcd's 500."""
     if isinstance(e, MembershipError):
@@ -146,5 +144,5 @@ def _membership_failure(e: Exception, member_id: int, headers: dict[str, str]) -
     return respond.message(500, facts.INTERNAL_SERVER_ERROR, headers)
 
 
-def _no_content(headers: dict[str, str]) -> web.Response:
-    return web.Response(status=204, headers=headers)
+def _no_content(headers: dict[str, str]) -> Response:
+    return Response(status=204, headers=headers)

@@ -8,20 +8,23 @@ Any method is answered, as Go's promhttp handler answers any method."""
 from __future__ import annotations
 
 import urllib.parse
-
-from aiohttp import web
+from collections.abc import Coroutine
+from typing import Any
 
 from shoal.etcd.metrics import CONTENT_TYPE
 from shoal.etcd.server_iface import ServerAPI
 from shoal.etcd.v2http import misc, respond
+from shoal.etcd.v2http.message import Answer, Request, Response
+from shoal.etcd.v2http.server import HTTPServer
+from shoal.gocompat.nethttp import FormError, parse_target
 
 PATH = "/metrics"
 
 
-async def metrics(request: web.Request, server: ServerAPI) -> web.Response:
+async def metrics(request: Request, server: ServerAPI) -> Response:
     headers = respond.base_headers()
     headers["Content-Type"] = CONTENT_TYPE
-    return web.Response(status=200, body=server.metrics.exposition(), headers=headers)
+    return Response(200, server.metrics.exposition(), headers)
 
 
 class MetricsListener:
@@ -30,33 +33,36 @@ class MetricsListener:
     def __init__(self, server: ServerAPI, listen_urls: list[str]) -> None:
         self.server = server
         self.listen_urls = list(listen_urls)
-        self._runner: web.ServerRunner | None = None
+        self._http: HTTPServer | None = None
         self.bound_urls: list[str] = []
 
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        if request.path == PATH:
-            return await metrics(request, self.server)
-        if request.path == "/health":
-            return await misc.health(request, self.server)
+    def _dispatch(self, request: Request) -> Answer | Coroutine[Any, Any, Answer]:
+        try:
+            path = parse_target(request.raw_path).path
+        except FormError:
+            path = ""
+        if path == PATH:
+            return metrics(request, self.server)
+        if path == "/health":
+            return misc.health(request, self.server)
         return respond.not_found()
 
     async def start(self) -> None:
         addrs = [_host_port(u) for u in self.listen_urls]
-        runner = web.ServerRunner(web.Server(self._dispatch, access_log=None))  # type: ignore[arg-type]
-        await runner.setup()
-        self._runner = runner
+        http = HTTPServer(self._dispatch)
+        self._http = http
         try:
             for host, port in addrs:
-                await web.TCPSite(runner, host, port, reuse_address=True).start()
+                for h, p in await http.listen(host, port):
+                    self.bound_urls.append(f"http://{h}:{p}")
         except BaseException:
             await self.stop()
             raise
-        self.bound_urls = [f"http://{a[0]}:{a[1]}" for a in runner.addresses]
 
     async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        http, self._http = self._http, None
+        if http is not None:
+            await http.stop(1.0)
 
 
 def _host_port(url: str) -> tuple[str, int]:

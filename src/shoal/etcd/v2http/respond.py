@@ -5,9 +5,8 @@ re-encodes JSON."""
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from shoal.etcd import facts
+from shoal.etcd.v2http.message import Response
 from shoal.store import EtcdError
 from shoal.store.jsonenc import go_string
 
@@ -38,51 +37,49 @@ def base_headers() -> dict[str, str]:
     return dict(facts.CORS_HEADERS)
 
 
-def go_error(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+def go_error(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
     """Go's http.Error: text/plain, nosniff, the text and a newline."""
     h = headers if headers is not None else base_headers()
     h["Content-Type"] = facts.TEXT
     h["X-Content-Type-Options"] = "nosniff"
-    return web.Response(status=status, body=(text + "\n").encode(), headers=h)
+    return Response(status=status, body=(text + "\n").encode(), headers=h)
 
 
-def method_not_allowed(allowed: tuple[str, ...]) -> web.Response:
+def method_not_allowed(allowed: tuple[str, ...]) -> Response:
     """etcd's allowMethod refusal: 405 with `Allow` listing the methods, comma-joined."""
     h = base_headers()
     h["Allow"] = ",".join(allowed)
     return go_error(405, facts.METHOD_NOT_ALLOWED, h)
 
 
-def not_found() -> web.Response:
+def not_found() -> Response:
     """Go's http.NotFound, which etcd's mux serves for every unknown path."""
     return go_error(404, facts.NOT_FOUND_PAGE)
 
 
-def message(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+def message(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
     """etcd's httptypes.HTTPError: `{"message":"..."}` as JSON, no trailing newline."""
     h = headers if headers is not None else base_headers()
     h["Content-Type"] = facts.JSON
     body = '{"message":' + go_string(text) + "}"
-    return web.Response(status=status, body=body.encode(), headers=h)
+    return Response(status=status, body=body.encode(), headers=h)
 
 
-def etcd_error(err: EtcdError, headers: dict[str, str]) -> web.Response:
+def etcd_error(err: EtcdError, headers: dict[str, str]) -> Response:
     """v2error.Error.WriteTo: the error body with X-Etcd-Index set to the error's index."""
     headers["Content-Type"] = facts.JSON
     headers["X-Etcd-Index"] = str(err.index)
-    return web.Response(status=err.status, body=err.to_json(), headers=headers)
+    return Response(status=err.status, body=err.to_json(), headers=headers)
 
 
-def json_body(
-    body: bytes, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
+def json_body(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     h = headers if headers is not None else base_headers()
     h["Content-Type"] = facts.JSON
-    return web.Response(status=status, body=body, headers=h)
+    return Response(status=status, body=body, headers=h)
 
 
-def text_body(body: bytes, status: int = 200) -> web.Response:
+def text_body(body: bytes, status: int = 200) -> Response:
     """A body written with no Content-Type, which Go sniffs as plain text."""
     h = base_headers()
     h["Content-Type"] = facts.TEXT
-    return web.Response(status=status, body=body, headers=h)
+    return Response(status=status, body=body, headers=h)
