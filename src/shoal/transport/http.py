@@ -1,8 +1,9 @@
-"""Just enough HTTP/1.1 for the peer port's few plain endpoints (sans-IO).
+"""HTTP/1.1 for the peer port's few plain endpoints (sans-IO): requests parsed by httptools
+(llhttp, the parser Node.js uses), answers formatted here.
 
 The peer port's hot traffic is the framed raft stream; HTTP there serves a handful of small
 requests from tools (`curl`, a joining member reading /members, the nemesis setting faults).
-A parser of a few dozen lines keeps both on one listening socket without putting an HTTP
+A parser that is fed bytes keeps both on one listening socket without putting an HTTP
 framework in the raft stream's path. Bodies need a Content-Length (no chunked uploads).
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
+
+import httptools
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 1024 * 1024
@@ -39,59 +42,76 @@ class HttpRequest:
 class RequestParser:
     """Feed bytes, get complete requests (several if the client pipelines them)."""
 
-    __slots__ = ("_buf",)
+    __slots__ = ("_body", "_body_size", "_done", "_head_size", "_headers", "_parser", "_url")
 
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._parser = httptools.HttpRequestParser(self)
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._body_size = 0
+        self._head_size = 0
+        self._done: list[HttpRequest] = []
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = {}
+        self._body = []
+        self._body_size = 0
+        self._head_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self._grow(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._grow(len(name) + len(value) + 4)
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1").strip()
+
+    def on_headers_complete(self) -> None:
+        if "chunked" in self._headers.get("transfer-encoding", "").lower():
+            # Nothing the peer port serves takes a streamed body; refusing it at once means
+            # no request waits on a body that may never end.
+            raise HttpError(501, "chunked request bodies are not supported on the peer port")
+        raw = self._headers.get("content-length", "")
+        if raw.isdigit() and int(raw) > MAX_BODY:
+            raise HttpError(413, f"request body over {MAX_BODY} bytes")
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+        self._body_size += len(body)
+        if self._body_size > MAX_BODY:
+            raise HttpError(413, f"request body over {MAX_BODY} bytes")
+
+    def on_message_complete(self) -> None:
+        p = self._parser
+        target = self._url.decode("latin-1")
+        path, _, query = target.partition("?")
+        method = p.get_method().decode("latin-1")
+        self._done.append(
+            HttpRequest(
+                method, path, query, self._headers, b"".join(self._body), p.should_keep_alive()
+            )
+        )
+
+    def _grow(self, n: int) -> None:
+        self._head_size += n
+        if self._head_size > MAX_HEAD:
+            raise HttpError(431, "request header too large")
 
     def feed(self, data: bytes) -> list[HttpRequest]:
-        self._buf += data
-        out: list[HttpRequest] = []
-        while True:
-            req = self._one()
-            if req is None:
-                return out
-            out.append(req)
-
-    def _one(self) -> HttpRequest | None:
-        buf = self._buf
-        end = buf.find(b"\r\n\r\n")
-        if end < 0:
-            if len(buf) > MAX_HEAD:
-                raise HttpError(431, "request header too large")
-            return None
         try:
-            head = bytes(buf[:end]).decode("latin-1")
-        except UnicodeDecodeError as e:  # pragma: no cover - latin-1 decodes any byte
-            raise HttpError(400, str(e)) from e
-        lines = head.split("\r\n")
-        parts = lines[0].split(" ")
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            raise HttpError(400, f"malformed request line {lines[0]!r}")
-        method, target, version = parts
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if not sep or not name or name != name.strip():
-                raise HttpError(400, f"malformed header line {line!r}")
-            headers[name.lower()] = value.strip()
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            raise HttpError(501, "chunked request bodies are not supported on the peer port")
-        try:
-            length = int(headers.get("content-length", "0"))
-        except ValueError as e:
-            raise HttpError(400, "bad Content-Length") from e
-        if length < 0 or length > MAX_BODY:
-            raise HttpError(413, f"request body over {MAX_BODY} bytes")
-        start = end + 4
-        if len(buf) < start + length:
-            return None
-        body = bytes(buf[start : start + length])
-        del buf[: start + length]
-        path, _, query = target.partition("?")
-        conn = headers.get("connection", "").lower()
-        keep_alive = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
-        return HttpRequest(method, path, query, headers, body, keep_alive)
+            self._parser.feed_data(data)
+        except HttpError:
+            raise
+        except httptools.HttpParserError as e:
+            cause = e.__context__
+            if isinstance(cause, HttpError):  # raised by a callback
+                raise cause from None
+            raise HttpError(400, str(e) or "malformed request") from None
+        out, self._done = self._done, []
+        return out
 
 
 def format_response(
