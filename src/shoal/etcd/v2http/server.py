@@ -77,6 +77,7 @@ class _Connection(asyncio.Protocol):
     __slots__ = (
         "_active",
         "_drain_waiter",
+        "_ending",
         "_held",
         "_last",
         "_paused_reading",
@@ -96,6 +97,7 @@ class _Connection(asyncio.Protocol):
         self._last: Request | None = None  # the request body events belong to
         self._active: Request | None = None  # the request being answered
         self._held: Response | None = None  # an answer waiting for its body to be dropped
+        self._ending: Request | None = None  # answered; its body is dropped, then we close
         self._paused_reading = False
         self._paused_writing = False
         self._drain_waiter: asyncio.Future[None] | None = None
@@ -150,6 +152,16 @@ class _Connection(asyncio.Protocol):
     # -- reading -------------------------------------------------------------------------
 
     def _event(self, ev: wire.Event) -> None:
+        ending = self._ending
+        if ending is not None:
+            # Go's body.Close after a closing answer: up to 256 KiB of what follows is read
+            # as the body and dropped, then the connection ends.
+            if isinstance(ev, wire.Body):
+                ending.feed(ev.data, False)
+                if ending.received - ending.consumed < MAX_POST_HANDLER_READ:
+                    return
+            self._close()
+            return
         if isinstance(ev, wire.Body):
             req = self._last
             if req is not None:
@@ -208,7 +220,7 @@ class _Connection(asyncio.Protocol):
 
     def _next(self) -> None:
         """Start on the next request when none is being answered."""
-        while self._active is None and self._queue and not self.closing:
+        while self._active is None and self._queue and not self.closing and self._ending is None:
             item = self._queue.popleft()
             if isinstance(item, _Refusal):
                 self._refuse(item)
@@ -254,19 +266,32 @@ class _Connection(asyncio.Protocol):
                 return
             self._done(req, close=resp.close or not req.keep_alive or req.body_error is not None)
             return
-        close = False
-        if not req.body_done and req.body_error is None:
+        # A body the handler did not read to its end, judged by what the handler took (as Go
+        # judges it), not by what has arrived.
+        close = req.body_error is not None  # a broken body: what follows cannot be read
+        unread = req.length != 0 and not (req.body_done and req.consumed == req.received)
+        if not close and unread:
             if req.expects_continue and not req.continue_sent:
-                close = True  # the client may send its body yet: the next bytes are unknown
-            elif req.length > 0 and req.length - req.consumed >= MAX_POST_HANDLER_READ:
+                # The client may send its body yet (after its own timeout): Go answers with
+                # `Connection: close`, then reads what comes as that body and closes.
+                data, _ = encode_response(req, resp, True)
+                self.write(data)
+                self._active = None
+                self._queue.clear()
+                if req.body_done:
+                    self._close()
+                else:
+                    self._ending = req
+                return
+            # Go gives up past 256 KiB: left by a Content-Length, or already read (chunked).
+            left = req.length - req.consumed if req.length > 0 else 0
+            if left >= MAX_POST_HANDLER_READ or req.received - req.consumed > MAX_POST_HANDLER_READ:
                 close = True
-            else:
+            elif not req.body_done:
                 # Read the rest (up to 256 KiB) before answering, as Go does.
                 self._held = resp
                 self._dropping(req)
                 return
-        elif req.body_error is not None:
-            close = True
         data, close = encode_response(req, resp, close)
         self._write_answer(req, data, close)
 
