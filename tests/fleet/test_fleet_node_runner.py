@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import socket
@@ -90,4 +91,47 @@ def test_fleetd_runs_units_on_the_node_it_belongs_to(one_etcd: Etcd, node_root: 
         rc, _, err = c.ctl("destroy", "web.service")
         wait_until(
             lambda: "web.service" not in node_units(node_root), 10, "the unit to be unloaded"
+        )
+
+
+NOEXEC = "[Service]\nType=simple\n"
+REFUSAL = "noexec.service: line 2: service has no ExecStart= and no ExecStop=; refusing"
+
+
+def test_a_unit_the_node_refuses_stays_in_error_with_the_reason(node_root: Path) -> None:
+    async def main() -> None:
+        r = NodeRunner(control_socket(str(node_root)))
+        try:
+            await r.load("noexec.service", NOEXEC)
+            refused = UnitStatus("error", "inactive", "dead", REFUSAL)
+            assert r.status("noexec.service") == refused
+            with contextlib.suppress(Exception):
+                await r.start("noexec.service")  # the node knows no such unit: not-found there
+            assert r.status("noexec.service") == refused
+            await r.unload("noexec.service")
+            assert r.loaded() == []
+        finally:
+            await r.close()
+
+    asyncio.run(main())
+
+
+def test_fleetctl_start_of_a_refused_unit_ends_with_the_reason(
+    one_etcd: Etcd, node_root: Path
+) -> None:
+    # Issue 19, row 3: `fleetctl start noexec.service` printed "launched on ..." and waited
+    # forever; the reason was only in the target machine's log.
+    mid = (node_root / "etc" / "machine-id").read_text().strip()
+    with fleet_cluster(one_etcd.url, {}) as c:
+        f = c.add(mid, root_dir=str(node_root))
+        f.start()
+        wait_until(lambda: c.machine_ids() == [mid], 20, "the machine to register")
+        path = c.workdir / "noexec.service"
+        path.write_text(NOEXEC)
+        rc, out, err = c.ctl("start", str(path))  # default --block-attempts: no limit
+        assert rc == 1, out + err
+        assert out.splitlines()[-1].startswith("Unit noexec.service launched on ")
+        assert err == (
+            f"Unit noexec.service could not be loaded on {mid[:8]}...: "
+            f"Loaded: error (Reason: {REFUSAL})\n"
         )

@@ -177,6 +177,7 @@ class Agent:
                 status.active_state,
                 status.sub_state,
                 self.loaded_hash[name],
+                status.load_error,
             )
             key = f"state/{name}"
             if ks.states.get((name, self.id)) != st and self._should_write(key, st):

@@ -79,6 +79,7 @@ def state_json(s: UnitState) -> dict[str, Any]:
             "systemdLoadState": s.load_state,
             "systemdActiveState": s.active_state,
             "systemdSubState": s.sub_state,
+            "shoalLoadError": s.load_error,  # shoal's: why the machine refused the unit
         }
     )
 

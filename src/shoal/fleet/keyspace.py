@@ -70,17 +70,22 @@ class UnitState:
     active_state: str
     sub_state: str
     unit_hash: str
+    load_error: str = ""
+    """shoal's addition: why the machine could not load the unit (fleet itself only has
+    loadState `error`; the reason was in that machine's systemd). Omitted when empty, so fleet
+    reads the record as its own."""
 
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "loadState": self.load_state,
-                "activeState": self.active_state,
-                "subState": self.sub_state,
-                "machineState": {"ID": self.machine_id},
-                "unitHash": self.unit_hash,
-            }
-        )
+        doc: dict[str, object] = {
+            "loadState": self.load_state,
+            "activeState": self.active_state,
+            "subState": self.sub_state,
+            "machineState": {"ID": self.machine_id},
+            "unitHash": self.unit_hash,
+        }
+        if self.load_error:
+            doc["shoalLoadError"] = self.load_error
+        return json.dumps(doc)
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,7 @@ class KeyspaceBuilder:
                     str(d.get("activeState", "")),
                     str(d.get("subState", "")),
                     str(d.get("unitHash", "")),
+                    str(d.get("shoalLoadError", "")),
                 )
             elif top == facts.LEASE_DIR and parts[1:] == [facts.ENGINE_LEASE_NAME]:
                 if value is None:

@@ -27,6 +27,8 @@ class UnitStatus:
     load_state: str  # loaded | not-found | bad-setting
     active_state: str  # active | inactive | failed | activating | deactivating
     sub_state: str  # running | dead | failed | exited | auto-restart
+    load_error: str = ""
+    """Why the unit could not be loaded (load_state `error`), in the unit manager's words."""
 
 
 class UnitRunner(Protocol):

@@ -46,6 +46,9 @@ class NodeRunner:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.units: dict[str, UnitStatus] = {}
+        self._refused: dict[str, str] = {}
+        """Units the node would not load, and its reason: they stay `error` whatever the node
+        says of the name afterwards (it knows them as not-found)."""
         self._listener: Callable[[], None] = lambda: None
         self._lock = asyncio.Lock()
         self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
@@ -100,7 +103,7 @@ class NodeRunner:
                     ev = json.loads(line)
                     unit = ev.get("unit") or {}
                     name = unit.get("name")
-                    if name in self.units:
+                    if name in self.units and name not in self._refused:
                         st = _status(unit)
                         if self.units[name] != st:
                             self.units[name] = st
@@ -112,17 +115,19 @@ class NodeRunner:
 
     def _update(self, answer: dict[str, Any], name: str) -> None:
         unit = answer.get("unit")
-        if isinstance(unit, dict) and name in self.units:
+        if isinstance(unit, dict) and name in self.units and name not in self._refused:
             self.units[name] = _status(unit)
             self._listener()
 
     async def load(self, name: str, text: str) -> None:
         self.units[name] = UnitStatus("loaded", "inactive", "dead")
+        self._refused.pop(name, None)
         try:
             answer = await self._request({"op": "load", "unit": name, "text": text})
         except NodeError as e:
             log.error("node refused to load %s: %s", name, e)
-            self.units[name] = UnitStatus("error", "inactive", "dead")
+            self._refused[name] = str(e)
+            self.units[name] = UnitStatus("error", "inactive", "dead", str(e))
             self._listener()
             return
         self._update(answer, name)
@@ -133,6 +138,7 @@ class NodeRunner:
         with contextlib.suppress(NodeError):
             await self._request({"op": "unload", "unit": name})
         del self.units[name]
+        self._refused.pop(name, None)
         self._listener()
 
     async def start(self, name: str) -> None:

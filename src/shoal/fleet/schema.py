@@ -99,6 +99,7 @@ class UnitState:
     load_state: str = ""  # systemd's LoadState, ActiveState and SubState on that machine
     active_state: str = ""
     sub_state: str = ""
+    load_error: str = ""  # shoal's: why the machine could not load the unit (load_state error)
 
     @staticmethod
     def from_json(doc: object) -> UnitState:
@@ -110,4 +111,5 @@ class UnitState:
             _str(d, "systemdLoadState"),
             _str(d, "systemdActiveState"),
             _str(d, "systemdSubState"),
+            _str(d, "shoalLoadError"),
         )

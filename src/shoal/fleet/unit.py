@@ -287,6 +287,12 @@ def _printf(value: str, info: UnitNameInfo | None) -> str:
     return value
 
 
+def expand_specifiers(value: str, unit_name: str) -> str:
+    """`%n %N %p %i` in `value` replaced as for the unit `unit_name` (systemd shows a
+    template's Description so: "Web server %i" reads "Web server 2" for web@2.service)."""
+    return _printf(value, name_info(unit_name))
+
+
 @dataclass(frozen=True)
 class Requirements:
     """What a unit's [X-Fleet] section asks of the machine that runs it (names substituted)."""

@@ -1,7 +1,9 @@
 """`fleetctl journal [--lines N] [--follow] UNIT`: a unit's journal (fleetctl/journal.go).
 
-fleet ran journalctl over ssh on the unit's machine; shoal asks that machine's fleet API (its
-`shoal/journal` extension), so fleetctl must be pointed at the machine running the unit.
+shoal first asks the fleet API it talks to (its `shoal/journal` extension answers for units on
+its own machine). For a unit on another machine it does what fleet did: it runs `journalctl
+--unit UNIT --no-pager -n N` (`-f` with --follow) on that machine, as `fleetctl ssh` reaches it
+(`shoal ssh` to the machine's address).
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import time
 
 from shoal.fleet.client import FleetAPIError
+from shoal.fleet.schema import Machine
 from shoal.fleetctl.context import Ctl
 from shoal.fleetctl.output import machine_full_legend
+from shoal.fleetctl.ssh import run_there
 
 FOLLOW_INTERVAL = 1.0  # seconds between two reads of the journal with --follow
 FOLLOW_WINDOW = 200  # lines read each time with --follow
@@ -35,12 +39,7 @@ def journal(ctl: Ctl) -> int:
         if e.code != 404:
             ctl.stderr(f"Error retrieving journal of {name}: {e}")
             return 1
-        m = ctl.machine_or_bare(u.machine_id)
-        ctl.stderr(
-            f"Unit {name} runs on {machine_full_legend(m, True)}, not on the machine behind "
-            f"{ctl.inv.get('endpoint')}; point --endpoint at that machine's fleet API."
-        )
-        return 1
+        return _journal_there(ctl, name, ctl.machine_or_bare(u.machine_id))
     for line in shown:
         ctl.stdout(line)
     while ctl.inv.flags.get("follow"):
@@ -54,6 +53,23 @@ def journal(ctl: Ctl) -> int:
             ctl.stdout(line)
         shown = fresh
     return 0
+
+
+def _journal_there(ctl: Ctl, name: str, machine: Machine) -> int:
+    """journalctl run on the unit's machine (fleet's way); when that machine cannot be reached
+    so, one line says where the unit runs instead."""
+    command = ["journalctl", "--unit", name, "--no-pager", "-n", str(int(ctl.inv.get("lines")))]
+    if ctl.inv.flags.get("follow"):
+        command.append("-f")
+    rc, failure = run_there(ctl, machine, command)
+    if not failure:
+        return rc
+    ctl.stderr(
+        f"Unit {name} runs on {machine_full_legend(machine, True)}, not on the machine behind "
+        f"{ctl.inv.get('endpoint')}, and its journal could not be read there ({failure}); "
+        "point --endpoint at that machine's fleet API."
+    )
+    return 1
 
 
 def new_lines(seen_tail: list[str], fresh: list[str]) -> list[str]:

@@ -8,9 +8,11 @@ the command) "on" that machine, with its etcdctl and fleetctl.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 from shoal.fleet.client import FleetAPIError
+from shoal.fleet.schema import Machine
 from shoal.fleet.unit import mangle_name
 from shoal.fleetctl.context import Ctl
 
@@ -31,6 +33,39 @@ def _address(ctl: Ctl, target: str, by_unit: bool) -> str | None:
         ctl.stderr(f"Unit {mangle_name(target)} does not appear to be running.")
         return None
     return next((m.primary_ip for m in machines if m.id == mid), "")
+
+
+def ssh_argv(ip: str, command: list[str]) -> list[str]:
+    """`shoal ssh IP -- COMMAND`: COMMAND run on the shoal machine at IP."""
+    return [sys.executable, "-m", "shoal.cli", "ssh", ip, "--", *command]
+
+
+def run_there(ctl: Ctl, machine: Machine, command: list[str]) -> tuple[int, str]:
+    """COMMAND run on `machine` through `shoal ssh`, as fleet ran it over ssh, its output
+    copied to stdout line by line (so --follow streams). Returns its exit status, and why it
+    could not run ("" if it did; then its stderr was copied too)."""
+    if not machine.primary_ip:
+        return 1, "the machine has no address"
+    with subprocess.Popen(
+        ssh_argv(machine.primary_ip, command),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        printed = False
+        for line in proc.stdout:
+            ctl.stdout(line)
+            printed = True
+        err = proc.stderr.read().strip()
+        rc = proc.wait()
+    if rc != 0 and not printed:
+        # Nothing ran there (no cluster holds that address, or the machine is down).
+        return rc, err.splitlines()[-1] if err else f"exit status {rc}"
+    if err:
+        ctl.stderr(err)
+    return rc, ""
 
 
 def ssh(ctl: Ctl) -> int:
@@ -55,7 +90,7 @@ def ssh(ctl: Ctl) -> int:
         return 1
     if command[:1] == ["--"]:
         command = command[1:]
-    argv = [sys.executable, "-m", "shoal.cli", "ssh", ip, "--", *command]
+    argv = ssh_argv(ip, command)
     ctl.out.flush()
     ctl.err.flush()
     os.execv(sys.executable, argv)

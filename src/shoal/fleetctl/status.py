@@ -1,17 +1,24 @@
-"""`fleetctl status`: a unit's state on its machine (fleetctl/status.go)."""
+"""`fleetctl status UNIT...`: a unit's state on its machine (fleetctl/status.go).
+
+As fleet did over ssh, `systemctl status UNIT` runs on the unit's machine (through `shoal
+ssh`, as `fleetctl ssh` reaches it), so the answer is that machine's: Main PID, the description
+with its specifiers filled in, the last journal lines. When the machine cannot be reached so,
+the header lines come from the fleet API's record instead, and a line says why.
+"""
 
 from __future__ import annotations
 
 from shoal.fleet import facts
 from shoal.fleet.client import FleetAPIError
-from shoal.fleet.unit import description, mangle_name
+from shoal.fleet.schema import Unit, UnitState
+from shoal.fleet.unit import description, expand_specifiers, mangle_name
 from shoal.fleetctl.context import Ctl
 from shoal.fleetctl.output import machine_full_legend
+from shoal.fleetctl.ssh import run_there
 
 
 def status(ctl: Ctl) -> int:
-    """fleet ran `systemctl status -l UNIT` on the unit's machine over ssh; shoal prints the same
-    header lines from the API's state (no ssh needed, no journal lines)."""
+    rc = 0
     for i, arg in enumerate(ctl.inv.args):
         name = mangle_name(arg)
         try:
@@ -31,14 +38,30 @@ def status(ctl: Ctl) -> int:
             return 1
         if i:
             ctl.out.write("\n")
-        desc = description(u.options)
-        dot = "●" if st.active_state in ("active", "failed") else "○"
         m = ctl.machine_or_bare(u.machine_id)
-        ctl.out.write(
-            f"{dot} {name}" + (f" - {desc}" if desc else "") + "\n"
-            f"   Loaded: {st.load_state} "
-            f"({facts.DEFAULT_UNITS_DIRECTORY}{name}; linked-runtime)\n"
-            f"   Active: {st.active_state} ({st.sub_state})\n"
-            f"  Machine: {machine_full_legend(m, True)}\n"
-        )
-    return 0
+        # fleet ran `systemctl status -l`; shoal's systemctl never cuts lines (and takes -l only
+        # before the verb).
+        code, failure = run_there(ctl, m, ["systemctl", "status", name])
+        if failure:
+            _from_the_record(ctl, u, st)
+            ctl.stderr(f"(systemctl status could not run on that machine: {failure})")
+        elif code:
+            rc = code  # systemctl's own status (3: not running), as fleetctl passes it on
+    return rc
+
+
+def _from_the_record(ctl: Ctl, u: Unit, st: UnitState) -> None:
+    """systemctl status's header lines rebuilt from what fleet's registry holds."""
+    name = u.name
+    desc = expand_specifiers(description(u.options), name)
+    dot = "●" if st.active_state in ("active", "failed") else "○"
+    m = ctl.machine_or_bare(u.machine_id)
+    loaded = f"({facts.DEFAULT_UNITS_DIRECTORY}{name}; linked-runtime)"
+    if st.load_error:
+        loaded = f"(Reason: {st.load_error})"
+    ctl.out.write(
+        f"{dot} {name}" + (f" - {desc}" if desc else "") + "\n"
+        f"   Loaded: {st.load_state} {loaded}\n"
+        f"   Active: {st.active_state} ({st.sub_state})\n"
+        f"  Machine: {machine_full_legend(m, True)}\n"
+    )

@@ -32,6 +32,18 @@ def _assert_state(ctl: Ctl, name: str, want: str) -> str | None:
     return msg
 
 
+LOAD_FAILED = frozenset(("error", "not-found", "bad-setting", "masked"))
+"""systemd load states of a unit that cannot run as it is."""
+
+
+def _hint_unplaced(ctl: Ctl, name: str) -> None:
+    """A unit still on no machine after a while: point at `fleetctl why` (once)."""
+    with contextlib.suppress(FleetAPIError):
+        u = ctl.api.unit(name)
+        if u is not None and not u.machine_id and not u.is_global:
+            ctl.stderr(f"Unit {name} is not on any machine yet; `fleetctl why {name}` says why.")
+
+
 def wait_for_states(
     ctl: Ctl, names: list[str], want: str, attempts: int, label: str = "units"
 ) -> bool:
@@ -40,7 +52,9 @@ def wait_for_states(
         return True
     ok = True
     for name in names:
-        deadline = None if attempts == 0 else time.monotonic() + ATTEMPT * attempts
+        start = time.monotonic()
+        deadline = None if attempts == 0 else start + ATTEMPT * attempts
+        hinted = want != "launched"
         while True:
             try:
                 msg = _assert_state(ctl, name, want)
@@ -49,6 +63,9 @@ def wait_for_states(
             if msg is not None:
                 ctl.stdout(msg)
                 break
+            if not hinted and time.monotonic() - start > ATTEMPT:
+                hinted = True
+                _hint_unplaced(ctl, name)
             if deadline is not None and time.monotonic() > deadline:
                 what = (
                     "Error waiting on unit creation"
@@ -76,6 +93,16 @@ def wait_active(ctl: Ctl, names: list[str], attempts: int) -> bool:
                 st = ctl.api.unit_state(name)
             if st is not None and st.active_state == "active":
                 break
+            if st is not None and st.load_state in LOAD_FAILED:
+                # The machine refused the unit (systemd's "Loaded: error"): it will never be
+                # active, so say why and stop waiting.
+                m = ctl.machine_or_bare(st.machine_id)
+                reason = f" (Reason: {st.load_error})" if st.load_error else ""
+                ctl.stderr(
+                    f"Unit {name} could not be loaded on {machine_full_legend(m, False)}: "
+                    f"Loaded: {st.load_state}{reason}"
+                )
+                return False
             if deadline is not None and time.monotonic() > deadline:
                 ctl.stderr(
                     f"Error waiting for systemd unit states, err: Failed to find an active unit "
