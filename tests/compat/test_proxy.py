@@ -267,3 +267,28 @@ def test_watch_streams_through_shoal_proxy() -> None:
             assert dict(node)["value"] == str(i)
         assert s.watch_state("w").body == "open"
         s.close()
+
+
+def test_shoal_partition_cuts_a_proxy_off_and_heals() -> None:
+    """shoal's proxy takes `shoal partition`'s faults on its client port: blocked members are
+    unreachable to it (etcd's 502, then 503), and clearing the faults brings them back."""
+    with proxied("shoal", "on", "--proxy-failure-wait", "500") as p:
+        members = json.loads(request(p.url, "GET", "/v2/members")[2])["members"]
+        ids = [m["id"] for m in members]
+        body = json.dumps({"blocked": ids}).encode()
+        status, _, got = request(p.url, "POST", "/_shoal/faults", body)
+        assert status == 200 and sorted(json.loads(got)["blocked"]) == sorted(ids)
+        first = answer(p.url)
+        assert first == (
+            502,
+            "application/json",
+            {"message": "httpproxy: unable to get response from 3 endpoint(s)"},
+        )
+        assert answer(p.url)[0] == 503
+        # The members are fine: only this proxy is cut off from them.
+        assert answer(p.cluster.members[0].client_url)[0] == 200
+        assert request(p.url, "DELETE", "/_shoal/faults")[0] == 200
+        wait_until(lambda: answer(p.url)[0] == 200, 30, "the proxy reaching members again")
+        assert "partitioned from this proxy (shoal partition)" in p.log()
+        bad = request(p.url, "POST", "/_shoal/faults", b'{"blocked": "x"}')
+        assert bad[0] == 400

@@ -551,7 +551,7 @@ def kill(argv: list[str]) -> int:
 def partition(argv: list[str]) -> int:
     from shoal.transport.control import FaultControlError, get_faults, set_faults
 
-    p = _nodes_parser("partition", "Cut machines' etcd peer links (all others, or --from).")
+    p = _nodes_parser("partition", "Cut machines off from the others' etcd (all, or --from).")
     p.add_argument("--from", dest="others", nargs="+", metavar="NODE", default=None)
     args = p.parse_args(argv)
     cluster = load_cluster(args.dir)
@@ -559,32 +559,41 @@ def partition(argv: list[str]) -> int:
     outside = (
         [cluster.machine(n) for n in args.others]
         if args.others
-        else [m for m in cluster.members if m not in inside]
+        else [m for m in cluster.machines if m not in inside]
     )
-    for m in (*inside, *outside):
-        if m.proxy:
-            raise ClusterError(
-                f"{m.name} runs etcd as a proxy, which has no peer links to cut: partitions "
-                f"are between the central members. To take a worker away: `shoal kill {m.name}` "
-                f"or `shoal stop {m.name}`"
-            )
     ids = health.member_ids(cluster)
     if not ids:
         raise ClusterError("no etcd member answers /v2/members: is the cluster up?")
-    block = set()
-    for m in outside:
+
+    def member_id(m: Machine) -> int:
         if m.etcd_name not in ids:
             raise ClusterError(f"{m.name}: its etcd member {m.etcd_name} is not in the cluster")
-        block.add(int(ids[m.etcd_name], 16))
-    for m in inside:
+        return int(ids[m.etcd_name], 16)
+
+    # Links are between members (their peer ports) and from a worker's proxy to the members
+    # (cut on the proxy's side); two proxies have none between them.
+    cuts: dict[Machine, set[int]] = {}
+    for a in inside:
+        for b in outside:
+            if a.proxy and b.proxy:
+                continue
+            if a.proxy or b.proxy:
+                proxy, member = (a, b) if a.proxy else (b, a)
+                cuts.setdefault(proxy, set()).add(member_id(member))
+            else:
+                cuts.setdefault(a, set()).add(member_id(b))
+    if not cuts:
+        raise ClusterError("nothing to cut: workers' proxies have no links between them")
+    for m, block in cuts.items():
+        url = m.client_url if m.proxy else m.peer_url
         try:
-            current = get_faults(m.peer_url)
-            set_faults(m.peer_url, current.block(block))
+            set_faults(url, get_faults(url).block(block))
         except FaultControlError as e:
             raise ClusterError(
-                f"{m.name}: {e}. Partitions need shoal's etcd (its peer port has the "
-                "/_shoal/faults endpoint); a real etcd has none"
+                f"{m.name}: {e}. Partitions need shoal's etcd (its peer port, and a proxy's "
+                "client port, have the /_shoal/faults endpoint); a real etcd has none"
             ) from e
+    for m in inside:
         _say(f"{m.name}: cut off from {', '.join(o.name for o in outside)}")
     return 0
 
@@ -597,10 +606,10 @@ def heal(argv: list[str]) -> int:
     args = p.parse_args(argv)
     cluster = load_cluster(args.dir)
     for m in cluster.machines:
-        if processes.node_pid(m) is None or m.proxy:
+        if processes.node_pid(m) is None:
             continue
         try:
-            clear_faults(m.peer_url)
+            clear_faults(m.client_url if m.proxy else m.peer_url)
             _say(f"{m.name}: healed")
         except FaultControlError as e:
             _err(f"{m.name}: {e}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -61,10 +62,17 @@ def http_error(status: int, message: str, extra: dict[str, str] | None = None) -
 class ReverseProxy:
     """Sends requests to the director's endpoints; one aiohttp session for all of them."""
 
-    def __init__(self, director: Director, timeouts: Timeouts = Timeouts()) -> None:
+    def __init__(
+        self,
+        director: Director,
+        timeouts: Timeouts = Timeouts(),
+        unreachable: Callable[[str], str | None] = lambda url: None,
+    ) -> None:
         self.director = director
         self.timeouts = timeouts
         self._session: aiohttp.ClientSession | None = None
+        # Why an endpoint cannot be reached now (shoal partition), or None: tried as usual.
+        self._unreachable = unreachable
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -104,6 +112,11 @@ class ReverseProxy:
             return http_error(503, "httpproxy: " + ZERO_ENDPOINTS, extra)
         session = self._client()
         for ep in endpoints:
+            why = self._unreachable(ep.url)
+            if why is not None:
+                log.info(PKG, f"failed to direct request to {ep.url}: {why}")
+                ep.failed(self.director.failure_wait)
+                continue
             try:
                 upstream = await session.request(
                     request.method,

@@ -29,6 +29,7 @@ from aiohttp import web
 from shoal.etcd import facts, log
 from shoal.etcd.flags import EtcdConfig
 from shoal.etcd.proxy.director import Director
+from shoal.etcd.proxy.faults import BLOCKED, FAULTS_PATH, Partition
 from shoal.etcd.proxy.reverse import ReverseProxy, Timeouts
 from shoal.gocompat.fmt import sprint_list
 
@@ -107,11 +108,14 @@ class Settings:
 class ClusterView:
     """The peers as last learnt, and the members' client URLs (etcd's `uf` closure)."""
 
-    def __init__(self, data_dir: str, peer_urls: list[str], timeouts: Timeouts) -> None:
+    def __init__(
+        self, data_dir: str, peer_urls: list[str], timeouts: Timeouts, partition: Partition
+    ) -> None:
         self.data_dir = data_dir
         self.peer_urls = peer_urls
         self._timeouts = timeouts
         self._session: aiohttp.ClientSession | None = None
+        self.partition = partition
 
     async def close(self) -> None:
         if self._session is not None:
@@ -125,12 +129,16 @@ class ClusterView:
                 )
             )
         for u in self.peer_urls:
+            if self.partition.blocked(u):
+                log.warning("etcdserver", f"could not get cluster response from {u}: {BLOCKED}")
+                continue
             try:
                 async with self._session.get(u + "/members", allow_redirects=False) as r:
                     raw = await r.read()
                 got = json.loads(raw)
                 if not isinstance(got, list):
                     raise ValueError(f"json: cannot unmarshal {type(got).__name__} into members")
+                self.partition.learn(got)
                 return got
             except (aiohttp.ClientError, OSError, ValueError, TimeoutError) as e:
                 why = str(e) or ("i/o timeout" if isinstance(e, TimeoutError) else "")
@@ -168,12 +176,24 @@ def _cors(resp: web.StreamResponse) -> web.StreamResponse:
 class ProxyHandler:
     """httpproxy.NewHandler wrapped in CORS (and readonly, when asked)."""
 
-    def __init__(self, director: Director, timeouts: Timeouts, readonly: bool) -> None:
+    def __init__(
+        self,
+        director: Director,
+        timeouts: Timeouts,
+        readonly: bool,
+        partition: Partition | None = None,
+    ) -> None:
         self.director = director
-        self.reverse = ReverseProxy(director, timeouts)
+        self.partition = partition or Partition()
+        self.reverse = ReverseProxy(director, timeouts, self._unreachable)
         self.readonly = readonly
 
+    def _unreachable(self, url: str) -> str | None:
+        return BLOCKED if self.partition.blocked(url) else None
+
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        if request.path == FAULTS_PATH:  # shoal's own endpoint (see proxy.faults)
+            return self.partition.answer(request, await request.read())
         if self.readonly and request.method != "GET":
             return web.Response(status=501)  # readonlyHandlerFunc: no body, no CORS
         if request.method == "OPTIONS":
@@ -245,10 +265,11 @@ async def serve(cfg: EtcdConfig) -> int:
     except ProxyStartError as e:
         log.critical(PKG, str(e))
         return 1
-    view = ClusterView(cfg.data_dir, peers, settings.timeouts)
+    partition = Partition()
+    view = ClusterView(cfg.data_dir, peers, settings.timeouts, partition)
     director = Director(view.client_urls, settings.failure_wait, settings.refresh_interval)
     await director.refresh()
-    handler = ProxyHandler(director, settings.timeouts, settings.readonly)
+    handler = ProxyHandler(director, settings.timeouts, settings.readonly, partition)
     runner = web.ServerRunner(web.Server(handler, access_log=None), handle_signals=False)
     await runner.setup()
     stop = asyncio.Event()
