@@ -129,6 +129,14 @@ def test_node_boots_units_and_systemctl_shows_them(
     assert r.stdout.count("\n") == 3 and "systemd[1]: Started Hello service." in r.stdout
 
 
+def test_systemctl_takes_options_after_the_verb(node: tuple[Path, subprocess.Popen[bytes]]) -> None:
+    # `systemctl status -l UNIT`, as fleetctl status runs it on the unit's machine.
+    root, _ = node
+    r = shoal("systemctl", "--root", str(root), "status", "-l", "hello", "--no-pager")
+    assert r.returncode == 0, r.stderr
+    assert "● hello.service - Hello service" in r.stdout
+
+
 def test_control_socket_loads_and_runs_units_for_fleet(
     node: tuple[Path, subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:

@@ -1,6 +1,6 @@
 """`fleetctl status UNIT...`: a unit's state on its machine (fleetctl/status.go).
 
-As fleet did over ssh, `systemctl status UNIT` runs on the unit's machine (through `shoal
+As fleet did over ssh, `systemctl status -l UNIT` runs on the unit's machine (through `shoal
 ssh`, as `fleetctl ssh` reaches it), so the answer is that machine's: Main PID, the description
 with its specifiers filled in, the last journal lines. When the machine cannot be reached so,
 the header lines come from the fleet API's record instead, and a line says why.
@@ -39,9 +39,7 @@ def status(ctl: Ctl) -> int:
         if i:
             ctl.out.write("\n")
         m = ctl.machine_or_bare(u.machine_id)
-        # fleet ran `systemctl status -l`; shoal's systemctl never cuts lines (and takes -l only
-        # before the verb).
-        code, failure = run_there(ctl, m, ["systemctl", "status", name])
+        code, failure = run_there(ctl, m, ["systemctl", "status", "-l", name])
         if failure:
             _from_the_record(ctl, u, st)
             ctl.stderr(f"(systemctl status could not run on that machine: {failure})")

@@ -48,7 +48,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    # Options may follow the verb, as systemctl takes them (`systemctl status -l UNIT`, what
+    # fleetctl status runs).
+    args = _parser().parse_intermixed_args(argv)
     try:
         root = resolve_root(args.root, args.machine, args.dir)
     except NoMachine as e:
