@@ -49,6 +49,13 @@ class _Conn:
         if t is not None and not t.is_closing():
             t.write(data)
 
+    def peer_certificate(self) -> dict[str, Any] | None:
+        t = self._request.transport
+        if t is None or t.get_extra_info("sslcontext") is None:
+            return None
+        cert: dict[str, Any] | None = t.get_extra_info("peercert")
+        return cert
+
     async def drain(self) -> None:
         if self.closing:
             raise ConnectionResetError("client went away")

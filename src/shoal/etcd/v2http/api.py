@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from shoal.etcd import facts
 from shoal.etcd.server_iface import ServerAPI
+from shoal.etcd.v2auth.access import Access
+from shoal.etcd.v2auth.store import AuthStore
 from shoal.etcd.v2http import metrics, misc, respond
+from shoal.etcd.v2http.auth import AUTH_PREFIX, AuthHandler
 from shoal.etcd.v2http.keys import KEYS_PREFIX, KeysHandler
 from shoal.etcd.v2http.members import MEMBERS_PREFIX, MembersHandler
 from shoal.etcd.v2http.message import Answer, Request, Response
@@ -54,6 +57,7 @@ _EXACT: dict[str, _Exact] = {
     "/_shoal/hash": misc.shoal_hash,  # shoal's own, for `shoal torture`
 }
 
+_AUTH_PATHS = (AUTH_PREFIX + "/enable", AUTH_PREFIX + "/users", AUTH_PREFIX + "/roles")
 _KEYS_LEN = len(KEYS_PREFIX)
 _MEMBERS_LEN = len(MEMBERS_PREFIX)
 
@@ -61,12 +65,15 @@ _MEMBERS_LEN = len(MEMBERS_PREFIX)
 class Router:
     """Request -> answer (or a coroutine of one) for one member's client API."""
 
-    __slots__ = ("keys", "members", "server")
+    __slots__ = ("auth", "keys", "members", "server")
 
-    def __init__(self, server: ServerAPI) -> None:
+    def __init__(self, server: ServerAPI, client_cert_auth: bool = False) -> None:
         self.server = server
-        self.keys = KeysHandler(server)
-        self.members = MembersHandler(server)
+        # One auth store per listener: users, roles and the switch live in the v2 store.
+        access = Access(AuthStore(server), client_cert_auth)
+        self.keys = KeysHandler(server, access)
+        self.members = MembersHandler(server, access)
+        self.auth = AuthHandler(server, access)
 
     def close(self) -> None:
         """The server is stopping: end open watches so shutdown need not wait for them."""
@@ -96,6 +103,8 @@ class Router:
             len(path) == _MEMBERS_LEN or path[_MEMBERS_LEN] == "/"
         ):
             return self.members.handle(request, path)
+        if path.startswith(_AUTH_PATHS):
+            return self.auth.handle(request, path)
         handler = _EXACT.get(path)
         if handler is not None:
             return handler(request, self.server)
@@ -147,6 +156,7 @@ class ClientListener:
     ) -> None:
         self.server = server
         self.listen_urls = list(listen_urls)
+        self._tls = tls
         self._ssl = tls.server_context() if tls is not None else None
         self._http: HTTPServer | None = None
         self._router: Router | None = None
@@ -154,7 +164,8 @@ class ClientListener:
 
     async def start(self) -> None:
         addrs = [_host_port(u, self._ssl is not None) for u in self.listen_urls]
-        self._router = Router(self.server)
+        client_cert_auth = self._tls is not None and self._tls.client_cert_auth
+        self._router = Router(self.server, client_cert_auth)
         http = HTTPServer(self._router.dispatch)
         self._http = http
         try:

@@ -14,7 +14,9 @@ from typing import Any
 
 from shoal.etcd import facts
 from shoal.etcd.server_iface import ServerAPI
+from shoal.etcd.v2auth.access import Access
 from shoal.etcd.v2http import respond
+from shoal.etcd.v2http.auth import credentials, key_refusal
 from shoal.etcd.v2http.keyreq import parse_key_request
 from shoal.etcd.v2http.message import Answer, BodyError, Request, Response, StreamResponse
 from shoal.gocompat.nethttp import MAX_FORM_BYTES, parse_form
@@ -37,10 +39,11 @@ without aiohttp's handler cancellation (with it, a disconnect ends the watch at 
 
 
 class KeysHandler:
-    __slots__ = ("_http", "_wakes", "closing", "cluster_id", "server")
+    __slots__ = ("_http", "_wakes", "access", "closing", "cluster_id", "server")
 
-    def __init__(self, server: ServerAPI) -> None:
+    def __init__(self, server: ServerAPI, access: Access | None = None) -> None:
         self.server = server
+        self.access = access
         self._http = server.metrics.http  # etcd_http_*, counted as etcd's keysHandler does
         self.cluster_id = f"{server.cluster_id:x}"
         self.closing = False
@@ -120,7 +123,38 @@ class KeysHandler:
             if too_large and not request.body_done:
                 resp.force_close()  # the rest of the body was never read (Go closes too)
             return resp
+        access = self.access
+        if access is not None and access.store.auth_enabled():
+            return self._authorized(access, request, path, req, no_value, headers, started)
+        return self._serve(request, req, no_value, headers, started)
 
+    async def _authorized(
+        self,
+        access: Access,
+        request: Request,
+        path: str,
+        req: KeyRequest,
+        no_value: bool,
+        headers: dict[str, str],
+        started: float,
+    ) -> Answer:
+        """hasKeyPrefixAccess before anything is read or proposed (auth is on)."""
+        key = path[len(KEYS_PREFIX) :]
+        if not await access.key(request.method, key, req.recursive, credentials(request)):
+            return key_refusal(headers)
+        answer = self._serve(request, req, no_value, headers, started)
+        if isinstance(answer, Response | StreamResponse):
+            return answer
+        return await answer
+
+    def _serve(
+        self,
+        request: Request,
+        req: KeyRequest,
+        no_value: bool,
+        headers: dict[str, str],
+        started: float,
+    ) -> Answer | Coroutine[Any, Any, Answer]:
         server, http = self.server, self._http
         if req.method == rq.GET or req.method == rq.HEAD:
             if req.wait:

@@ -10,7 +10,10 @@ import logging
 from shoal.etcd import facts
 from shoal.etcd.ids import parse_hex_id
 from shoal.etcd.server_iface import MemberInfo, MembershipError, ServerAPI
+from shoal.etcd.v2auth.access import Access
 from shoal.etcd.v2http import respond
+from shoal.etcd.v2http.auth import credentials
+from shoal.etcd.v2http.auth import refusal as auth_refusal
 from shoal.etcd.v2http.body import read_body
 from shoal.etcd.v2http.memberreq import BadMemberRequest, decode_member_request
 from shoal.etcd.v2http.message import BodyError, Request, Response
@@ -32,15 +35,19 @@ def _encode(obj: object) -> bytes:
 
 
 class MembersHandler:
-    __slots__ = ("server",)
+    __slots__ = ("access", "server")
 
-    def __init__(self, server: ServerAPI) -> None:
+    def __init__(self, server: ServerAPI, access: Access | None = None) -> None:
         self.server = server
+        self.access = access
 
     async def handle(self, request: Request, path: str) -> Response:
         method = request.method
         if method not in facts.MEMBERS_METHODS:
             return respond.method_not_allowed(facts.MEMBERS_METHODS)
+        access = self.access
+        if access is not None and not await access.write_root(method, credentials(request)):
+            return auth_refusal()
         server = self.server
         headers = respond.base_headers()
         headers["X-Etcd-Cluster-Id"] = f"{server.cluster_id:x}"

@@ -25,7 +25,7 @@ import http
 import time
 from collections.abc import Callable
 from email.utils import formatdate
-from typing import Protocol, overload
+from typing import Any, Protocol, overload
 
 CHUNKING_THRESHOLD = 2048
 """Go's bufferBeforeChunkingSize: a response body longer than this is sent chunked."""
@@ -89,6 +89,9 @@ class Conn(Protocol):
 
     @property
     def closing(self) -> bool: ...
+
+    def peer_certificate(self) -> dict[str, Any] | None:
+        """The client's verified TLS certificate (`getpeercert()`'s dict), None without one."""
 
 
 class Headers:
@@ -272,6 +275,10 @@ class Request:
     @property
     def closing(self) -> bool:
         return self.lost or self._conn.closing
+
+    def peer_certificate(self) -> dict[str, Any] | None:
+        """The client's verified TLS certificate, for etcd's client-cert-auth users."""
+        return self._conn.peer_certificate()
 
 
 class Response:

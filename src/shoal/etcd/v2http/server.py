@@ -348,6 +348,13 @@ class _Connection(asyncio.Protocol):
         if t is not None and not self.closing:
             t.write(data)
 
+    def peer_certificate(self) -> dict[str, Any] | None:
+        t = self._transport
+        if t is None or t.get_extra_info("sslcontext") is None:
+            return None
+        cert: dict[str, Any] | None = t.get_extra_info("peercert")
+        return cert
+
     async def drain(self) -> None:
         if self.closing:
             raise ConnectionResetError("client went away")
