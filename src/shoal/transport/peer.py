@@ -425,9 +425,38 @@ def _describe(e: BaseException, op: str = "") -> str:
     Python's repr of it (`[Errno 111] Connect call failed ('127.0.0.1', 2380)`)."""
     if isinstance(e, TimeoutError):
         return "i/o timeout"
+    if isinstance(e, ssl.SSLError):  # before OSError: its errno is OpenSSL's, not the kernel's
+        return tls_error_text(e)
     if isinstance(e, OSError) and e.errno:
         return f"{op}: {os_error_text(e)}" if op else os_error_text(e)
     if isinstance(e, EOFError | asyncio.IncompleteReadError):
         return "EOF"
     text = str(e)
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+# OpenSSL verify codes and TLS alerts in Go's crypto/tls words (what etcd logs for a peer).
+_UNKNOWN_AUTHORITY = "x509: certificate signed by unknown authority"
+_VERIFY_TEXT = {
+    10: "x509: certificate has expired or is not yet valid",
+    9: "x509: certificate has expired or is not yet valid",
+    18: _UNKNOWN_AUTHORITY,
+    19: _UNKNOWN_AUTHORITY,
+    20: _UNKNOWN_AUTHORITY,
+    21: _UNKNOWN_AUTHORITY,
+}
+_ALERT_TEXT = {
+    "TLSV1_ALERT_UNKNOWN_CA": "remote error: tls: unknown certificate authority",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "remote error: tls: bad certificate",
+    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "remote error: tls: certificate required",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": "remote error: tls: handshake failure",
+    "WRONG_VERSION_NUMBER": "tls: first record does not look like a TLS handshake",
+}
+
+
+def tls_error_text(e: ssl.SSLError) -> str:
+    if isinstance(e, ssl.SSLCertVerificationError):
+        code = e.verify_code
+        return _VERIFY_TEXT.get(code, f"x509: {e.verify_message}")
+    reason = e.reason or ""
+    return _ALERT_TEXT.get(reason, f"tls: {reason.lower().replace('_', ' ') or e}")
