@@ -4,7 +4,9 @@ role=worker). Then what its users rely on: etcdctl and fleetctl on a worker answ
 cluster; units with MachineMetadata=role=worker land on workers only, global ones on every
 worker; fleetd on a worker talks to etcd through its local proxy; with the central quorum lost,
 fleet on a worker answers 503 while its units keep running and nothing is rescheduled until the
-quorum is back; a killed worker's units move to the other worker, never to a central machine.
+quorum is back; a worker partitioned from the central machines (`shoal partition worker-01`)
+loses etcd until `shoal heal`; a killed worker's units move to the other worker, never to a
+central machine.
 """
 
 from __future__ import annotations
@@ -176,6 +178,22 @@ def test_central_services_and_workers(cluster: Cluster) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     wait_until(lambda: cluster.units() == units, 60, "the same units on the same machines")
     assert _main_pids(cluster, units, ips) == pids
+
+    # A worker partitioned from the central machines: fleet there cannot reach etcd (its proxy
+    # reaches no member) while the other worker's can; healed, it can again.
+    r = cluster.shoal("partition", "worker-01")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "worker-01: cut off from coreos-01, coreos-02, coreos-03, worker-02" in r.stdout
+    cut = wait_until(
+        lambda: (f := cluster.on("worker-01", "fleetctl list-units")).returncode != 0 and f.stderr,
+        60,
+        "fleet on worker-01 cut off",
+        every=0.5,
+    )
+    assert "Error 503" in cut, cut
+    assert cluster.on("worker-02", "fleetctl list-units").returncode == 0
+    assert cluster.shoal("heal").returncode == 0
+    wait_until(lambda: cluster.on("worker-01", "fleetctl list-units").returncode == 0, 60, "healed")
 
     # A worker killed: its units move to the other worker, never to a central machine.
     lost = {unit for unit, ip in units if ip == w1 and unit.startswith("web@")}
