@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -154,7 +155,7 @@ def test_sudo_shutdown_inside_ssh_closes_the_connection_as_ssh_does(tmp_path: Pa
         r = subprocess.run(["/bin/sh", "-c", line], capture_output=True, text=True, timeout=120)
         assert "Connection to coreos-01 closed by remote host." in r.stderr, r.stderr
         assert "Killed" not in r.stderr
-        assert r.stdout.splitlines()[-1] == "255", r.stdout
+        assert r.stdout.splitlines() == ["coreos-01: shutting down", "coreos-01: stopped", "255"]
         assert "stopped" in shoal("status", "--dir", str(d)).stdout
     finally:
         cleanup(d)
@@ -241,6 +242,7 @@ def test_own_cloud_config_without_fleet_is_named_by_its_hostname_and_not_waited_
         took = time.monotonic() - t0
         assert r.returncode == 0, r.stdout + r.stderr
         assert "solo healthy" in r.stdout, r.stdout
+        assert_shaped_like_the_readme(r.stdout)
         assert "fleetctl list-machines" not in r.stdout  # no 45 s wait for a fleet never started
         assert took < 40, f"`shoal up` took {took:.1f}s"
         assert sorted(p.name for p in d.glob("*.yml")) == ["solo.yml"]
@@ -269,3 +271,31 @@ def test_two_machines_may_not_share_a_hostname(tmp_path: Path) -> None:
     r = shoal("up", "--dir", str(tmp_path / "c"), str(a), str(b), "--no-wait")
     assert r.returncode == 1 and "several cloud-configs set hostname 'solo'" in r.stderr, r.stderr
     assert not (tmp_path / "c").exists()
+
+
+# --- row 17: the cluster README shows what `shoal up` prints ----------------------------------
+
+README = Path(__file__).resolve().parents[2] / "src" / "shoal" / "cluster" / "README.md"
+_STATE = r"(booting|healthy|down|etcd2 failed|booting \((etcd2 [a-z-]+/[a-z-]+|\.\.\.)\))"
+PROGRESS = re.compile(rf"^\[ *\d+\.\ds\] [a-z0-9.-]+ {_STATE}(, [a-z0-9.-]+ {_STATE})*$")
+STARTED = re.compile(r"^[a-z0-9.-]+: started on [0-9.]+ \(pid \d+; (etcd: .+; log .+|\.\.\.)\)$")
+
+
+def assert_shaped_like_the_readme(printed: str) -> None:
+    """Each progress and "started" line `shoal up` printed has the shape of the README's."""
+    readme = README.read_text().splitlines()
+    for pattern in (PROGRESS, STARTED):
+        shown = [x for x in readme if pattern.match(x)]
+        assert len(shown) >= 3, f"the README shows no {pattern.pattern} lines"
+        kind = "[" if pattern is PROGRESS else ": started on"
+        lines = [x for x in printed.splitlines() if kind in x]
+        assert lines, printed
+        for x in lines:
+            assert pattern.match(x), f"printed {x!r}, not the README's shape"
+    assert "opens a shell there; `shoal status`, `shoal down` when done." in README.read_text()
+
+
+def test_the_generated_cloud_config_says_what_machine_it_is(sleepy: Path) -> None:
+    head = (sleepy / "coreos-01.yml").read_text().split("\n\n", 1)[0]
+    assert "{{" not in head and "fills in" not in head, head
+    assert "# coreos-01: machine 1 of 1 of a local shoal cluster, on 127." in head, head

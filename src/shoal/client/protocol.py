@@ -29,7 +29,7 @@ CLUSTER_UNAVAILABLE: Final = "client: etcd cluster is unavailable or misconfigur
 # Go `context.DeadlineExceeded`: what a request past its total deadline reports.
 DEADLINE_EXCEEDED: Final = "context deadline exceeded"
 
-# Error codes a caller commonly branches on (the full table is in reference/etcd-v2.md).
+# Error codes a caller commonly branches on (the full table: shoal.store.errors, etcd's v2error).
 ECODE_KEY_NOT_FOUND: Final = 100
 ECODE_TEST_FAILED: Final = 101
 ECODE_NOT_FILE: Final = 102

@@ -51,8 +51,27 @@ def render(
     text: str | None = None,
 ) -> str:
     """Machine `number`'s cloud-config in a cluster of `size` machines."""
-    out = template_text() if text is None else text
-    return _fill(out, number, root, size, subnet, machine_address(number, subnet))
+    address = machine_address(number, subnet)
+    if text is None:
+        what = f"{machine_name(number)}: machine {number} of {size} of a local shoal cluster"
+        text = _machine_header(template_text(), f"{what}, on {address}.", TEMPLATE)
+    return _fill(text, number, root, size, subnet, address)
+
+
+def _machine_header(template: str, what: str, source: str) -> str:
+    """The template's opening comment explains its placeholders, which read as nonsense once
+    filled in; a machine's own file says instead what it is and where it came from (and keeps
+    the template's note on how it differs from the original)."""
+    head, sep, body = template.partition("\n\n")
+    lines = head.splitlines()
+    since = next((i for i, x in enumerate(lines) if x.startswith("# Differences")), len(lines))
+    header = [
+        lines[0],
+        f"# {what}",
+        f"# Written by `shoal up` from shoal's template {source}.",
+        *lines[since:],
+    ]
+    return "\n".join(header) + sep + body
 
 
 def render_worker(
@@ -64,10 +83,13 @@ def render_worker(
 ) -> str:
     """Worker `k`'s cloud-config, proxying to a cluster of `size` central machines (the
     template's, or the members `initial_cluster` names)."""
-    text = template_text(WORKER_TEMPLATE)
+    address = machine_address(size + k, subnet)
+    what = f"{worker_name(k)}: worker {k} of a local shoal cluster of {size} central machines"
+    text = _machine_header(template_text(WORKER_TEMPLATE), f"{what}, on {address}.",
+                           WORKER_TEMPLATE)  # fmt: skip
     if initial_cluster is not None:
         text = text.replace("{{initial_cluster}}", initial_cluster)
-    return _fill(text, k, root, size, subnet, machine_address(size + k, subnet))
+    return _fill(text, k, root, size, subnet, address)
 
 
 def _fill(text: str, number: int, root: str, size: int, subnet: str, address: str) -> str:
