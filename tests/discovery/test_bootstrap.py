@@ -80,6 +80,15 @@ def test_seed_first_attempt_with_shoal_discovery_forms_a_healthy_cluster(
     assert procs.wait_exit("late") == 1
     assert "discovery: cluster is full" in procs.log("late")
 
+    # --proxy on with the token: a proxy from the start, registering nothing.
+    asked = etcd_member(procs, "asked", "127.0.0.6", "--discovery", token, "--proxy", "on")
+    wait_until(lambda: "v2 proxy started" in procs.log("asked"), STARTUP, "the --proxy on proxy")
+    assert "falling back" not in procs.log("asked")
+    _, _, body = http("GET", asked + "/v2/keys/through-proxy")
+    assert json.loads(body)["node"]["value"] == "yes"
+    _, _, body = http("GET", token)
+    assert len([n for n in json.loads(body)["node"]["nodes"] if not n.get("dir")]) == 3
+
 
 def test_real_etcd_members_bootstrap_through_shoal_discovery(
     procs: Procs, shoal_registry: str, real_etcd: str
