@@ -18,7 +18,8 @@ FLOORS: list[set[str]] = [
     # what Go's libraries define; spawning a process; TLS files; metrics as plain numbers
     {"gocompat", "proc", "tls", "metrics"},
     {"raft", "store", "lincheck"},  # pure state machines and the checker: no I/O, no clock
-    {"wal", "transport", "client", "systemd"},  # disk, peers, the etcd v2 client, units
+    {"wal", "transport", "client", "systemd", "faultfs"},  # disk, peers, etcd v2 client, units,
+    # and the fault file system the disk faults run members on
     {"etcd", "cloudinit"},  # the member; cloud-config (which writes units)
     {"etcdctl", "fleet", "node"},  # clients of etcd, and the machine daemon
     {"fleetctl", "discovery"},  # fleet's client; the discovery service (runs etcd members)

@@ -15,14 +15,19 @@ from pathlib import Path
 
 import pytest
 
+from shoal.faultfs.mount import available as faultfs_unavailable
+from shoal.torture.diskfaults import DISK_KINDS
 from shoal.torture.nemesis import KINDS
 from support import Procs
 
-# Two runs share the fault kinds between them: crashes and disks, then network and membership.
+# Three runs share the fault kinds between them: crashes and torn logs, network and membership,
+# then the disk faults (members on fault file systems).
 CI_RUNS = [
     (11, "kill-leader,kill-follower,kill-majority,pause,truncate-wal,snapshot-catchup"),
     (12, "partition-halves,partition-leader,partition-bridge,lossy-net,member-replace"),
+    (13, "power-cut,disk-error,disk-full,slow-disk,bit-flip"),
 ]
+NO_FUSE = faultfs_unavailable()
 MUTANT = Path(__file__).parent / "mutants" / "shoal_etcd.py"
 RUN_DEADLINE = 300  # seconds; a run takes about 1-2 minutes on a busy 2-core machine
 
@@ -56,6 +61,8 @@ def test_the_ci_runs_cover_every_fault_kind() -> None:
 def test_a_torture_run_under_faults_ends_with_verdict_ok(
     seed: int, faults: str, tmp_path: Path
 ) -> None:
+    if NO_FUSE and set(faults.split(",")) & set(DISK_KINDS):
+        pytest.skip(f"disk faults need FUSE: {NO_FUSE}")
     code, report = run_torture(
         ["--duration", "20", "--seed", str(seed), "--faults", faults, "--hold", "1.5,3"],
         tmp_path / "run",
@@ -93,3 +100,31 @@ def test_a_planted_stale_read_bug_is_caught_as_not_linearizable(tmp_path: Path) 
     assert "replay: SHOAL_TEST_BUG=local-quorum-reads shoal torture" in report
     assert "--seed 7" in report
     assert (tmp_path / "run" / "history.json").exists()
+
+
+# A planted bug per family of disk faults, the fault that catches it, and a seed whose first
+# fault shows it: seed 3's first power cut hits every member at once; seed 2's disk error fails
+# fsyncs (not writes, which the member would not get past).
+DISK_MUTANTS = [
+    ("no-wal-sync", "power-cut", 3, "acknowledged writes"),
+    ("no-dir-fsync", "power-cut", 3, "acknowledged writes"),
+    ("ignore-fsync-errors", "disk-error", 2, "disk faults"),
+]
+
+
+@pytest.mark.skipif(NO_FUSE is not None, reason=f"disk faults need FUSE: {NO_FUSE}")
+@pytest.mark.timeout(RUN_DEADLINE + 60)
+@pytest.mark.parametrize(("bug", "faults", "seed", "failed_check"), DISK_MUTANTS)
+def test_a_planted_durability_bug_is_caught_by_its_disk_fault(
+    bug: str, faults: str, seed: int, failed_check: str, tmp_path: Path
+) -> None:
+    args = ["--duration", "4", "--seed", str(seed), "--faults", faults, "--hold", "1,2"]
+    code, report = run_torture(
+        [*args, "--member-command", f"{sys.executable} {MUTANT}"],
+        tmp_path / "run",
+        env={"SHOAL_TEST_BUG": bug},
+    )
+    assert code == 1, report
+    last = report.rstrip().splitlines()[-1]
+    assert last.startswith("verdict: FAIL") and failed_check in last, report
+    assert f"replay: SHOAL_TEST_BUG={bug} shoal torture" in report

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from wal_helpers import read_bytes, write_bytes
 
 from shoal.raft.types import ConfState, Snapshot, SnapshotMeta
 from shoal.wal import Snapshotter
+from shoal.wal.errors import WALError
 
 
 def snap(index: int, term: int, data: bytes = b"") -> Snapshot:
@@ -79,3 +81,16 @@ def test_interrupted_save_leaves_no_snapshot(tmp_path: Path) -> None:
     write_bytes(str(d / "0000000000000001-0000000000000009.snap.tmp"), b"half")
     assert s.load_newest() == snap(5, 1)
     assert not any(n.endswith(".tmp") for n in os.listdir(d))
+
+
+def test_a_snapshot_that_cannot_be_written_is_one_error_naming_the_file(tmp_path: Path) -> None:
+    snap_dir = tmp_path / "snap"
+    snap_dir.mkdir()
+    # Modes do not stop root: a directory where the temporary file goes makes the open fail.
+    (snap_dir / "0000000000000001-0000000000000005.snap.tmp").mkdir()
+    with pytest.raises(WALError) as e:
+        Snapshotter(str(snap_dir)).save(Snapshot(SnapshotMeta(5, 1), b"data"))
+    msg = str(e.value)
+    assert "0000000000000001-0000000000000005.snap failed" in msg
+    assert "the log and older snapshots are intact" in msg
+    assert Snapshotter(str(snap_dir)).names() == []

@@ -35,6 +35,7 @@ from shoal.raft.types import (
 )
 from shoal.tls import TLSInfo
 from shoal.transport import Transport
+from shoal.wal.errors import WALError
 from shoal.wal.storage import DiskStorage
 
 # What a leader may send before its own fsync of the same Ready (see run_ready).
@@ -162,10 +163,20 @@ class RaftNode:
         return self.raw.status()
 
     async def save_snapshot(self, snap: Snapshot) -> None:
-        """Write a snapshot taken by the server, in order with the WAL's other writes."""
-        await asyncio.get_running_loop().run_in_executor(
-            self._wal_thread, self.disk.save_snapshot, snap
-        )
+        """Write a snapshot taken by the server, in order with the WAL's other writes.
+
+        A snapshot the server takes is an optimisation: when its file cannot be written (a full
+        disk) the WAL still holds every entry and no segment is released, so the member goes
+        on and the next snapshot tries again. (A snapshot from the leader is not optional: its
+        failure in run_ready stops the member.)"""
+        try:
+            await asyncio.get_running_loop().run_in_executor(
+                self._wal_thread, self.disk.save_snapshot, snap
+            )
+        except WALError as e:
+            if self.disk.wal_failed:
+                raise
+            log.warning("etcdserver", f"{e}; skipped this snapshot: the log holds every entry")
 
     # -------------------------------------------------------------------- the loops
     async def run_ticker(self) -> None:

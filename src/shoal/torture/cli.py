@@ -11,6 +11,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from shoal.faultfs.mount import available as faultfs_unavailable
+from shoal.torture.diskfaults import DISK_KINDS
 from shoal.torture.nemesis import KINDS
 from shoal.torture.procs import Timing
 from shoal.torture.run import Options, torture
@@ -60,6 +62,10 @@ def parse(argv: list[str]) -> Options:
         bad = [f for f in faults if f not in KINDS]
         if bad:
             p.error(f"unknown fault kind(s) {', '.join(bad)}; known: {', '.join(KINDS)}")
+    disk_kinds = [f for f in faults if f in DISK_KINDS]
+    why = faultfs_unavailable() if disk_kinds else None
+    if why is not None:
+        p.error(f"{', '.join(disk_kinds)} need a fault file system (FUSE): {why}")
     try:
         lo, hi = (float(x) for x in a.hold.split(","))
     except ValueError:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
+from shoal.faultfs.mount import FaultMount
 from shoal.torture.procs import (
     MEMBER_COMMAND,
     MemberProc,
@@ -38,15 +39,23 @@ class Cluster:
         timing: Timing,
         env: dict[str, str] | None = None,
         command: list[str] | None = None,
+        fault_disks: bool = False,
     ) -> None:
         self.workdir = workdir
+        self.fault_disks = fault_disks
         self.command = list(command or MEMBER_COMMAND)
         self.timing = timing
         self.token = f"torture-{workdir.name}"
         self.env = dict(env or {})
         self._made = 0
-        self.slots: list[MemberProc] = [self._new_member() for _ in range(nodes)]
         self.retired: list[MemberProc] = []  # removed members (kept for their logs)
+        self.slots: list[MemberProc] = []
+        try:
+            for _ in range(nodes):
+                self.slots.append(self._new_member())
+        except BaseException:
+            self.kill_everything()  # unmounts the disks made so far
+            raise
         self.session: aiohttp.ClientSession | None = None
 
     def _new_member(self) -> MemberProc:
@@ -54,15 +63,23 @@ class Cluster:
         self._made += 1
         host = address_for(slot)
         name = f"n{slot + 1}"
+        disk = None
+        data_dir = self.workdir / "data" / name
+        if self.fault_disks:
+            # Each member on a fault file system of its own, so a power cut hits one member.
+            disk = FaultMount(self.workdir / "disks" / name, self.workdir / "mnt" / name, slot)
+            disk.start()
+            data_dir = disk.mountpoint / "data"
         return MemberProc(
             name=name,
             host=host,
             client_port=free_port(host),
             peer_port=free_port(host),
-            data_dir=self.workdir / "data" / name,
+            data_dir=data_dir,
             log_path=self.workdir / "logs" / f"{name}.log",
             extra_env=self.env,
             command=self.command,
+            disk=disk,
         )
 
     @property
@@ -91,6 +108,9 @@ class Cluster:
         for m in [*self.slots, *self.retired]:
             m.resume()
             m.kill()
+        for m in [*self.slots, *self.retired]:
+            if m.disk is not None:
+                m.disk.stop()
 
     async def close(self) -> None:
         self.kill_everything()
@@ -266,6 +286,8 @@ class Cluster:
             if status == 409:  # the add went through on an earlier try that timed out
                 return fresh
             if loop.time() > deadline:
+                if fresh.disk is not None:
+                    fresh.disk.stop()
                 raise ClusterError(f"could not add a member: {status} {text.strip()}")
             await asyncio.sleep(0.5)
 

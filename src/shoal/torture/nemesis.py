@@ -23,6 +23,8 @@ Kinds (etcd's functional tester and Jepsen names in brackets):
   entries are written (the nemesis writes filler keys too), so the leader has compacted past it
   and it must catch up from a snapshot [*_UNTIL_TRIGGER_SNAPSHOT]. Whether it did is read from
   its log ("applying snapshot").
+- power-cut, disk-error, disk-full, slow-disk, bit-flip: the disk faults, in `diskfaults`
+  [Jepsen's lazyfs power loss; etcd's robustness tests' disk failpoints].
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from pathlib import Path
 
 import aiohttp
 
+from shoal.faultfs.mount import FaultFSError
+from shoal.torture import diskfaults
 from shoal.torture.cluster import Cluster, ClusterError
 from shoal.torture.procs import MemberProc, wait_until_exit
 from shoal.torture.workload import Clock
@@ -56,6 +60,11 @@ KINDS = (
     "truncate-wal",
     "member-replace",
     "snapshot-catchup",
+    "power-cut",
+    "disk-error",
+    "disk-full",
+    "slow-disk",
+    "bit-flip",
 )
 
 # The member's own log line when it installs a snapshot sent by the leader.
@@ -104,6 +113,9 @@ class Nemesis:
         self.recover_timeout = recover_timeout
         self.events: list[FaultEvent] = []
         self.problems: list[str] = []  # things that went wrong with the cluster itself
+        # Promises a member broke under a disk fault (kept serving on a failing disk, started on
+        # damage it did not name): each fails the run.
+        self.violations: list[str] = []
 
     # ---------------------------------------------------------------- schedule
     async def run(self, until: float) -> None:
@@ -127,7 +139,7 @@ class Nemesis:
             self.events.append(ev)
             try:
                 await getattr(self, "_" + kind.replace("-", "_"))(ev)
-            except (ClusterError, FaultControlError, OSError) as e:
+            except (ClusterError, FaultControlError, FaultFSError, OSError) as e:
                 ev.notes.append(f"fault could not complete: {e}")
             ev.end = self.clock.now()
             await self.recover(ev)
@@ -320,6 +332,21 @@ class Nemesis:
             if used
             else "did not catch up from a snapshot" + ("" if ok else " (and did not recover)")
         )
+
+    async def _power_cut(self, ev: FaultEvent) -> None:
+        await diskfaults.power_cut(self, ev)
+
+    async def _disk_error(self, ev: FaultEvent) -> None:
+        await diskfaults.disk_error(self, ev)
+
+    async def _disk_full(self, ev: FaultEvent) -> None:
+        await diskfaults.disk_full(self, ev)
+
+    async def _slow_disk(self, ev: FaultEvent) -> None:
+        await diskfaults.slow_disk(self, ev)
+
+    async def _bit_flip(self, ev: FaultEvent) -> None:
+        await diskfaults.bit_flip(self, ev)
 
     async def _fill(self, target: int, timeout: float) -> bool:
         """Write filler keys (outside the checked key space) until the index reaches

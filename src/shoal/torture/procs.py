@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from shoal.faultfs.mount import FaultMount
 from shoal.proc.spawn import die_with_parent
 
 MEMBER_COMMAND = (sys.executable, "-m", "shoal.cli", "etcd")
@@ -70,6 +71,8 @@ class MemberProc:
     extra_env: dict[str, str] = field(default_factory=dict)
     command: list[str] = field(default_factory=lambda: list(MEMBER_COMMAND))
     """What runs a member (its etcd flags follow): `shoal etcd`, or a test's wrapper of it."""
+    disk: FaultMount | None = None
+    """The fault file system its data dir is on (the disk faults need one), or None."""
 
     @property
     def client_url(self) -> str:

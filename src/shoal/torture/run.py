@@ -26,6 +26,7 @@ from shoal.torture.checks import (
     final_reads,
 )
 from shoal.torture.cluster import Cluster, ClusterError
+from shoal.torture.diskfaults import DISK_KINDS
 from shoal.torture.nemesis import KINDS, Nemesis
 from shoal.torture.procs import Timing
 from shoal.torture.workload import Clock, Workload
@@ -114,7 +115,12 @@ async def torture(opts: Options, out: TextIO = sys.stdout) -> Outcome:
     if os.environ.get(BUG_ENV):
         report(f"  planted bug: {BUG_ENV}={os.environ[BUG_ENV]}")
     clock = Clock()
-    cluster = Cluster(workdir, opts.nodes, opts.timing, command=opts.member_command or None)
+    disks = any(k in DISK_KINDS for k in opts.faults)
+    if disks:
+        report("  members run on fault file systems (FUSE), one per member")
+    cluster = Cluster(
+        workdir, opts.nodes, opts.timing, command=opts.member_command or None, fault_disks=disks
+    )
     workload = Workload(cluster, clock, opts.seed, opts.clients_per_member, opts.op_timeout)
     nemesis = Nemesis(cluster, clock, opts.seed, opts.faults, hold=opts.hold)
     checks: list[CheckOutcome] = []
@@ -145,6 +151,10 @@ async def torture(opts: Options, out: TextIO = sys.stdout) -> Outcome:
         checks.insert(0, lin)
         if not healthy:
             checks.append(CheckOutcome("healthy after healing", False, "never healthy again"))
+        if disks or "bit-flip" in opts.faults:
+            v = nemesis.violations
+            summary = f"{len(v)} broken promise(s)" if v else "every member stopped or refused"
+            checks.append(CheckOutcome("disk faults", not v, summary, list(v)))
     except ClusterError as e:
         setup_error = str(e)
         await workload.stop()

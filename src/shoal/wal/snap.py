@@ -12,6 +12,7 @@ tried, as etcd does.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -20,6 +21,7 @@ from collections.abc import Collection
 
 from shoal.raft.codec import decode_snapshot_meta, encode_snapshot_meta
 from shoal.raft.types import Snapshot
+from shoal.wal.errors import WALError
 from shoal.wal.facts import (
     BROKEN_SUFFIX,
     PRIVATE_DIR_MODE,
@@ -89,14 +91,22 @@ class Snapshotter:
         makedirs_durable(self.dir, PRIVATE_DIR_MODE)
         path = os.path.join(self.dir, snap_name(snapshot.meta.term, snapshot.meta.index))
         tmp = path + TMP_SUFFIX
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
         try:
-            write_all(fd, encode_snapshot_file(snapshot), 0)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, path)
-        fsync_dir(self.dir)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+            try:
+                write_all(fd, encode_snapshot_file(snapshot), 0)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, path)
+            fsync_dir(self.dir)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise WALError(
+                f"snap: saving {path} failed: {exc.strerror or exc} (the log and older snapshots "
+                f"are intact; free space or replace the disk)"
+            ) from exc
         return path
 
     def load(self, name: str) -> Snapshot:

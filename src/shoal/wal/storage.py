@@ -142,6 +142,12 @@ class DiskStorage:
         return self._wal.repair_note if self._wal is not None else None
 
     @property
+    def wal_failed(self) -> bool:
+        """Whether a write or fsync of the WAL failed (then it must be reopened: the member
+        stops)."""
+        return self._wal is not None and self._wal.failed
+
+    @property
     def wal(self) -> WAL:
         return self._open_wal()
 

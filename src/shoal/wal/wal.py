@@ -416,6 +416,11 @@ class WAL:
         return self._enti
 
     @property
+    def failed(self) -> bool:
+        """A write or fsync failed: the WAL refuses further use until reopened."""
+        return self._failed is not None
+
+    @property
     def tail_offset(self) -> int:
         """Byte offset in the last segment where the next record will be written."""
         return self._offset

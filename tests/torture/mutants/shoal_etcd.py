@@ -7,15 +7,25 @@ code plus exactly one known fault, and torture must report it. Bugs:
 
 - local-quorum-reads: a quorum GET is answered from the member's local store without ReadIndex
   (the stale reads etcd 0.4 had): a leader cut off by a partition keeps serving old values.
+- no-wal-sync: the WAL's fdatasync does nothing after the first three, so writes are
+  acknowledged before they are on disk (a power cut of every member loses them).
+- no-dir-fsync: directories are never fsynced after a create or rename (a power cut takes the
+  member's new files, even its whole `member/` directory, away).
+- ignore-fsync-errors: a failed fdatasync is ignored and the member carries on (Postgres's
+  "fsyncgate"): it keeps acknowledging writes a failing disk may never have stored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 from collections.abc import Callable
 
+import shoal.wal.snap
+import shoal.wal.storage
+import shoal.wal.wal
 from shoal.etcd import cli
 from shoal.etcd.member import Member
 from shoal.store import Event, Request
@@ -35,7 +45,42 @@ def plant_local_quorum_reads() -> None:
     Member.do = do  # type: ignore[method-assign]
 
 
-MUTANTS: dict[str, Callable[[], None]] = {"local-quorum-reads": plant_local_quorum_reads}
+def plant_no_wal_sync() -> None:
+    honest = shoal.wal.wal.datasync
+    calls = [0]
+
+    def datasync(fd: int) -> None:
+        # The first few (the bootstrap entries, the first election) are synced, so the cluster
+        # still knows its members after a power cut and the run shows lost writes quickly.
+        calls[0] += 1
+        if calls[0] <= 3:
+            honest(fd)
+
+    shoal.wal.wal.datasync = datasync
+
+
+def plant_no_dir_fsync() -> None:
+    for mod in (shoal.wal.wal, shoal.wal.snap, shoal.wal.storage):
+        mod.fsync_dir = lambda path: None  # type: ignore[attr-defined]
+    shoal.wal.files.fsync_dir = lambda path: None  # makedirs_durable calls it by this name
+
+
+def plant_ignore_fsync_errors() -> None:
+    honest = shoal.wal.wal.datasync
+
+    def datasync(fd: int) -> None:
+        with contextlib.suppress(OSError):
+            honest(fd)
+
+    shoal.wal.wal.datasync = datasync
+
+
+MUTANTS: dict[str, Callable[[], None]] = {
+    "local-quorum-reads": plant_local_quorum_reads,
+    "no-wal-sync": plant_no_wal_sync,
+    "no-dir-fsync": plant_no_dir_fsync,
+    "ignore-fsync-errors": plant_ignore_fsync_errors,
+}
 
 
 def main(argv: list[str]) -> int:
