@@ -292,3 +292,51 @@ def test_shoal_partition_cuts_a_proxy_off_and_heals() -> None:
         assert "partitioned from this proxy (shoal partition)" in p.log()
         bad = request(p.url, "POST", "/_shoal/faults", b'{"blocked": "x"}')
         assert bad[0] == 400
+
+
+def proxy_metrics(url: str) -> tuple[list[str], dict[str, float]]:
+    """The etcd_proxy_* HELP/TYPE lines, and each sample (buckets by their le) -> value."""
+    status, headers, body = request(url, "GET", "/metrics")
+    assert status == 200
+    assert dict((k.lower(), v) for k, v in headers)["content-type"].startswith("text/plain")
+    meta, samples = [], {}
+    for line in body.decode().splitlines():
+        if line.startswith(("# HELP etcd_proxy_", "# TYPE etcd_proxy_")):
+            meta.append(line)
+        elif line.startswith("etcd_proxy_"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return meta, samples
+
+
+def test_metrics_are_etcd_proxys() -> None:
+    """/metrics is the proxy's own (etcd's proxy/httpproxy families), counted the same way:
+    requests, answers by code, and requests dropped when no member answers."""
+    seen = {}
+    for kind in KINDS:
+        with proxied(kind, "on", "--proxy-failure-wait", "60000") as p:
+            for _ in range(3):
+                assert answer(p.url)[0] == 200
+            assert answer(p.url, "PUT", "/v2/keys/m")[0] == 201
+            assert answer(p.url, "GET", "/v2/keys/absent")[0] == 404
+            for i in range(3):
+                p.cluster.stop(i, signal.SIGKILL)
+            assert answer(p.url)[0] == 502
+            assert answer(p.url)[0] == 503
+            seen[kind] = proxy_metrics(p.url)
+    meta, samples = seen["shoal"]
+    assert meta == seen["etcd"][0]
+
+    def counts(s: dict[str, float]) -> dict[str, float]:
+        # Durations differ run to run; which buckets exist and how many were observed do not.
+        return {k: v for k, v in s.items() if "_bucket" not in k and "_sum" not in k}
+
+    assert counts(samples) == counts(seen["etcd"][1])
+    assert samples['etcd_proxy_requests_total{method="GET"}'] == 6
+    assert samples['etcd_proxy_dropped_total{method="GET",proxying_error="zero_endpoints"}'] == 1
+
+    def buckets(s: dict[str, float]) -> set[frozenset[str]]:
+        # Label order is the exposition library's (Go puts `le` last); the labels are the same.
+        return {frozenset(k.split("{")[1].rstrip("}").split(",")) for k in s if "_bucket" in k}
+
+    assert buckets(samples) == buckets(seen["etcd"][1])

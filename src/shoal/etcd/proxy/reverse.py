@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,7 +23,9 @@ import aiohttp
 from aiohttp import web
 
 from shoal.etcd import log
+from shoal.etcd.proxy import metrics
 from shoal.etcd.proxy.director import PKG, Director
+from shoal.etcd.proxy.metrics import ProxyMetrics
 
 # reverse.go singleHopHeaders, plus Host (aiohttp sets the endpoint's).
 HOP_HEADERS = frozenset(
@@ -67,8 +70,10 @@ class ReverseProxy:
         director: Director,
         timeouts: Timeouts = Timeouts(),
         unreachable: Callable[[str], str | None] = lambda url: None,
+        metrics: ProxyMetrics | None = None,
     ) -> None:
         self.director = director
+        self.metrics = metrics or ProxyMetrics(process=False)
         self.timeouts = timeouts
         self._session: aiohttp.ClientSession | None = None
         # Why an endpoint cannot be reached now (shoal partition), or None: tried as usual.
@@ -100,6 +105,9 @@ class ReverseProxy:
         """Answer `request` with what the first reachable endpoint answers. `extra` headers
         (the proxy's CORS ones) are added to every answer, as etcd's wrapper adds its own;
         `target` replaces the request's path and query (the discovery service's mapping)."""
+        counted = self.metrics
+        counted.request_incoming(request.method)
+        started = time.monotonic()
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
         if request.remote:  # maybeSetForwardedFor: append, comma+space separated
@@ -108,12 +116,14 @@ class ReverseProxy:
             headers["X-Forwarded-For"] = ", ".join([*prior, request.remote])
         endpoints = self.director.endpoints()
         if not endpoints:
+            counted.request_dropped(request.method, metrics.ZERO_ENDPOINTS)
             log.info(PKG, ZERO_ENDPOINTS)
             return http_error(503, "httpproxy: " + ZERO_ENDPOINTS, extra)
         session = self._client()
         for ep in endpoints:
             why = self._unreachable(ep.url)
             if why is not None:
+                counted.request_dropped(request.method, metrics.FAILED_SENDING)
                 log.info(PKG, f"failed to direct request to {ep.url}: {why}")
                 ep.failed(self.director.failure_wait)
                 continue
@@ -126,9 +136,12 @@ class ReverseProxy:
                     allow_redirects=False,
                 )
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                counted.request_dropped(request.method, metrics.FAILED_SENDING)
                 log.info(PKG, f"failed to direct request to {ep.url}: {_reason(exc)}")
                 ep.failed(self.director.failure_wait)
                 continue
+            # reportRequestHandled: when the member's answer (its headers) is in.
+            counted.request_handled(request.method, upstream.status, time.monotonic() - started)
             async with upstream:
                 try:
                     return await _relay(request, upstream, extra)
@@ -138,6 +151,7 @@ class ReverseProxy:
                     log.info(PKG, f"client {_addr(request)} closed request prematurely")
                     raise
         msg = NO_RESPONSE.format(len(endpoints))
+        counted.request_dropped(request.method, metrics.FAILED_GETTING)
         log.info(PKG, msg)
         return http_error(502, "httpproxy: " + msg, extra)
 

@@ -6,10 +6,12 @@ From then on the members' `GET <peer>/members` gives the client URLs requests go
 peer URLs written back to the cluster file (through `cluster.bak` and a rename, fsynced), so a
 restarted proxy finds a cluster whose members have changed since it was configured.
 
-The handler is httpproxy's: `/v2/config/local/proxy` answers the proxy's endpoints, everything
-else is forwarded; CORS headers are added (etcd wraps the proxy in its CORS handler, so answers
-carry them twice: the member's and the proxy's) and OPTIONS is answered at once; `readonly`
-answers every method but GET with an empty 501 before anything else runs.
+The handler is httpproxy's: `/v2/config/local/proxy` answers the proxy's endpoints, `/metrics`
+the proxy's own metrics (proxy.metrics), everything else is forwarded; CORS headers are added
+(etcd wraps the proxy in its CORS handler, so answers carry them twice: the member's and the
+proxy's) and OPTIONS is answered at once; `readonly` answers every method but GET with an empty
+501 before anything but `/metrics` runs. `--proxy-write-timeout` is accepted and not applied
+(aiohttp has no per-write deadline; a request's body is written at once to loopback).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from shoal.etcd import facts, log
 from shoal.etcd.flags import EtcdConfig
 from shoal.etcd.proxy.director import Director
 from shoal.etcd.proxy.faults import BLOCKED, FAULTS_PATH, Partition
+from shoal.etcd.proxy.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from shoal.etcd.proxy.metrics import PATH as METRICS_PATH
+from shoal.etcd.proxy.metrics import ProxyMetrics
 from shoal.etcd.proxy.reverse import ReverseProxy, Timeouts
 from shoal.gocompat.fmt import sprint_list
 
@@ -185,7 +190,8 @@ class ProxyHandler:
     ) -> None:
         self.director = director
         self.partition = partition or Partition()
-        self.reverse = ReverseProxy(director, timeouts, self._unreachable)
+        self.metrics = ProxyMetrics()
+        self.reverse = ReverseProxy(director, timeouts, self._unreachable, self.metrics)
         self.readonly = readonly
 
     def _unreachable(self, url: str) -> str | None:
@@ -194,6 +200,10 @@ class ProxyHandler:
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.path == FAULTS_PATH:  # shoal's own endpoint (see proxy.faults)
             return self.partition.answer(request, await request.read())
+        if request.path == METRICS_PATH:  # the outer mux's: before readonly and CORS
+            return web.Response(
+                body=self.metrics.exposition(), headers={"Content-Type": METRICS_CONTENT_TYPE}
+            )
         if self.readonly and request.method != "GET":
             return web.Response(status=501)  # readonlyHandlerFunc: no body, no CORS
         if request.method == "OPTIONS":
