@@ -275,9 +275,14 @@ def test_shoal_partition_cuts_a_proxy_off_and_heals() -> None:
     with proxied("shoal", "on", "--proxy-failure-wait", "500") as p:
         members = json.loads(request(p.url, "GET", "/v2/members")[2])["members"]
         ids = [m["id"] for m in members]
+        s = Session(p.url)
+        assert s.watch("w", "/v2/keys/cut?wait=true&stream=true").status == 200
         body = json.dumps({"blocked": ids}).encode()
         status, _, got = request(p.url, "POST", "/_shoal/faults", body)
         assert status == 200 and sorted(json.loads(got)["blocked"]) == sorted(ids)
+        # A watch opened before the partition is cut too, as a network partition cuts it.
+        assert s.watch_state("w", 5.0).body == "closed"
+        s.close()
         first = answer(p.url)
         assert first == (
             502,

@@ -78,6 +78,7 @@ class ReverseProxy:
         self._session: aiohttp.ClientSession | None = None
         # Why an endpoint cannot be reached now (shoal partition), or None: tried as usual.
         self._unreachable = unreachable
+        self._relaying: dict[asyncio.Task[object], str] = {}  # answers being streamed back
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -142,18 +143,38 @@ class ReverseProxy:
                 continue
             # reportRequestHandled: when the member's answer (its headers) is in.
             counted.request_handled(request.method, upstream.status, time.monotonic() - started)
+            task = asyncio.current_task()
             async with upstream:
                 try:
+                    if task is not None:
+                        self._relaying[task] = ep.url
                     return await _relay(request, upstream, extra)
                 except asyncio.CancelledError:
-                    # aiohttp cancels the handler when the client hangs up (a watcher leaving):
-                    # leaving this block closes the request to the member too.
-                    log.info(PKG, f"client {_addr(request)} closed request prematurely")
+                    # aiohttp cancels the handler when the client hangs up (a watcher leaving),
+                    # and `cut` does when a partition takes the member away: leaving this block
+                    # closes the request to the member too.
+                    if task is not None and self._relaying.get(task) != "":
+                        log.info(PKG, f"client {_addr(request)} closed request prematurely")
                     raise
+                finally:
+                    if task is not None:
+                        self._relaying.pop(task, None)
         msg = NO_RESPONSE.format(len(endpoints))
         counted.request_dropped(request.method, metrics.FAILED_GETTING)
         log.info(PKG, msg)
         return http_error(502, "httpproxy: " + msg, extra)
+
+    def cut(self, blocked: Callable[[str], bool]) -> int:
+        """End the answers still streaming from endpoints now blocked (a watch opened before a
+        partition must not keep the partitioned side informed). Returns how many."""
+        n = 0
+        for task, url in list(self._relaying.items()):
+            if url and blocked(url):
+                log.info(PKG, f"cut the answer streaming from {url} (shoal partition)")
+                self._relaying[task] = ""  # not the client's doing: no "closed prematurely"
+                task.cancel()
+                n += 1
+        return n
 
 
 def _addr(request: web.BaseRequest) -> str:

@@ -199,7 +199,9 @@ class ProxyHandler:
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         if request.path == FAULTS_PATH:  # shoal's own endpoint (see proxy.faults)
-            return self.partition.answer(request, await request.read())
+            answered = self.partition.answer(request, await request.read())
+            self.reverse.cut(self.partition.blocked)
+            return answered
         if request.path == METRICS_PATH:  # the outer mux's: before readonly and CORS
             return web.Response(
                 body=self.metrics.exposition(), headers={"Content-Type": METRICS_CONTENT_TYPE}
