@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "shoal.cluster.commands:ssh",
         "a shell (or a command) on a machine of the local cluster",
     ),
+    "dashboard": ("shoal.dashboard.cli:main", "a live web page of a cluster (members, fleet)"),
     "torture": ("shoal.torture.cli:main", "Jepsen-style fault test of a local shoal etcd cluster"),
 }
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shoal.cloudinit.template import DEFAULT_SIZE, render, render_worker, worker_name
-from shoal.cluster import health, processes, shell
+from shoal.cluster import dashboard, health, processes, shell
 from shoal.cluster.layout import (
     STATE_FILE,
     Cluster,
@@ -141,6 +141,11 @@ def up(argv: list[str]) -> int:
         _say(f"{m.name}: started on {m.address} (pid {pid}; etcd: {etcd}; log {m.log_file})")
     if not todo:
         _say(f"all {_count(cluster)} of {d} are already running")
+    page, why = dashboard.ensure(cluster)
+    if page:
+        _say(f"dashboard: {page}")
+    else:
+        _err(f"the dashboard did not start: {why}")
     if args.no_wait:
         return 0
     if not wait_healthy(cluster, cluster.machines, args.timeout):
@@ -400,6 +405,9 @@ def show_health(cluster: Cluster, m: Machine) -> None:
     sys.stdout.write(r.stdout + r.stderr)
     if m.runs_fleet:  # a cloud-config that starts no fleet.service has no fleet to wait for
         _show_fleet(cluster, env, m)
+    page = dashboard.url(cluster)
+    if page:
+        _say(f"\ndashboard: {page}   (the live page of this cluster)")
     _say(f"\nshoal ssh {m.name}   opens a shell there; `shoal status`, `shoal down` when done.")
 
 
@@ -461,6 +469,9 @@ def status(argv: list[str]) -> int:
         verdict = f"unavailable ({n_healthy} of {members} healthy, quorum is {quorum})"
     leader = ", ".join(sorted(leaders)) or "none"
     _say(f"\ncluster {cluster.dir}: {verdict}; leader: {leader}")
+    page = dashboard.url(cluster)
+    if page:
+        _say(f"dashboard: {page}")
     return 0
 
 
@@ -638,6 +649,7 @@ def down(argv: list[str]) -> int:
             processes.kill_all(m)  # leftovers of a machine whose node was killed
 
     _each(cluster.machines, one)
+    dashboard.stop(cluster)
     if args.purge:
         shutil.rmtree(d)
         _say(f"deleted {d}")

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from shoal.fleet import facts
 from shoal.fleet.etcdv2 import EtcdError, EtcdUnavailable
+from shoal.fleet.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from shoal.fleet.registry import Keyspace, MachineState, Registry, UnitState
 from shoal.fleet.unit import (
     Unit,
@@ -213,6 +214,9 @@ class FleetAPI:
         return app
 
     async def dispatch(self, req: web.Request) -> web.StreamResponse:
+        if req.path == "/metrics":  # fleet's mux serves Prometheus beside /fleet/v1
+            body = self.registry.metrics.exposition()
+            return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
         try:
             if not self.available():
                 raise EtcdUnavailable("not registered")

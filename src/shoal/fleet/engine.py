@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from shoal.fleet import facts
 from shoal.fleet.etcdv2 import EtcdError, EtcdUnavailable
+from shoal.fleet.metrics import MACHINE_AWAY, RUN_FAILURE, FleetMetrics
 from shoal.fleet.mirror import Mirror
 from shoal.fleet.registry import Keyspace, Registry
 from shoal.fleet.scheduler import Cluster, Job, Machine, Task, plan
@@ -50,6 +52,7 @@ class Engine:
         machine_id: str,
         interval: float,
         settle: float,
+        metrics: FleetMetrics | None = None,
     ) -> None:
         self.registry = registry
         self.mirror = mirror
@@ -63,6 +66,7 @@ class Engine:
         self._lost_contact = False
         self.rounds = 0
         self.stopping = False
+        self.metrics = metrics if metrics is not None else FleetMetrics()
 
     @property
     def leader(self) -> bool:
@@ -83,6 +87,7 @@ class Engine:
         elif ks.lease is None:
             self.lease_index = await self.registry.acquire_lease(self.machine_id, self.lease_ttl)
             if self.lease_index is not None:
+                self.metrics.leader_start_time = time.time()
                 log.info("engine lease acquired by %s", self.machine_id)
         if self.lease_index is not None:
             self._renewed_at = loop.time()
@@ -96,7 +101,9 @@ class Engine:
         ks = self.mirror.keyspace()
         cluster = cluster_of(ks)
         if self._settling() and any(j.target and j.target not in ks.machines for j in cluster.jobs):
+            self.metrics.reconcile_failed(MACHINE_AWAY)
             return []  # a machine may be absent only because etcd was: give it time to return
+        started = time.perf_counter()
         tasks = plan(cluster)[:MAX_TASKS_PER_ROUND]
         # A job's own tasks (unschedule, then schedule elsewhere) stay in order; different jobs'
         # writes go out together, so placing hundreds of units is not one write at a time.
@@ -111,8 +118,10 @@ class Engine:
                     if t.kind == "unschedule":
                         await self.registry.unschedule_unit(t.job, t.machine)
                     elif not await self.registry.schedule_unit(t.job, t.machine):
+                        self.metrics.task(t.kind, ok=False)
                         log.info("scheduling %s lost a race; next round", t.job)
                         return
+                    self.metrics.task(t.kind)
                     log.info("engine: %s %s on %s: %s", t.kind, t.job, t.machine, t.reason)
 
         await asyncio.gather(*(carry_out(ts) for ts in by_job.values()))
@@ -122,6 +131,7 @@ class Engine:
             await self.mirror.wait_index(last_index, self.interval)
         await self._collect_garbage(ks)
         self.rounds += 1
+        self.metrics.reconciled(time.perf_counter() - started)
         return tasks
 
     async def _collect_garbage(self, ks: Keyspace) -> None:
@@ -159,6 +169,7 @@ class Engine:
                 if self.leader:
                     await asyncio.wait_for(self.round(), self.lease_ttl)
             except (EtcdUnavailable, EtcdError, TimeoutError) as e:
+                self.metrics.reconcile_failed(RUN_FAILURE)
                 log.warning("engine round aborted: %s", e)
                 self._healthy_since = None
                 self._lost_contact = True

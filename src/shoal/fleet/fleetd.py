@@ -32,6 +32,7 @@ from shoal.fleet.config import (
 )
 from shoal.fleet.engine import Engine
 from shoal.fleet.etcdv2 import EtcdV2, TLSFiles
+from shoal.fleet.metrics import FleetMetrics
 from shoal.fleet.mirror import Mirror
 from shoal.fleet.registry import MachineState, Registry
 from shoal.fleet.runner import ProcessRunner, UnitRunner
@@ -73,7 +74,8 @@ class Fleetd:
             cfg.etcd_username,
             cfg.etcd_password,
         )
-        self.registry = Registry(self.keys, cfg.etcd_key_prefix)
+        self.metrics = FleetMetrics()  # served at /metrics on the API listener
+        self.registry = Registry(self.keys, cfg.etcd_key_prefix, self.metrics)
         self.mirror = Mirror(self.keys, cfg.etcd_key_prefix)
         self.runner = make_runner(cfg)
         ms = MachineState(self.machine_id, cfg.public_ip, dict(cfg.metadata))
@@ -86,6 +88,7 @@ class Fleetd:
                 self.machine_id,
                 cfg.engine_reconcile_interval,
                 settle=cfg.agent_ttl,
+                metrics=self.metrics,
             )
         self.api = FleetAPI(
             self.registry, cfg.token_limit, self.available, self.journal, self.machine_id

@@ -7,6 +7,8 @@ here for the modules that take them from the registry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Protocol
 
@@ -33,6 +35,7 @@ from shoal.fleet.keyspace import (
     unit_file_options,
     unit_file_value,
 )
+from shoal.fleet.metrics import GET, GET_ALL, SET, FleetMetrics
 from shoal.fleet.unit import Unit
 
 __all__ = [
@@ -86,7 +89,13 @@ class KeysAPI(Protocol):
 class Registry:
     """All of fleet's reads and writes, through the etcd v2 keys API only."""
 
-    def __init__(self, keys: KeysAPI, prefix: str = facts.DEFAULT_KEY_PREFIX) -> None:
+    def __init__(
+        self,
+        keys: KeysAPI,
+        prefix: str = facts.DEFAULT_KEY_PREFIX,
+        metrics: FleetMetrics | None = None,
+    ) -> None:
+        self.metrics = metrics if metrics is not None else FleetMetrics()
         self.keys = keys
         self.prefix = "/" + prefix.strip("/")
 
@@ -106,6 +115,10 @@ class Registry:
         """The keyspace, or only the named subtrees of it (e.g. "states", "machines"), each in one
         recursive GET. quorum=True goes through raft, so it fails (EtcdUnavailable) when the
         cluster has lost quorum rather than answering stale data."""
+        async with self._op(GET_ALL):
+            return await self._read(dirs, quorum)
+
+    async def _read(self, dirs: tuple[str, ...], quorum: bool) -> Keyspace:
         paths = [self.key(d) for d in dirs] if dirs else [self.prefix]
         parts = await asyncio.gather(*(self._subtree(p, quorum) for p in paths))
         flat: dict[str, str] = {}
@@ -121,7 +134,11 @@ class Registry:
             dirs += [f"{facts.STATES_DIR}/{name}", facts.MACHINES_DIR]
         # Not a quorum read: each costs a raft round (and a WAL fsync) and fleetctl polls a
         # unit many times; reads through the same member still see that member's writes.
-        ks = await self.read(*dirs, quorum=False)
+        async with self._op(GET):
+            return await self._read_unit(name, dirs)
+
+    async def _read_unit(self, name: str, dirs: list[str]) -> Keyspace:
+        ks = await self._read(tuple(dirs), quorum=False)
         j = ks.jobs.get(name)
         if j is not None and j.unit_hash:
             sub, _ = await self._subtree(self.key(facts.UNIT_DIR, j.unit_hash), quorum=False)
@@ -167,7 +184,22 @@ class Registry:
 
     # units
 
+    @contextlib.asynccontextmanager
+    async def _op(self, op: str) -> AsyncIterator[None]:
+        """Count a registry operation as fleet's registry does (fleet_registry_*)."""
+        started = time.perf_counter()
+        try:
+            yield
+        except BaseException:
+            self.metrics.registry_op(op, None)
+            raise
+        self.metrics.registry_op(op, time.perf_counter() - started)
+
     async def create_unit(self, unit: Unit) -> None:
+        async with self._op(SET):
+            await self._create_unit(unit)
+
+    async def _create_unit(self, unit: Unit) -> None:
         try:
             await self.keys.set(
                 self.key(facts.UNIT_DIR, unit.hash), unit_file_value(unit), prev_exist=False
