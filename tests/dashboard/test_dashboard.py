@@ -25,6 +25,11 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
         (["--listen", "bogus", "--endpoints", "http://127.0.0.1:1"], 2, "want HOST:PORT"),
         (["--endpoints", "ftp://x"], 2, "is not an http(s)://host:port URL"),
         (["--dir", "/nonexistent/cluster"], 1, "no cluster in /nonexistent/cluster"),
+        (
+            ["--endpoints", "https://127.0.0.1:1", "--ca-file", "/nonexistent/ca.pem"],
+            1,
+            "cannot use the TLS files (/nonexistent/ca.pem): No such file or directory",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(args: list[str], code: int, says: str) -> None:

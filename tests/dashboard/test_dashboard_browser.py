@@ -68,15 +68,15 @@ def machine_processes(d: Path) -> list[int]:
 
 
 @pytest.fixture
-def page_url(tmp_path: Path) -> Iterator[str]:
-    """A local cluster started by `shoal up`, and the dashboard URL it printed."""
+def page_url(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A local cluster started by `shoal up`, the dashboard URL it printed, and its dir."""
     d = tmp_path / "c"
     try:
         r = shoal(d, "up", "--subnet", free_subnet())
         assert r.returncode == 0, r.stdout + r.stderr
         m = re.search(r"^dashboard: (http://\S+)", r.stdout, re.M)
         assert m, f"`shoal up` printed no dashboard URL:\n{r.stdout}"
-        yield m[1]
+        yield m[1], d
     finally:
         if (d / STATE_FILE).exists():
             shoal(d, "down", "--purge", timeout=200)
@@ -129,26 +129,35 @@ def text_of(b: Any, element_id: str) -> str:
     )
 
 
+def _clicked(b: Any, selector: str) -> bool:
+    try:
+        b.find_element(By.CSS_SELECTOR, selector).click()
+    except (StaleElementReferenceException, NoSuchElementException):
+        return False
+    return True
+
+
 def click(b: Any, action: str, machine: str) -> None:
     """A real click on the machine's button (found again if a re-render replaced it)."""
     sel = f'button[data-action="{action}"][data-machine="{machine}"]'
+    wait_until(lambda: _clicked(b, sel), 10, f"the {action} button of {machine}")
 
-    def clicked() -> bool:
-        try:
-            b.find_element(By.CSS_SELECTOR, sel).click()
-        except (StaleElementReferenceException, NoSuchElementException):
-            return False
-        return True
 
-    wait_until(clicked, 10, f"the {action} button of {machine}")
+DB_UNIT = """[Service]
+ExecStart=/bin/sleep 1000
+
+[X-Fleet]
+MachineMetadata=role=db
+"""
 
 
 def test_the_seed_experiment_from_the_dashboard(
-    page_url: str, browser: Any, tmp_path: Path
+    page_url: tuple[str, Path], browser: Any, tmp_path: Path
 ) -> None:
+    url, d = page_url
     shots = shots_dir(tmp_path)
     b = browser
-    b.get(page_url)
+    b.get(url)
     members = ("coreos-01", "coreos-02", "coreos-03")
 
     wait_until(
@@ -158,6 +167,17 @@ def test_the_seed_experiment_from_the_dashboard(
     )
     assert "healthy: 3 of 3" in banner(b)[1]
     assert text_of(b, "leader").startswith("leader: coreos-0")
+
+    # A unit no machine can take: the page lists it and its "why" says what fleetctl why says.
+    unit = tmp_path / "db.service"
+    unit.write_text(DB_UNIT)
+    r = shoal(d, "ssh", "coreos-01", "--", f"fleetctl start --no-block {unit}", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sel = 'button[data-why="db.service"]'
+    wait_until(lambda: b.find_elements(By.CSS_SELECTOR, sel), 30, "db.service on the page")
+    wait_until(lambda: _clicked(b, sel), 10, "the why button")
+    wait_until(lambda: "role=db" in text_of(b, "detail"), 30, "fleetctl why's answer")
+    assert text_of(b, "detail").startswith("$ fleetctl why db.service")
     b.save_screenshot(str(shots / "dashboard-healthy.png"))
 
     click(b, "stop", "coreos-03")
