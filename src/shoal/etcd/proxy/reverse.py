@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,10 +49,12 @@ NO_RESPONSE = "unable to get response from {} endpoint(s)"
 
 @dataclass(frozen=True)
 class Timeouts:
-    """--proxy-dial-timeout and --proxy-read-timeout in seconds (0: none, as etcd's 0)."""
+    """--proxy-dial-timeout and --proxy-read-timeout in seconds (0: none, as etcd's 0), and
+    the TLS context for https endpoints (None: the system's defaults)."""
 
     dial: float = 1.0
     read: float = 0.0
+    tls: ssl.SSLContext | None = None
 
 
 def http_error(status: int, message: str, extra: dict[str, str] | None = None) -> web.Response:
@@ -89,7 +92,7 @@ class ReverseProxy:
                 ),
                 auto_decompress=False,
                 # Many concurrent watches are normal; etcd keeps 128 idle per member.
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=0, ssl=t.tls or True),
             )
         return self._session
 

@@ -97,16 +97,24 @@ class Settings:
     readonly: bool
     failure_wait: float
     refresh_interval: float
-    timeouts: Timeouts
+    timeouts: Timeouts  # to the members' client URLs
+    peer_timeouts: Timeouts  # to their peer URLs (`/members`)
 
     @classmethod
     def of(cls, cfg: EtcdConfig) -> Settings:
         ms = cfg.raw
+        dial, read = ms["proxy-dial-timeout"] / 1000.0, ms["proxy-read-timeout"] / 1000.0
+        # startProxy: the client TLS flags for the members' client URLs (the peer ones when
+        # only those are given, etcd's "old proxy behavior"), the peer flags for /members.
+        client = cfg.client_tls or cfg.peer_tls
         return cls(
             readonly=cfg.proxy == "readonly",
             failure_wait=ms["proxy-failure-wait"] / 1000.0,
             refresh_interval=ms["proxy-refresh-interval"] / 1000.0,
-            timeouts=Timeouts(ms["proxy-dial-timeout"] / 1000.0, ms["proxy-read-timeout"] / 1000.0),
+            timeouts=Timeouts(dial, read, client.client_context() if client else None),
+            peer_timeouts=Timeouts(
+                dial, read, cfg.peer_tls.client_context() if cfg.peer_tls else None
+            ),
         )
 
 
@@ -131,7 +139,8 @@ class ClusterView:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(
                     total=MEMBERS_TIMEOUT, sock_connect=self._timeouts.dial or None
-                )
+                ),
+                connector=aiohttp.TCPConnector(ssl=self._timeouts.tls or True),
             )
         for u in self.peer_urls:
             if self.partition.blocked(u):
@@ -278,7 +287,7 @@ async def serve(cfg: EtcdConfig) -> int:
         log.critical(PKG, str(e))
         return 1
     partition = Partition()
-    view = ClusterView(cfg.data_dir, peers, settings.timeouts, partition)
+    view = ClusterView(cfg.data_dir, peers, settings.peer_timeouts, partition)
     director = Director(view.client_urls, settings.failure_wait, settings.refresh_interval)
     await director.refresh()
     handler = ProxyHandler(director, settings.timeouts, settings.readonly, partition)
@@ -290,7 +299,16 @@ async def serve(cfg: EtcdConfig) -> int:
         for u in cfg.listen_client_urls:
             p = urlsplit(u)
             try:
-                await web.TCPSite(runner, p.hostname, p.port, reuse_address=True).start()
+                # https listeners with the client TLS flags, as the member's (tlsconfig made
+                # sure an https URL has them).
+                tls = (
+                    cfg.client_tls.server_context()
+                    if p.scheme == "https" and cfg.client_tls
+                    else None
+                )
+                await web.TCPSite(
+                    runner, p.hostname, p.port, reuse_address=True, ssl_context=tls
+                ).start()
             except OSError as e:
                 log.critical(PKG, f"listen tcp {p.hostname}:{p.port}: {e.strerror}")
                 return 1
