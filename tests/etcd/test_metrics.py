@@ -280,3 +280,52 @@ def test_the_metrics_flags_are_etcds() -> None:
     assert "Profiling and Monitoring:" in USAGE
     with pytest.raises(FlagError):
         load_config(["--listen-metrics-urls", "127.0.0.1:9000"], {})
+
+
+def test_a_histogram_counts_each_observation_in_the_first_bucket_at_or_above_it() -> None:
+    from prometheus_client.core import HistogramMetricFamily
+
+    from shoal.metrics import Histogram, exponential
+
+    h = Histogram(exponential(0.001, 2, 3))  # 0.001, 0.002, 0.004 (etcd's WAL buckets start so)
+    for v in (0.0005, 0.001, 0.0015, 0.004, 0.5):
+        h.observe(v)
+    fam = HistogramMetricFamily("x_seconds", "x")
+    h.add_to(fam)
+    got = {s.labels.get("le", s.name): s.value for s in fam.samples}
+    # `le` is inclusive and cumulative; +Inf holds everything.
+    assert got == {"0.001": 2, "0.002": 3, "0.004": 4, "+Inf": 5, "x_seconds_count": 5,
+                   "x_seconds_sum": pytest.approx(0.507)}  # fmt: skip
+
+
+def test_members_in_one_process_keep_their_own_numbers(tmp_path: object) -> None:
+    """Three members on one event loop: each registry counts its own member only."""
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from member_harness import Cluster
+
+    from shoal.store import Request
+    from shoal.store import request as rq
+
+    async def main() -> None:
+        c = Cluster(str(tmp_path))
+        await c.start_all()
+        try:
+            leader = await c.leader()
+            await leader.do(Request(rq.PUT, "/1/own", value="x"))
+            texts = {n: m.metrics.exposition().decode() for n, m in c.members.items()}
+            ids = {
+                n: value(t, "etcd_server_id", server_id=f"{m.member_id:x}")
+                for (n, t), m in zip(texts.items(), c.members.values(), strict=True)
+            }
+            assert all(v == 1 for v in ids.values()), ids
+            assert all(t.count("etcd_server_id{") == 1 for t in texts.values())
+            leaders = [n for n, t in texts.items() if value(t, "etcd_server_is_leader") == 1]
+            assert leaders == [leader.name]
+        finally:
+            await c.stop_all()
+
+    asyncio.run(asyncio.wait_for(main(), 120))
