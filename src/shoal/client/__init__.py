@@ -10,6 +10,8 @@ Errors: `EtcdError` (etcd's errorCode/message/cause/index + X-Etcd-Index), `Clus
 (every endpoint failed; one entry each), `DeadlineExceeded` (total_timeout passed).
 """
 
+from typing import TYPE_CHECKING
+
 from shoal.client.aio import AsyncClient, Reply, key_path, normalize_endpoint
 from shoal.client.errors import (
     ClientError,
@@ -23,7 +25,20 @@ from shoal.client.errors import (
     UnexpectedStatus,
 )
 from shoal.client.model import DecodeError, Health, Member, Node, Response, Version
-from shoal.client.sync import Client
+
+if TYPE_CHECKING:
+    from shoal.client.sync import Client
+
+
+def __getattr__(name: str) -> object:
+    # The blocking Client runs an event loop: asyncio is imported only by those who use it
+    # (a one-request command-line client runs without one).
+    if name == "Client":
+        from shoal.client.sync import Client
+
+        return Client
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AsyncClient",

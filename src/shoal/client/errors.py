@@ -8,15 +8,15 @@ connection refused`).
 
 from __future__ import annotations
 
-import asyncio
 import errno
 from dataclasses import dataclass
-
-import aiohttp
-from yarl import URL
+from typing import TYPE_CHECKING
 
 from shoal.client.model import ErrorBody
 from shoal.client.protocol import CLUSTER_UNAVAILABLE, DEADLINE_EXCEEDED
+
+if TYPE_CHECKING:
+    from yarl import URL
 from shoal.client.urls import URLsError, new_urls
 
 
@@ -128,6 +128,10 @@ def host_port(url: URL) -> str:
 
 def describe(exc: BaseException, url: URL) -> tuple[str, bool]:
     """Go-style text for a transport failure on `url`, and whether it is a connection error."""
+    import asyncio
+
+    import aiohttp
+
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_err = exc.os_error
         text = _ERRNO_TEXT.get(os_err.errno or 0) if os_err is not None else None

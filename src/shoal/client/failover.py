@@ -17,17 +17,13 @@ What a request means (keys, members, ...) is for the API classes built on `Failo
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import ssl
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 from urllib.parse import quote, urlencode
-
-import aiohttp
-from yarl import URL
 
 from shoal.client.errors import (
     ClusterError,
@@ -37,6 +33,13 @@ from shoal.client.errors import (
     describe,
 )
 from shoal.client.protocol import DEFAULT_ENDPOINTS, STATUS_TEXT
+
+if TYPE_CHECKING:
+    import ssl
+
+    import aiohttp
+
+    from shoal.client.blocking import Connections
 
 # Called before every attempt with (method, full URL, form/JSON body or None when the request
 # has no body): etcdctl --debug prints these as curl commands.
@@ -107,7 +110,11 @@ class FailoverClient:
         on_request: RequestHook | None = None,
         dial_timeout: float | None = None,
         proxy: str | None = None,
+        blocking: bool = False,
     ) -> None:
+        """`blocking`: send over plain sockets (shoal.client.blocking) instead of aiohttp; the
+        coroutines then finish without ever yielding, so a command-line client can run them
+        without an event loop (and without importing asyncio or aiohttp). Not with a proxy."""
         self._endpoints = [normalize_endpoint(e) for e in endpoints]
         self._dial_timeout = dial_timeout
         self._proxy = proxy
@@ -119,6 +126,12 @@ class FailoverClient:
         self._ssl = ssl_context
         self.on_request = on_request
         self._session: aiohttp.ClientSession | None = None
+        self._blocking: Connections | None = None
+        if blocking and proxy is None:
+            from shoal.client.blocking import Connections
+
+            self._blocking = Connections(ssl_context, dial_timeout)
+        self._deadline: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -134,11 +147,15 @@ class FailoverClient:
         await self.close()
 
     async def close(self) -> None:
+        if self._blocking is not None:
+            self._blocking.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     def _get_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else True)
             self._session = aiohttp.ClientSession(
@@ -167,8 +184,14 @@ class FailoverClient:
 
     async def request(self, req: Request) -> Reply:
         """Send `req` to the pinned endpoint, failing over as described in the module doc."""
+        if self._blocking is not None:
+            total = None if req.wait else self.total_timeout
+            self._deadline = None if total is None else time.monotonic() + total
+            return await self._failover(req)
         if req.wait or self.total_timeout is None:
             return await self._failover(req)
+        import asyncio
+
         try:
             async with asyncio.timeout(self.total_timeout):
                 return await self._failover(req)
@@ -210,12 +233,19 @@ class FailoverClient:
         full = endpoint + quote(req.path, safe=_PATH_SAFE)
         if req.query:
             full += "?" + urlencode(sorted(req.query.items()))
-        url = URL(full, encoded=True)
         if self.on_request is not None:
             self.on_request(req.method, full, req.body)
         headers = {"Content-Type": req.content_type} if req.content_type else {}
         if self._auth_header is not None:
             headers["Authorization"] = self._auth_header
+        if self._blocking is not None:
+            return self._attempt_blocking(self._blocking, endpoint, full, req, headers)
+        import asyncio
+
+        import aiohttp
+        from yarl import URL
+
+        url = URL(full, encoded=True)
         session = self._get_session()
         try:
             ctx = session.request(
@@ -244,6 +274,40 @@ class FailoverClient:
             if isinstance(exc, aiohttp.ClientProxyConnectionError):
                 detail = "proxyconnect tcp: " + detail  # the proxy is what we dialled, as Go says
             raise EndpointFailure(EndpointError(endpoint, detail, is_conn)) from None
+
+    def _attempt_blocking(
+        self,
+        conns: Connections,
+        endpoint: str,
+        full: str,
+        req: Request,
+        headers: dict[str, str],
+    ) -> Reply:
+        from shoal.client.blocking import Failure, HeaderTimeout
+
+        timeout = None if req.wait else self.timeout
+        by_deadline = False
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise DeadlineExceeded()
+            if timeout is None or left < timeout:
+                timeout, by_deadline = left, True
+        rest = full.partition("://")[2]
+        target = "/" + rest.partition("/")[2]
+        body = req.body.encode() if req.body is not None else None
+        try:
+            status, hdrs, data = conns.exchange(
+                endpoint, req.method, target, headers, body, timeout
+            )
+        except HeaderTimeout:
+            if by_deadline:
+                raise DeadlineExceeded() from None
+            text = f"client: endpoint {endpoint} exceeded header timeout"
+            raise EndpointFailure(EndpointError(endpoint, text, connection=False)) from None
+        except Failure as f:
+            raise EndpointFailure(EndpointError(endpoint, f.text, f.connection)) from None
+        return Reply(endpoint, status, hdrs, data)
 
     async def _one(self, endpoint: str, req: Request) -> Reply:
         try:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import ssl
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from shoal.client import (
     AsyncClient,
@@ -26,6 +25,9 @@ from shoal.etcdctl.output import fail
 from shoal.etcdctl.spec import EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_SERVER_ERROR, Exit
 from shoal.gocompat.strconv import quote
 
+if TYPE_CHECKING:
+    import ssl
+
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -37,6 +39,7 @@ class Context:
     err: TextIO
     stdin: TextIO
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    blocking: bool = False  # clients send over plain sockets (the command runs without a loop)
 
     @property
     def args(self) -> list[str]:
@@ -84,6 +87,8 @@ class Context:
         key = self.opts.get_str("key-file") or self.env.get("ETCDCTL_KEY_FILE", "")
         if not (ca or cert or key):
             return None
+        import ssl
+
         try:
             ctx = ssl.create_default_context(cafile=ca or None)
             if cert:
@@ -137,6 +142,7 @@ class Context:
             password=password,
             ssl_context=self._ssl_context(),
             on_request=self._curl if debug else None,
+            blocking=self.blocking,
         )
         if debug and not sync:
             self.err.write(f"Cluster-Endpoints: {', '.join(client.endpoints)}\n")

@@ -8,7 +8,6 @@ print the same screens as etcdctl.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import os
 import sys
@@ -82,6 +81,12 @@ def _action(key: str) -> Action | None:
     return action
 
 
+# Commands that send a request or two and end: run without an event loop, over plain sockets
+# (shoal.client.blocking), so they start about as fast as the Go etcdctl.
+_BLOCKING = frozenset(
+    ("get", "ls", "set", "mk", "mkdir", "rm", "rmdir", "setdir", "update", "updatedir")
+)
+
 # Commands that etcdctl ends with exit 0 on Ctrl+C (they install a SIGINT handler).
 _INTERRUPT_OK = {"watch", "exec-watch", "cluster-health"}
 
@@ -128,6 +133,17 @@ def run(argv: list[str], out: TextIO, err: TextIO, stdin: TextIO) -> int:
     if cmd.subcommands:
         return _run_group(cmd, opts, rest, out, err, stdin)
     return _run_leaf(cmd, name, APP_NAME, opts, rest, out, err, stdin)
+
+
+def run_without_loop(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine that never waits on the event loop (its client is blocking) to its
+    end. One that does wait is a bug of this module's _BLOCKING list."""
+    try:
+        coro.send(None)
+    except StopIteration:
+        return
+    coro.close()
+    raise RuntimeError("a blocking etcdctl command waited on the event loop")
 
 
 def _no_topic(name: str, err: TextIO) -> int:
@@ -204,9 +220,14 @@ def _run_leaf(
         return EXIT_BAD_ARGS
     from shoal.etcdctl.context import Context  # imports aiohttp: only when a command runs
 
-    ctx = Context(opts, flags, out, err, stdin)
+    ctx = Context(opts, flags, out, err, stdin, blocking=key in _BLOCKING)
     try:
-        asyncio.run(action(ctx))
+        if ctx.blocking:
+            run_without_loop(action(ctx))
+        else:
+            import asyncio
+
+            asyncio.run(action(ctx))
     except Exit as stop:
         return stop.code
     except KeyboardInterrupt:
