@@ -151,6 +151,11 @@ MachineMetadata=role=db
 """
 
 
+HELLO_UNIT = """[Service]
+ExecStart=/bin/sh -c "while true; do echo hello from the dashboard; sleep 1; done"
+"""
+
+
 def test_the_seed_experiment_from_the_dashboard(
     page_url: tuple[str, Path], browser: Any, tmp_path: Path
 ) -> None:
@@ -178,6 +183,24 @@ def test_the_seed_experiment_from_the_dashboard(
     wait_until(lambda: _clicked(b, sel), 10, "the why button")
     wait_until(lambda: "role=db" in text_of(b, "detail"), 30, "fleetctl why's answer")
     assert text_of(b, "detail").startswith("$ fleetctl why db.service")
+
+    # A unit that runs: its journal tail, from the machine it runs on.
+    hello = tmp_path / "hello.service"
+    hello.write_text(HELLO_UNIT)
+    r = shoal(d, "ssh", "coreos-01", "--", f"fleetctl start {hello}", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    sel = 'button[data-journal="hello.service"]'
+    wait_until(
+        lambda: "active/running" in text_of(b, "units"), 60, "hello.service running on the page"
+    )
+
+    def journal_says_hello() -> bool:
+        _clicked(b, sel)
+        return wait_until(
+            lambda: "…" not in text_of(b, "detail").splitlines()[0], 10, "the journal"
+        ) and "hello from the dashboard" in text_of(b, "detail")
+
+    wait_until(journal_says_hello, 60, "the journal tail of hello.service")
     b.save_screenshot(str(shots / "dashboard-healthy.png"))
 
     click(b, "stop", "coreos-03")

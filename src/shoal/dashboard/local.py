@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +38,14 @@ class LocalCluster:
     def fleet_endpoints(self) -> list[str]:
         return [f"unix://{m.fleet_socket}" for m in self.cluster.machines if m.runs_fleet]
 
-    def machine_for(self, etcd_name: str, client_urls: list[str]) -> Machine | None:
+    def machine_for(
+        self, etcd_name: str, client_urls: Sequence[str], peer_urls: Sequence[str] = ()
+    ) -> Machine | None:
+        """The machine of a member, by its etcd name, a client URL or a peer URL."""
         for m in self.cluster.machines:
-            if m.etcd_name == etcd_name or m.client_url in client_urls:
+            if (etcd_name and m.etcd_name == etcd_name) or m.client_url in client_urls:
+                return m
+            if m.peer_url in peer_urls:
                 return m
         return None
 

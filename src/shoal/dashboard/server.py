@@ -86,6 +86,13 @@ class Dashboard:
     async def _members_loop(self) -> None:
         while True:
             got = await probe.membership(self.fetch, self._all_endpoints())
+            if self.local is not None:
+                # A member that has not published its name yet is still the machine whose peer
+                # URL it has: keep calling it by that name, so its history reads as one.
+                for m in got.members:
+                    lm = self.local.machine_for(m.name, m.client_urls, m.peer_urls)
+                    if not m.name and lm is not None:
+                        m.name = lm.etcd_name
             if got.members:
                 self.members, self.members_error = got.members, ""
             else:
@@ -120,7 +127,7 @@ class Dashboard:
             fresh = probe.MemberView(m.id, m.name, m.peer_urls, m.client_urls)
             url = None
             if not fresh.client_urls and self.local is not None:
-                lm = self.local.machine_for(m.name, m.peer_urls)
+                lm = self.local.machine_for(m.name, [], m.peer_urls)
                 url = lm.client_url if lm is not None else None
             self.views[key] = await probe.probe_member(self.fetch, fresh, url)
             await asyncio.sleep(PROBE_INTERVAL)
@@ -148,7 +155,7 @@ class Dashboard:
             v = self.views.get(self._key(m), m)
             j = v.to_json()
             if self.local is not None:
-                lm = self.local.machine_for(m.name, m.client_urls)
+                lm = self.local.machine_for(m.name, m.client_urls, m.peer_urls)
                 j["machine"] = lm.name if lm is not None else ""
                 if lm is not None and not v.reachable:
                     j["error"] = self.local.down_reason(lm) or j["error"] or "not probed yet"
