@@ -53,7 +53,7 @@ def test_bench_prints_table_with_ratios_and_writes_json(tmp_path: Path) -> None:
             "--warmup",
             "0.1",
             "--rows",
-            "put1,qget64,watch",
+            "put1,qget64,watch,cli",
             "--watchers",
             "20",
             "--watch-rounds",
@@ -70,12 +70,13 @@ def test_bench_prints_table_with_ratios_and_writes_json(tmp_path: Path) -> None:
     lines = r.stdout.splitlines()
     header = next(line for line in lines if line.startswith("row"))
     assert "etcd" in header and "ratio" in header
-    for row in ("put1", "qget64", "watch"):
+    for row in ("put1", "qget64", "watch", "cli"):
         assert any(line.startswith(row + " ") for line in lines), r.stdout
     data = json.loads(out.read_text())
-    for row in ("put1", "qget64", "watch"):
+    for row in ("put1", "qget64", "watch", "cli"):
         d = data["rows"][row]
         assert d["shoal"]["value"] > 0 and d["etcd"]["value"] > 0
         assert d["shoal"]["errors"] == 0, d["shoal"]["note"]
         assert d["ratio"] > 0
     assert data["rows"]["put1"]["target"].startswith("p50 <=2.0x")
+    assert data["rows"]["cli"]["target"].startswith("value <=3.0x")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from shoal.bench import clitime
 from shoal.bench.cluster import HOST, Cluster, cpu_seconds, http_get, rss_bytes
 from shoal.bench.loadgen import Builder, LoadResult, percentile, run_load
 from shoal.bench.trivial import TrivialServer
@@ -28,6 +29,7 @@ ROWS: dict[str, tuple[str, int, str]] = {
     "get64": ("get", 64, "GET (local), 64 connections"),
     "qget64": ("qget", 64, "GET quorum=true, 64 connections"),
     "watch": ("watch", 0, "watch fan-out: write -> last of 1,000 watchers"),
+    "cli": ("cli", 0, "etcdctl get/set/ls: one call, start to exit (ms; Go's etcdctl for etcd)"),
     "rss100k": ("rss", 0, "RSS of the leader holding 100,000 keys (MB)"),
     "restart100k": ("restart", 0, "restart a member with 100,000 keys and serve (s)"),
 }
@@ -39,6 +41,7 @@ TARGETS: dict[str, tuple[str, str, float]] = {
     "get64": ("value", ">=", 0.3),
     "put1": ("p50", "<=", 2.0),
     "rss100k": ("value", "<=", 2.0),
+    "cli": ("value", "<=", 3.0),
 }
 
 
@@ -148,6 +151,8 @@ def _one_row(c: Cluster, r: str, opts: Options, filled: set[str]) -> Figure:
     host = f"{HOST}:{port}"
     if what == "watch":
         return _watch(port, opts)
+    if what == "cli":
+        return _cli(c.kind, lead.client_url, opts)
     if what in ("get", "qget") and c.kind not in filled:
         fill(port, host)
         filled.add(c.kind)
@@ -219,6 +224,17 @@ def _watch(port: int, opts: Options) -> Figure:
     f = Figure(res.watchers / (med / 1000), med, percentile(ms, 0.99), res.errors)
     f.note = f"{len(ms)} rounds" + (f"; {res.first_error}" if res.errors else "")
     return f
+
+
+CLI_RUNS = 5
+"""Rounds of get, set and ls per side in the cli row."""
+
+
+def _cli(kind: str, endpoint: str, opts: Options) -> Figure:
+    times = clitime.time_calls(clitime.client_argv(kind, endpoint), CLI_RUNS)
+    ms = sorted(t * 1000 for t in times)
+    med = clitime.median_ms(times)
+    return Figure(med, med, percentile(ms, 0.99), note=f"{len(ms)} calls")
 
 
 def _big(c: Cluster, rows: list[str], opts: Options) -> dict[str, Figure]:
@@ -340,6 +356,7 @@ def table(
     lines.append("")
     lines.append("value: ops/s; watch: deliveries/s, p50/p99 = write -> last delivery;")
     lines.append("rss100k: MB; restart100k: seconds to serve the last key. ratio = shoal/etcd.")
+    lines.append("cli: median ms of one etcdctl get/set/ls call (shoal etcdctl; Go etcdctl).")
     lines.append("cpu us: the leader's CPU time (user + system) per request, warm-up included.")
     notes = [
         (f"{r} ({k})", f.note)
