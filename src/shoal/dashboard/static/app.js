@@ -64,16 +64,36 @@ function renderMembers(s) {
     if (s.local) {
       const name = machineOf(m);
       const running = (s.local.machines.find((x) => x.name === name) || {}).running;
-      const cell = el("td", {}, el("div", {}, name + (running ? "" : " (down)")));
-      for (const a of ["stop", "kill", "start", "partition"]) {
-        cell.append(el("button", { "data-action": a, "data-machine": name,
-                                   class: a === "kill" ? "danger" : "", title: "shoal " + a + " " + name }, a));
-      }
+      const cell = actionButtons(name);
+      cell.prepend(el("div", {}, name + (running ? "" : " (down)")));
       tr.append(cell);
     }
     return tr;
   });
   $("#members tbody").replaceChildren(...rows);
+  renderOthers(s);
+}
+
+function actionButtons(name) {
+  const cell = el("td", {});
+  for (const a of ["stop", "kill", "start", "partition"]) {
+    cell.append(el("button", { "data-action": a, "data-machine": name,
+                               class: a === "kill" ? "danger" : "", title: "shoal " + a + " " + name }, a));
+  }
+  return cell;
+}
+
+// A local cluster's machines that are no member (workers run an etcd proxy): their buttons too.
+function renderOthers(s) {
+  const box = $("#others-box");
+  const members = new Set(s.members.map(machineOf));
+  const others = s.local ? s.local.machines.filter((m) => !members.has(m.name)) : [];
+  box.hidden = !others.length;
+  $("#others tbody").replaceChildren(...others.map((m) =>
+    el("tr", { "data-machine": m.name },
+      el("td", {}, m.name), el("td", {}, m.address), el("td", { class: "mono" }, m.clientURL),
+      el("td", {}, pill(m.running ? "running" : "down", m.running ? "ok" : "bad")),
+      actionButtons(m.name))));
 }
 
 function renderTimeline(events) {
