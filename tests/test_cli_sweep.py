@@ -5,8 +5,8 @@ status, and a piece of the one line that says what is wrong; no row may show a t
 
 Daemons are not run without arguments here (they would start serving on the default ports: etcd,
 fleetd, discovery, `shoal up`, bench, torture); they get input that fails before they serve.
-Placeholders: $F a regular file, $B a port something listens on, $T this test's directory,
-$NX a path that does not exist.
+Placeholders: $F a regular file, $B a port something listens on, $P a free port, $T the row's
+directory, $NX a path that does not exist.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from support.ports import free_port
 
 COMMANDS = [
     "sim", "etcd", "fleetd", "fleetctl", "cloudinit", "etcdctl", "node", "systemctl", "journal",
@@ -103,7 +105,9 @@ ROWS: list[tuple[str, int, str]] = [
     ("bench --data-root $F/b --no-etcd --rows put1 --duration 1", 1, "$F/b: Not a directory"),
     ("torture --keep $F/t --duration 1", 1, "$F/t: Not a directory"),
     # a port already taken
-    ("etcd --listen-client-urls http://127.0.0.1:$B --advertise-client-urls http://127.0.0.1:$B",
+    ("etcd --listen-client-urls http://127.0.0.1:$B --advertise-client-urls http://127.0.0.1:$B "
+     "--listen-peer-urls http://127.0.0.1:$P --initial-advertise-peer-urls http://127.0.0.1:$P "
+     "--initial-cluster default=http://127.0.0.1:$P",
      1, "C | etcdmain: listen tcp 127.0.0.1:$B: bind: address already in use"),
     ("etcd --listen-peer-urls http://127.0.0.1:$B --initial-advertise-peer-urls "
      "http://127.0.0.1:$B --initial-cluster default=http://127.0.0.1:$B", 1,
@@ -155,7 +159,8 @@ def _run(t: Path, busy: int, argv: str) -> Seen:
     t.mkdir()
     (t / "file").write_text("a regular file\n")
     (t / "ok.yml").write_text(OK_CONFIG)
-    place = {"$F": str(t / "file"), "$B": str(busy), "$NX": str(t / "nonexistent"), "$T": str(t)}
+    place = {"$F": str(t / "file"), "$B": str(busy), "$NX": str(t / "nonexistent"), "$T": str(t),
+             "$P": str(free_port())}  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOAL_", "ETCD", "FLEET"))}
     env["SHOAL_HOME"] = f"{t}/home"
     r = subprocess.run(

@@ -97,6 +97,16 @@ def test_a_port_in_use(twins: tuple[Path, Path], which: str) -> None:
         same_fatal_line(twins, argv, f"listen tcp 127.0.0.1:{busy}: bind: address already in use")
 
 
+def test_a_port_in_use_is_named_by_its_resolved_address(twins: tuple[Path, Path]) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        argv = flags(busy, free_port())
+        argv = [a.replace(f"127.0.0.1:{busy}", f"localhost:{busy}") for a in argv]
+        same_fatal_line(twins, argv, f"listen tcp 127.0.0.1:{busy}: bind: address already in use")
+
+
 def test_a_data_dir_that_is_a_file_or_under_one(twins: tuple[Path, Path]) -> None:
     for d in twins:
         (d / "blocker").write_text("not a directory\n")

@@ -668,7 +668,19 @@ def ssh(argv: list[str]) -> int:
     m = cluster.machine(args.node)
     if processes.node_pid(m) is None:
         _err(f"{m.name} is not running (`shoal start {m.name}`); its tools will fail to connect")
-    return shell.run(cluster, m, command, lambda: processes.node_pid(m) is not None)
+    return shell.run(
+        cluster,
+        m,
+        command,
+        lambda: processes.node_pid(m) is not None,
+        lambda timeout: _wait_gone(m, timeout),
+    )
+
+
+def _wait_gone(m: Machine, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while processes.machine_processes(m) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _split_ssh(argv: list[str]) -> tuple[list[str], list[str]]:

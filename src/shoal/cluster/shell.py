@@ -79,7 +79,13 @@ def environment(cluster: Cluster, m: Machine, base: dict[str, str]) -> dict[str,
     return env
 
 
-def run(cluster: Cluster, m: Machine, command: list[str], machine_up: Callable[[], bool]) -> int:
+def run(
+    cluster: Cluster,
+    m: Machine,
+    command: list[str],
+    machine_up: Callable[[], bool],
+    wait_machine_gone: Callable[[float], None],
+) -> int:
     """Run the shell (or the command) and return its status. It runs as a child, not in place of
     this process: when the machine goes down under it (`sudo shutdown -h now` typed there, `shoal
     kill` elsewhere), its processes are killed and this says what ssh says, with ssh's 255."""
@@ -102,12 +108,15 @@ def run(cluster: Cluster, m: Machine, command: list[str], machine_up: Callable[[
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if was_up and not machine_up():
+        # The shutdown's last words (`shoal stop` printing "stopped") come before ssh's.
+        wait_machine_gone(SHUTDOWN_WAIT)
         print(f"Connection to {m.name} closed by remote host.", file=sys.stderr, flush=True)
         return SSH_CLOSED
     return 128 - code if code < 0 else code
 
 
 SSH_CLOSED = 255  # ssh's status when the connection ends under the command
+SHUTDOWN_WAIT = 30.0  # seconds for the machine's last processes (a `shutdown`'s stop) to end
 
 
 def _interactive(

@@ -98,14 +98,19 @@ def _new_raw(cfg: EtcdConfig, member_id: int, mem: MemoryStorage, applied: int) 
     )
 
 
+def check_local_name(cfg: EtcdConfig) -> None:
+    """A new member's name must be one of --initial-cluster's (StartError with etcd's text)."""
+    if cfg.name not in {n for n, _ in cfg.initial_cluster}:
+        raise StartError(
+            f'couldn\'t find local name "{cfg.name}" in the initial cluster configuration'
+        )
+
+
 def _new(cfg: EtcdConfig, disk: DiskStorage) -> Booted:
     urls_by_name: dict[str, list[str]] = {}
     for n, u in cfg.initial_cluster:
         urls_by_name.setdefault(n, []).append(u)
-    if cfg.name not in urls_by_name:
-        raise StartError(
-            f'couldn\'t find local name "{cfg.name}" in the initial cluster configuration'
-        )
+    check_local_name(cfg)
     mine = sorted(urls_by_name[cfg.name])
     if mine != sorted(cfg.advertise_peer_urls):
         raise StartError(

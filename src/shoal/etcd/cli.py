@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from shoal import __version__
 from shoal.etcd import log, preflight, tlsconfig
+from shoal.etcd.bootstrap import check_local_name
 from shoal.etcd.flags import USAGE, EtcdConfig, FlagError, load_config
 from shoal.etcd.member import ETCD_VERSION, Member, StartError
 from shoal.etcd.proxy import server as proxy_server
@@ -107,6 +108,18 @@ def main(argv: list[str]) -> int:
     # etcd's identifyDataDirOrDie: a data dir that holds a proxy starts the proxy again,
     # whatever the flags say; an empty one becomes a proxy when --proxy asks.
     proxy_before = proxy_server.is_proxy_dir(cfg.data_dir)
+    new_member = (
+        cfg.proxy == "off"
+        and cfg.initial_cluster_state == "new"
+        and not (cfg.discovery or cfg.discovery_srv)
+        and not os.path.exists(os.path.join(cfg.data_dir, "member"))
+    )
+    try:
+        if new_member:  # a pure check of the flags, before any port is tried
+            check_local_name(cfg)
+    except StartError as e:
+        log.critical("etcdmain", str(e))
+        return 1
     try:
         # Before anything is written, as etcd fails these; a proxy has no peer listener.
         preflight.check(cfg, peers=not (proxy_before or cfg.proxy != "off"))

@@ -54,11 +54,13 @@ def _bindable(url: str) -> None:
         raise PreflightError(f"listen tcp: address {port_text}: invalid port")
     port = int(port_text)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    where = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
     try:
         infos = socket.getaddrinfo(host or None, port, family, socket.SOCK_STREAM)
     except socket.gaierror:
         raise PreflightError(f"listen tcp: lookup {host}: no such host") from None
+    # Go names the resolved address: `localhost:2380` fails as `listen tcp 127.0.0.1:2380`.
+    ip = str(infos[0][4][0])
+    where = f"[{ip}]:{port}" if family == socket.AF_INET6 else f"{ip}:{port}"
     with socket.socket(family, socket.SOCK_STREAM) as s:
         # As the real listeners do (Go sets SO_REUSEADDR): a port in TIME_WAIT is free.
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
