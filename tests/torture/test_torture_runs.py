@@ -16,18 +16,20 @@ from pathlib import Path
 import pytest
 
 from shoal.faultfs.mount import available as faultfs_unavailable
+from shoal.torture.clocks import available as clocks_unavailable
 from shoal.torture.diskfaults import DISK_KINDS
 from shoal.torture.nemesis import KINDS
 from support import Procs
 
 # Three runs share the fault kinds between them: crashes and torn logs, network and membership,
-# then the disk faults (members on fault file systems).
+# then the disk and clock faults (members on fault file systems, with libfaketime).
 CI_RUNS = [
     (11, "kill-leader,kill-follower,kill-majority,pause,truncate-wal,snapshot-catchup"),
     (12, "partition-halves,partition-leader,partition-bridge,lossy-net,member-replace"),
-    (13, "power-cut,disk-error,disk-full,slow-disk,bit-flip"),
+    (13, "power-cut,disk-error,disk-full,slow-disk,bit-flip,clock-jump"),
 ]
 NO_FUSE = faultfs_unavailable()
+NO_FAKETIME = clocks_unavailable()
 MUTANT = Path(__file__).parent / "mutants" / "shoal_etcd.py"
 RUN_DEADLINE = 300  # seconds; a run takes about 1-2 minutes on a busy 2-core machine
 
@@ -63,6 +65,8 @@ def test_a_torture_run_under_faults_ends_with_verdict_ok(
 ) -> None:
     if NO_FUSE and set(faults.split(",")) & set(DISK_KINDS):
         pytest.skip(f"disk faults need FUSE: {NO_FUSE}")
+    if NO_FAKETIME and "clock-jump" in faults:
+        pytest.skip(f"clock-jump needs libfaketime: {NO_FAKETIME}")
     code, report = run_torture(
         ["--duration", "20", "--seed", str(seed), "--faults", faults, "--hold", "1.5,3"],
         tmp_path / "run",
@@ -128,3 +132,20 @@ def test_a_planted_durability_bug_is_caught_by_its_disk_fault(
     last = report.rstrip().splitlines()[-1]
     assert last.startswith("verdict: FAIL") and failed_check in last, report
     assert f"replay: SHOAL_TEST_BUG={bug} shoal torture" in report
+
+
+@pytest.mark.skipif(NO_FAKETIME is not None, reason=f"clock-jump needs libfaketime: {NO_FAKETIME}")
+@pytest.mark.timeout(RUN_DEADLINE + 60)
+def test_a_planted_clock_bug_is_caught_by_clock_jump(tmp_path: Path) -> None:
+    # Every member, not only the leader, expires TTL keys with its own clock; seed 5's first
+    # jump puts a follower an hour ahead, and the probe key goes before its TTL.
+    args = ["--duration", "4", "--seed", "5", "--faults", "clock-jump", "--hold", "1.5,3"]
+    code, report = run_torture(
+        [*args, "--member-command", f"{sys.executable} {MUTANT}"],
+        tmp_path / "run",
+        env={"SHOAL_TEST_BUG": "every-member-syncs"},
+    )
+    assert code == 1, report
+    last = report.rstrip().splitlines()[-1]
+    assert last.startswith("verdict: FAIL") and "clock faults" in last, report
+    assert re.search(r"a 3s TTL key expired after \d+\.\ds", report), report

@@ -39,6 +39,7 @@ from shoal.raft.rawnode import RawNode
 from shoal.raft.storage import MemoryStorage
 from shoal.raft.types import ConfChange, ConfChangeType, Entry, EntryType, HardState
 from shoal.transport.facts import CLUSTER_ID_HEADER, MEMBERS_PATH
+from shoal.wal.errors import CorruptWALError, WALError
 from shoal.wal.storage import DiskStorage
 
 PKG = "etcdserver"
@@ -70,7 +71,13 @@ async def bootstrap(cfg: EtcdConfig) -> Booted:
         max_wals=cfg.max_wals,
     )
     if disk.exists():
-        return await asyncio.get_running_loop().run_in_executor(None, _restart, cfg, disk)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, _restart, cfg, disk)
+        except CorruptWALError as e:
+            # etcd: "read wal error (...) and cannot be repaired"; ours also says what to do.
+            raise StartError(f"read wal error ({e}) and cannot be repaired") from None
+        except WALError as e:
+            raise StartError(f"open wal error: {e}") from None
     if cfg.initial_cluster_state == "existing":
         return await _join(cfg, disk)
     return _new(cfg, disk)

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 
-import mfusepy  # type: ignore[import-untyped]
+import mfusepy  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
 from shoal.faultfs.fs import FaultOps, Faults
 from shoal.faultfs.journal import Journal

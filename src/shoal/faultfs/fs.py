@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import mfusepy  # type: ignore[import-untyped]
+import mfusepy  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
 from shoal.faultfs.journal import Journal
 

@@ -47,7 +47,7 @@ def available() -> str | None:
     if shutil.which(FUSERMOUNT) is None:
         return f"no {FUSERMOUNT} (apt-get install fuse3)"
     try:
-        import mfusepy  # type: ignore[import-untyped]  # noqa: F401
+        import mfusepy  # type: ignore[import-untyped,import-not-found,unused-ignore]  # noqa: F401
     except (ImportError, OSError) as e:
         return f"mfusepy cannot load libfuse3: {e}"
     return None

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from shoal.faultfs.mount import available as faultfs_unavailable
+from shoal.torture.clocks import available as clocks_unavailable
 from shoal.torture.diskfaults import DISK_KINDS
 from shoal.torture.nemesis import KINDS
 from shoal.torture.procs import Timing
@@ -62,6 +63,8 @@ def parse(argv: list[str]) -> Options:
         bad = [f for f in faults if f not in KINDS]
         if bad:
             p.error(f"unknown fault kind(s) {', '.join(bad)}; known: {', '.join(KINDS)}")
+    if "clock-jump" in faults and clocks_unavailable() is not None:
+        p.error(f"clock-jump needs libfaketime: {clocks_unavailable()}")
     disk_kinds = [f for f in faults if f in DISK_KINDS]
     why = faultfs_unavailable() if disk_kinds else None
     if why is not None:

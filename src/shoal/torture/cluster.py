@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from shoal.faultfs.mount import FaultMount
+from shoal.torture.clocks import faketime_env
 from shoal.torture.procs import (
     MEMBER_COMMAND,
     MemberProc,
@@ -40,9 +41,11 @@ class Cluster:
         env: dict[str, str] | None = None,
         command: list[str] | None = None,
         fault_disks: bool = False,
+        fake_clocks: bool = False,
     ) -> None:
         self.workdir = workdir
         self.fault_disks = fault_disks
+        self.fake_clocks = fake_clocks
         self.command = list(command or MEMBER_COMMAND)
         self.timing = timing
         self.token = f"torture-{workdir.name}"
@@ -70,6 +73,11 @@ class Cluster:
             disk = FaultMount(self.workdir / "disks" / name, self.workdir / "mnt" / name, slot)
             disk.start()
             data_dir = disk.mountpoint / "data"
+        env = dict(self.env)
+        clock_file = None
+        if self.fake_clocks:
+            clock_file = self.workdir / "clocks" / name
+            env.update(faketime_env(clock_file))
         return MemberProc(
             name=name,
             host=host,
@@ -77,9 +85,10 @@ class Cluster:
             peer_port=free_port(host),
             data_dir=data_dir,
             log_path=self.workdir / "logs" / f"{name}.log",
-            extra_env=self.env,
+            extra_env=env,
             command=self.command,
             disk=disk,
+            clock_file=clock_file,
         )
 
     @property

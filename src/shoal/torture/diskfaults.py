@@ -93,7 +93,7 @@ async def disk_error(nem: Nemesis, ev: FaultEvent) -> None:
     if code is None:
         msg = f"{victim.name} kept running {STOP_WAIT:.0f}s after its {how}s started failing"
         ev.notes.append(msg)
-        nem.violations.append(msg)
+        nem.violations.append(("disk", msg))
         nem._kill(victim, "still running on a failing disk")
     else:
         ev.notes.append(f"{victim.name} stopped by itself (exit {code}): {_last_critical(victim)}")
@@ -163,7 +163,7 @@ async def bit_flip(nem: Nemesis, ev: FaultEvent) -> None:
     refusal = _last_critical(victim)
     ev.notes.append(f"{victim.name} refused to start (exit {code}): {refusal}")
     if CORRUPT_LINE not in refusal and "snap" not in refusal:
-        nem.violations.append(f"{victim.name} refused a flipped bit without naming the damage")
+        nem.violations.append(("disk", f"{victim.name} refused a flipped bit without naming it"))
     # The documented recovery: remove the member, add a fresh one (new data dir) in its place.
     slot = c.slots.index(victim)
     how = await c.remove_member(victim)

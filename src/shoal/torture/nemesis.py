@@ -24,7 +24,9 @@ Kinds (etcd's functional tester and Jepsen names in brackets):
   and it must catch up from a snapshot [*_UNTIL_TRIGGER_SNAPSHOT]. Whether it did is read from
   its log ("applying snapshot").
 - power-cut, disk-error, disk-full, slow-disk, bit-flip: the disk faults, in `diskfaults`
-  [Jepsen's lazyfs power loss; etcd's robustness tests' disk failpoints].
+  [Jepsen's lazyfs power loss; etcd's robustness tests' disk failpoints];
+- clock-jump: one member's wall clock stepped by up to an hour, in `clockfaults` [Jepsen's
+  clock nemesis].
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from pathlib import Path
 import aiohttp
 
 from shoal.faultfs.mount import FaultFSError
-from shoal.torture import diskfaults
+from shoal.torture import clockfaults, diskfaults
 from shoal.torture.cluster import Cluster, ClusterError
 from shoal.torture.procs import MemberProc, wait_until_exit
 from shoal.torture.workload import Clock
@@ -65,6 +67,7 @@ KINDS = (
     "disk-full",
     "slow-disk",
     "bit-flip",
+    "clock-jump",
 )
 
 # The member's own log line when it installs a snapshot sent by the leader.
@@ -113,9 +116,10 @@ class Nemesis:
         self.recover_timeout = recover_timeout
         self.events: list[FaultEvent] = []
         self.problems: list[str] = []  # things that went wrong with the cluster itself
-        # Promises a member broke under a disk fault (kept serving on a failing disk, started on
-        # damage it did not name): each fails the run.
-        self.violations: list[str] = []
+        # Promises broken under a disk or clock fault, as (family, what): a member kept serving
+        # on a failing disk, started on damage it did not name, a TTL key expired early or
+        # lived on. Each fails the run.
+        self.violations: list[tuple[str, str]] = []
 
     # ---------------------------------------------------------------- schedule
     async def run(self, until: float) -> None:
@@ -347,6 +351,9 @@ class Nemesis:
 
     async def _bit_flip(self, ev: FaultEvent) -> None:
         await diskfaults.bit_flip(self, ev)
+
+    async def _clock_jump(self, ev: FaultEvent) -> None:
+        await clockfaults.clock_jump(self, ev)
 
     async def _fill(self, target: int, timeout: float) -> bool:
         """Write filler keys (outside the checked key space) until the index reaches

@@ -73,6 +73,8 @@ class MemberProc:
     """What runs a member (its etcd flags follow): `shoal etcd`, or a test's wrapper of it."""
     disk: FaultMount | None = None
     """The fault file system its data dir is on (the disk faults need one), or None."""
+    clock_file: Path | None = None
+    """libfaketime's offset file of its wall clock (clock-jump needs one), or None."""
 
     @property
     def client_url(self) -> str:

@@ -35,6 +35,12 @@ from shoal.torture.workload import Clock, Workload
 # named in the report and the replay line so that a failing run can be replayed as it ran.
 BUG_ENV = "SHOAL_TEST_BUG"
 
+# What the "disk faults" and "clock faults" checks say when no promise was broken.
+PROMISES = {
+    "disk": "every member stopped or refused as it must",
+    "clock": "every TTL probe expired as the leader's clock says",
+}
+
 
 @dataclass(slots=True)
 class Options:
@@ -118,8 +124,16 @@ async def torture(opts: Options, out: TextIO = sys.stdout) -> Outcome:
     disks = any(k in DISK_KINDS for k in opts.faults)
     if disks:
         report("  members run on fault file systems (FUSE), one per member")
+    clocks = "clock-jump" in opts.faults
+    if clocks:
+        report("  members run with libfaketime: clock-jump moves their wall clocks")
     cluster = Cluster(
-        workdir, opts.nodes, opts.timing, command=opts.member_command or None, fault_disks=disks
+        workdir,
+        opts.nodes,
+        opts.timing,
+        command=opts.member_command or None,
+        fault_disks=disks,
+        fake_clocks=clocks,
     )
     workload = Workload(cluster, clock, opts.seed, opts.clients_per_member, opts.op_timeout)
     nemesis = Nemesis(cluster, clock, opts.seed, opts.faults, hold=opts.hold)
@@ -151,10 +165,12 @@ async def torture(opts: Options, out: TextIO = sys.stdout) -> Outcome:
         checks.insert(0, lin)
         if not healthy:
             checks.append(CheckOutcome("healthy after healing", False, "never healthy again"))
-        if disks or "bit-flip" in opts.faults:
-            v = nemesis.violations
-            summary = f"{len(v)} broken promise(s)" if v else "every member stopped or refused"
-            checks.append(CheckOutcome("disk faults", not v, summary, list(v)))
+        families = {"disk": disks or "bit-flip" in opts.faults, "clock": clocks}
+        for fam, asked in families.items():
+            v = [what for f, what in nemesis.violations if f == fam]
+            if asked:
+                summary = f"{len(v)} broken promise(s)" if v else PROMISES[fam]
+                checks.append(CheckOutcome(f"{fam} faults", not v, summary, v))
     except ClusterError as e:
         setup_error = str(e)
         await workload.stop()

@@ -13,10 +13,13 @@ code plus exactly one known fault, and torture must report it. Bugs:
   member's new files, even its whole `member/` directory, away).
 - ignore-fsync-errors: a failed fdatasync is ignored and the member carries on (Postgres's
   "fsyncgate"): it keeps acknowledging writes a failing disk may never have stored.
+- every-member-syncs: every member, not only the leader, proposes its clock to expire TTL keys
+  (etcd lets only the leader): a follower whose clock runs ahead expires keys early.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
@@ -27,7 +30,9 @@ import shoal.wal.snap
 import shoal.wal.storage
 import shoal.wal.wal
 from shoal.etcd import cli
+from shoal.etcd import member as member_mod
 from shoal.etcd.member import Member
+from shoal.raft.errors import ProposalDroppedError
 from shoal.store import Event, Request
 from shoal.store import request as rq
 
@@ -75,11 +80,24 @@ def plant_ignore_fsync_errors() -> None:
     shoal.wal.wal.datasync = datasync
 
 
+def plant_every_member_syncs() -> None:
+    async def _sync_loop(self: Member) -> None:
+        while True:
+            await asyncio.sleep(member_mod.SYNC_INTERVAL)
+            if not self.store.has_ttl_keys():
+                continue
+            with contextlib.suppress(ProposalDroppedError):
+                self.node.propose(Request.sync(time.time()).encode())
+
+    Member._sync_loop = _sync_loop  # type: ignore[method-assign]
+
+
 MUTANTS: dict[str, Callable[[], None]] = {
     "local-quorum-reads": plant_local_quorum_reads,
     "no-wal-sync": plant_no_wal_sync,
     "no-dir-fsync": plant_no_dir_fsync,
     "ignore-fsync-errors": plant_ignore_fsync_errors,
+    "every-member-syncs": plant_every_member_syncs,
 }
 
 
