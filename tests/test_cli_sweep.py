@@ -207,3 +207,20 @@ def test_the_sweep_covers_every_command() -> None:
     typed = {argv.split()[0] for argv, _, _ in ROWS}
     assert typed == set(TABLE)
     assert set(TABLE) >= SERVERS
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_into_a_closed_pipe_ends_quietly(command: str, tmp_path: Path) -> None:
+    # `shoal CMD --help | head -0`: the reader is gone before the first line.
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run(
+            [sys.executable, "-m", "shoal.cli", command, "--help"],
+            stdout=w, stderr=subprocess.PIPE, text=True, timeout=90, cwd=tmp_path,
+        )  # fmt: skip
+    finally:
+        os.close(w)
+    assert p.stderr == "", p.stderr
+    assert p.returncode in (0, 141)
