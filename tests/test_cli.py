@@ -97,3 +97,24 @@ def test_the_traceback_of_a_subprocess_is_hidden_unless_asked() -> None:
     r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
     assert "/nonexistent/x.yml" in r.stderr
+
+
+def test_debug_shows_the_traceback_a_user_would_otherwise_not_see(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # `shoal bench --data-root` under a file fails in an OSError nobody caught: one line by
+    # default, the traceback with `shoal --debug`.
+    (tmp_path / "f").write_text("x")
+    env = {k: v for k, v in os.environ.items() if k != "SHOAL_DEBUG"}
+    args = ["bench", "--data-root", str(tmp_path / "f" / "b"), "--no-etcd", "--rows", "put1",
+            "--duration", "1"]  # fmt: skip
+    plain = subprocess.run([sys.executable, "-m", "shoal.cli", *args],
+                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert plain.returncode == 1 and "Traceback" not in plain.stderr
+    assert (
+        plain.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"shoal bench: {tmp_path}/f/b: Not a directory")
+    ), plain.stderr
+    debug = subprocess.run([sys.executable, "-m", "shoal.cli", "--debug", *args],
+                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
+    assert "NotADirectoryError" in debug.stderr
