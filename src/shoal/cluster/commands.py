@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shoal.cloudinit.template import DEFAULT_SIZE, render, render_worker, worker_name
-from shoal.cluster import dashboard, health, processes, shell
+from shoal.cluster import dashboard, health, processes, security, shell
 from shoal.cluster.layout import (
     STATE_FILE,
     Cluster,
@@ -98,9 +98,23 @@ def up(argv: list[str]) -> int:
         help="bootstrap etcd through a token instead of a static initial-cluster: a discovery "
         "service (`shoal discovery`, e.g. http://127.0.0.1:8087) or a token URL",
     )
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="a CA and a certificate per machine (DIR/tls); https on both etcd ports, peers "
+        "authenticated by certificate",
+    )
+    p.add_argument(
+        "--auth",
+        action="store_true",
+        help="v2 auth on: a root user (password printed once, kept in DIR/root.password, 0600); "
+        "without credentials only fleet's keys are open",
+    )
     p.add_argument("configs", nargs="*", metavar="CLOUD-CONFIG", help="one file per machine")
     args = p.parse_args(argv)
     d = cluster_dir(args.dir)
+    if args.auth and args.no_wait:
+        raise ClusterError("--auth sets up users once the cluster is healthy: drop --no-wait")
     if args.workers is not None and args.workers < 0:
         raise ClusterError("--workers must be 0 or more")
     if args.add_worker:
@@ -112,6 +126,8 @@ def up(argv: list[str]) -> int:
             or (args.workers is not None and args.workers != cluster.workers)
             or args.configs
             or (args.subnet and args.subnet != cluster.subnet)
+            or (args.tls and not cluster.tls)
+            or (args.auth and not cluster.auth)
         ):
             raise ClusterError(
                 f"a cluster of {_count(cluster)} already exists in {d}; `shoal up` starts "
@@ -126,7 +142,7 @@ def up(argv: list[str]) -> int:
         cluster = _create(d, args.size, args.subnet or "127.0.0.0", args.configs,
                           args.etcd_command if args.etcd_command is not None
                           else os.environ.get(ETCD_COMMAND_ENV, ""),
-                          args.discovery, args.workers or 0)  # fmt: skip
+                          args.discovery, args.workers or 0, args.tls, args.auth)  # fmt: skip
         todo = list(cluster.machines)
         try:
             for m in todo:
@@ -150,6 +166,11 @@ def up(argv: list[str]) -> int:
         return 0
     if not wait_healthy(cluster, cluster.machines, args.timeout):
         return 1
+    if cluster.auth:
+        password = security.enable_auth(cluster)
+        if password is not None:
+            _say(f"auth enabled; user root, password: {password}")
+            _say(f"(shown once; kept in {d / security.PASSWORD_FILE}, readable by you only)")
     show_health(cluster, cluster.machines[0])
     return 0
 
@@ -228,9 +249,17 @@ def _create(
     etcd: str,
     discovery: str | None = None,
     workers: int = 0,
+    tls: bool = False,
+    auth: bool = False,
 ) -> Cluster:
     if size is not None and size < 1:
         raise ClusterError("--size must be at least 1")
+    if tls and (configs or workers or discovery):
+        raise ClusterError(
+            "--tls sets up shoal's template machines; with your own cloud-configs give the TLS "
+            "settings in them (coreos.etcd2 cert-file, ...); workers and --discovery do not "
+            "combine with it yet"
+        )
     n = size if size is not None else (len(configs) if configs else DEFAULT_SIZE)
     if configs and len(configs) != n:
         raise ClusterError(f"{len(configs)} cloud-configs given for {n} machines: give one each")
@@ -278,6 +307,8 @@ def _create(
             texts.append(render_worker(k, str(d / worker_name(k)), size=n, subnet=subnet))
         except ValueError as e:
             raise ClusterError(str(e)) from e
+    if tls:
+        texts = [security.with_tls(t, d, machine_name(i + 1)) for i, t in enumerate(texts)]
     # Checked as the user wrote them, so errors name their files, not DIR's copies.
     names_ = [machine_name(i) for i in range(1, n + 1)]
     names_ += [worker_name(k) for k in range(1, workers + 1)]
@@ -297,8 +328,10 @@ def _create(
         raise ClusterError(
             f"cannot make the cluster's directory {d}: {e.strerror}; choose another --dir"
         ) from e
-    cluster = Cluster(d, n, subnet, etcd, machines, workers)
+    cluster = Cluster(d, n, subnet, etcd, machines, workers, tls, auth)
     try:
+        if tls:
+            security.make_certificates(d, [(m.name, m.address) for m in machines])
         for m, text in zip(machines, texts, strict=True):
             m.cloud_config.write_text(text, encoding="utf-8")
         cluster.save()

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from shoal.cluster.layout import Cluster, Machine
+from shoal.cluster.security import ssl_context
 
 TIMEOUT = 2.0
 
 
-def _get(url: str, timeout: float = TIMEOUT) -> tuple[int, Any]:
+def _get(url: str, timeout: float = TIMEOUT, m: Machine | None = None) -> tuple[int, Any]:
+    ctx = ssl_context(m) if m is not None else None
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(url, timeout=timeout, context=ctx) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as e:
         try:
@@ -33,7 +35,7 @@ def _get(url: str, timeout: float = TIMEOUT) -> tuple[int, Any]:
 def healthy(m: Machine) -> bool:
     """etcd's /health: {"health": "true"} once the member has a leader and serves reads. A
     worker's proxy forwards it to a member: true while the proxy reaches a healthy member."""
-    status, body = _get(m.client_url + "/health")
+    status, body = _get(m.client_url + "/health", m=m)
     return status == 200 and isinstance(body, dict) and str(body.get("health")) == "true"
 
 
@@ -46,7 +48,7 @@ class MemberInfo:
 
 
 def member_info(m: Machine) -> MemberInfo | None:
-    status, body = _get(m.client_url + "/v2/stats/self")
+    status, body = _get(m.client_url + "/v2/stats/self", m=m)
     if status != 200 or not isinstance(body, dict):
         return None
     leader = body.get("leaderInfo", {}).get("leader", "") if body.get("leaderInfo") else ""
@@ -57,7 +59,7 @@ def member_info(m: Machine) -> MemberInfo | None:
 def member_ids(cluster: Cluster) -> dict[str, str]:
     """member name -> hex id, asked of the first member that answers /v2/members."""
     for m in cluster.members:
-        status, body = _get(m.client_url + "/v2/members")
+        status, body = _get(m.client_url + "/v2/members", m=m)
         if status == 200 and isinstance(body, dict):
             return {
                 str(x.get("name")): str(x.get("id"))

@@ -80,6 +80,8 @@ class Cluster:
     etcd_command: str  # "" = shoal's own etcd
     machines: tuple[Machine, ...]
     workers: int = 0
+    tls: bool = False  # shoal up --tls: https on both ports (cluster.security)
+    auth: bool = False  # shoal up --auth: v2 auth on, root's password in DIR/root.password
 
     @property
     def central(self) -> tuple[Machine, ...]:
@@ -111,6 +113,8 @@ class Cluster:
             "subnet": self.subnet,
             "etcd_command": self.etcd_command,
             "names": [m.name for m in self.machines],
+            "tls": self.tls,
+            "auth": self.auth,
         }
         (self.dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
 
@@ -177,5 +181,6 @@ def load_cluster(given: str | None) -> Cluster:
     names = state.get("names") or [machine_name(n) for n in range(1, size + 1)]
     machines = tuple(machine_from_config(n, d, names[n - 1]) for n in range(1, total + 1))
     return Cluster(
-        d, size, state.get("subnet", ""), state.get("etcd_command", ""), machines, workers
-    )
+        d, size, state.get("subnet", ""), state.get("etcd_command", ""), machines, workers,
+        bool(state.get("tls", False)), bool(state.get("auth", False)),
+    )  # fmt: skip

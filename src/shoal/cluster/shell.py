@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shoal.cluster.layout import Cluster, Machine
+from shoal.cluster.security import session_environment
 
 WRAPPERS = {
     "etcdctl": "etcdctl",
@@ -76,6 +77,7 @@ def environment(cluster: Cluster, m: Machine, base: dict[str, str]) -> dict[str,
         }
     )
     env.pop("ETCDCTL_ENDPOINT", None)
+    env.update(session_environment(cluster, m))  # --tls / --auth: CA file, root's credentials
     return env
 
 

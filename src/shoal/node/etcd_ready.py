@@ -11,6 +11,8 @@ quorum never becomes ready, as on CoreOS); TimeoutStartSec= bounds it.
 from __future__ import annotations
 
 import json
+import os
+import ssl
 import sys
 import time
 import urllib.error
@@ -20,9 +22,18 @@ PROXY_CONFIG = "/v2/config/local/proxy"
 """Only etcd's v2 proxy answers this (with its endpoints); a member answers 404."""
 
 
+def _context(url: str) -> ssl.SSLContext | None:
+    """For an https member: its unit's CA (the client or the peer one: `shoal up --tls` gives the
+    same CA to both), else the system's roots."""
+    if not url.startswith("https://"):
+        return None
+    ca = os.environ.get("ETCD_TRUSTED_CA_FILE") or os.environ.get("ETCD_PEER_TRUSTED_CA_FILE")
+    return ssl.create_default_context(cafile=ca or None)
+
+
 def _get(url: str, timeout: float) -> object:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(url, timeout=timeout, context=_context(url)) as resp:
             return json.loads(resp.read() or b"{}")
     except (urllib.error.URLError, OSError, ValueError):
         return None

@@ -141,7 +141,10 @@ class _Connection(asyncio.Protocol):
             self._active.connection_lost()
         self._queue.append(_Refusal(None, False))
         self._next()
-        return True
+        # Keep the write side open for the answers; TLS cannot half-close (asyncio warns when
+        # asked to), so an https connection closes once they are written.
+        t = self._transport
+        return t is None or t.get_extra_info("sslcontext") is None
 
     def data_received(self, data: bytes) -> None:
         for ev in self._reader.feed(data):
