@@ -247,6 +247,9 @@ def test_own_cloud_config_without_fleet_is_named_by_its_hostname_and_not_waited_
         assert took < 40, f"`shoal up` took {took:.1f}s"
         assert sorted(p.name for p in d.glob("*.yml")) == ["solo.yml"]
         assert shoal("ssh", "--dir", str(d), "solo", "--", "hostname").stdout == "solo\n"
+        for node in ("solo", "1"):  # by name, or by number as for coreos-01
+            r = shoal("systemctl", "--dir", str(d), "-M", node, "is-active", "etcd2")
+            assert r.stdout == "active\n", r.stdout + r.stderr
         status = shoal("status", "--dir", str(d)).stdout
         assert "solo " in status and "coreos-01" not in status, status
     finally:

@@ -7,6 +7,7 @@ default cluster directory is `shoal up`'s: $SHOAL_HOME, else ~/.shoal/cluster.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,6 +44,8 @@ def resolve_root(
     base = Path(cluster_dir).expanduser() if cluster_dir else default_cluster_dir(env)
     if machine:
         path = base / machine_dir_name(machine)
+        if not path.is_dir() and machine.isdigit():
+            path = base / _named(base, int(machine))
         if not path.is_dir():
             raise NoMachine(f"no machine {machine!r} in {base}{_known(base)}")
         return path
@@ -52,6 +55,16 @@ def resolve_root(
         f"which machine? pass -M NODE (a machine of {base}{_known(base)}) or --root DIR, "
         "or run the command inside `shoal ssh NODE`"
     )
+
+
+def _named(base: Path, number: int) -> str:
+    """Machine `number`'s name when `shoal up` named it after its cloud-config's hostname (the
+    cluster's state file lists the names in order); `coreos-0N` otherwise."""
+    try:
+        names = json.loads((base / "cluster.json").read_text()).get("names") or []
+        return str(names[number - 1]) if 1 <= number <= len(names) else machine_name(number)
+    except (OSError, ValueError, AttributeError):
+        return machine_name(number)
 
 
 def _known(base: Path) -> str:
