@@ -630,8 +630,9 @@ def partition(argv: list[str]) -> int:
         raise ClusterError("nothing to cut: workers' proxies have no links between them")
     for m, block in cuts.items():
         url = m.client_url if m.proxy else m.peer_url
+        ctx = security.peer_ssl_context(m)
         try:
-            set_faults(url, get_faults(url).block(block))
+            set_faults(url, get_faults(url, ssl_context=ctx).block(block), ssl_context=ctx)
         except FaultControlError as e:
             raise ClusterError(
                 f"{m.name}: {e}. Partitions need shoal's etcd (its peer port, and a proxy's "
@@ -653,7 +654,8 @@ def heal(argv: list[str]) -> int:
         if processes.node_pid(m) is None:
             continue
         try:
-            clear_faults(m.client_url if m.proxy else m.peer_url)
+            url = m.client_url if m.proxy else m.peer_url
+            clear_faults(url, ssl_context=security.peer_ssl_context(m))
             _say(f"{m.name}: healed")
         except FaultControlError as e:
             _err(f"{m.name}: {e}")

@@ -8,9 +8,9 @@ client port): with --auth they identify with a password instead.
 
 --auth: once the cluster is healthy, a root user with a random password (printed once, kept in
 DIR/root.password, 0600), auth enabled, and the guest role cut down from etcd's default
-(everything) to fleet's own keys (/_coreos.com/fleet/*), so fleetd needs no secret in its unit
-files (which are world-readable) while everything else needs credentials. `shoal ssh` sessions
-get ETCDCTL_USERNAME from the password file, so their etcdctl works as root.
+(everything) to fleet's own keys (/_coreos.com/fleet and below), so fleetd needs no secret in
+its unit files (which are world-readable) while everything else needs credentials. `shoal ssh`
+sessions get ETCDCTL_USERNAME from the password file, so their etcdctl works as root.
 """
 
 from __future__ import annotations
@@ -24,13 +24,15 @@ from pathlib import Path
 from shoal.client import AsyncClient
 from shoal.client.auth import AuthAPI, Permission
 from shoal.cluster.layout import Cluster, ClusterError, Machine
-from shoal.tls import client_context
+from shoal.tls import TLSInfo, client_context
 from shoal.tls.certs import CertAuthority
 from shoal.tls.files import write_private
 
 TLS_DIR = "tls"
 PASSWORD_FILE = "root.password"
-FLEET_PREFIX = "/_coreos.com/fleet/*"
+FLEET_KEYS = ["/_coreos.com/fleet", "/_coreos.com/fleet/*"]
+"""fleet's registry: the glob for its keys, and the directory itself, which fleetd reads and
+watches recursively (a glob does not cover the key it ends below)."""
 
 
 def ca_file(cluster_dir: Path) -> Path:
@@ -44,7 +46,7 @@ def cert_files(cluster_dir: Path, name: str) -> tuple[Path, Path]:
 
 def make_certificates(cluster_dir: Path, machines: list[tuple[str, str]]) -> None:
     """The CA and a certificate for each (name, address)."""
-    ca = CertAuthority.create(str(cluster_dir / TLS_DIR), f"shoal cluster CA ({cluster_dir})")
+    ca = CertAuthority.create(str(cluster_dir / TLS_DIR), "shoal local cluster CA")
     for name, address in machines:
         ca.issue(str(cluster_dir / TLS_DIR), name, name, [address, "localhost", "127.0.0.1"])
 
@@ -78,6 +80,18 @@ def ssl_context(m: Machine) -> ssl.SSLContext | None:
         return None
     ca = ca_file(m.cluster_dir)
     return _context(str(ca)) if ca.exists() else None
+
+
+def peer_ssl_context(m: Machine) -> ssl.SSLContext | None:
+    """For `m`'s https peer port (its fault endpoint): the CA and `m`'s own certificate, which
+    the port asks for (--peer-client-cert-auth)."""
+    if not m.peer_url.startswith("https://"):
+        return None
+    cert, key = cert_files(m.cluster_dir, m.name)
+    ca = ca_file(m.cluster_dir)
+    if not (cert.exists() and ca.exists()):
+        return None
+    return TLSInfo(str(cert), str(key), str(ca)).client_context()
 
 
 def session_environment(cluster: Cluster, m: Machine) -> dict[str, str]:
@@ -115,5 +129,5 @@ async def _enable(m: Machine, password: str) -> None:
         urls, username="root", password=password, ssl_context=ssl_context(m), total_timeout=30
     ) as c:
         api = AuthAPI(c)
-        await api.grant_role_kv("guest", [FLEET_PREFIX], Permission.READWRITE)
+        await api.grant_role_kv("guest", FLEET_KEYS, Permission.READWRITE)
         await api.revoke_role_kv("guest", ["/*"], Permission.READWRITE)

@@ -8,6 +8,7 @@ Blocking (urllib) on purpose: a CLI calls it directly; async code calls it throu
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 
@@ -19,27 +20,44 @@ class FaultControlError(Exception):
     """The member could not be reached or refused the request; the message says which."""
 
 
-def get_faults(peer_url: str, timeout: float = 5.0) -> Faults:
-    return _call("GET", peer_url, None, timeout)
+def get_faults(
+    peer_url: str, timeout: float = 5.0, ssl_context: ssl.SSLContext | None = None
+) -> Faults:
+    return _call("GET", peer_url, None, timeout, ssl_context)
 
 
-def set_faults(peer_url: str, faults: Faults, timeout: float = 5.0) -> Faults:
-    """Replace the member's fault settings; returns them as the member now holds them."""
-    return _call("POST", peer_url, faults, timeout)
+def set_faults(
+    peer_url: str,
+    faults: Faults,
+    timeout: float = 5.0,
+    ssl_context: ssl.SSLContext | None = None,
+) -> Faults:
+    """Replace the member's fault settings; returns them as the member now holds them. An
+    https peer port is reached with `ssl_context` (a peer's certificate when the port asks
+    for one)."""
+    return _call("POST", peer_url, faults, timeout, ssl_context)
 
 
-def clear_faults(peer_url: str, timeout: float = 5.0) -> Faults:
-    return _call("DELETE", peer_url, None, timeout)
+def clear_faults(
+    peer_url: str, timeout: float = 5.0, ssl_context: ssl.SSLContext | None = None
+) -> Faults:
+    return _call("DELETE", peer_url, None, timeout, ssl_context)
 
 
-def _call(method: str, peer_url: str, faults: Faults | None, timeout: float) -> Faults:
+def _call(
+    method: str,
+    peer_url: str,
+    faults: Faults | None,
+    timeout: float,
+    ssl_context: ssl.SSLContext | None = None,
+) -> Faults:
     url = peer_url.rstrip("/") + FAULTS_PATH
     body = None if faults is None else json.dumps(faults.to_json()).encode()
     req = urllib.request.Request(url, data=body, method=method)
     if body is not None:
         req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=ssl_context) as resp:
             return Faults.from_json(json.loads(resp.read()))
     except urllib.error.HTTPError as e:
         detail = e.read().decode("utf-8", "replace").strip()
