@@ -61,7 +61,8 @@ def unit_json(u: Unit, ks: Keyspace) -> dict[str, Any]:
             "name": u.name,
             "options": [option_json(o) for o in u.options],
             "desiredState": u.target_state,
-            "currentState": ks.current_state(u.name),
+            # fleet gives a global unit no schedule, so no current state (the field is absent).
+            "currentState": "" if u.requirements.is_global else ks.current_state(u.name),
             "machineID": j.target if j else "",
         }
     )
@@ -359,10 +360,10 @@ class FleetAPI:
                 if bad:
                     raise APIError(400, bad)
         if new_unit:
-            # shoal: a replacement without a desired state keeps the old one (fleet reset it to
-            # inactive, which unscheduled the unit and could move it to another machine).
-            keep = existing.target_state if existing is not None else facts.STATE_INACTIVE
-            await self.registry.create_unit(Unit(name, options, desired or keep))
+            # A replacement starts over as a new unit, inactive unless the body says otherwise
+            # (fleet's RegistryClient.CreateUnit): fleetctl --replace waits for "inactive"
+            # before it loads or starts the new version.
+            await self.registry.create_unit(Unit(name, options, desired or facts.STATE_INACTIVE))
             return _json(201, None)
         if not desired:
             raise APIError(409, "must provide DesiredState to update existing unit")

@@ -3,6 +3,7 @@ the machine list read once per run, and a way to act on many units at once."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO, TypeVar
@@ -42,6 +43,11 @@ class Ctl:
     def stderr(self, msg: str) -> None:
         self.err.write(msg if msg.endswith("\n") else msg + "\n")
         self.err.flush()
+
+    def log_info(self, where: str, msg: str) -> None:
+        """A line of fleetctl's INFO log (stderr, with its timestamp and Go source position, as
+        users see it and scripts may match it)."""
+        self.stderr(f"{time.strftime('%Y/%m/%d %H:%M:%S')} INFO {where}: {msg}")
 
     def stdout(self, msg: str) -> None:
         self.out.write(msg if msg.endswith("\n") else msg + "\n")

@@ -123,12 +123,14 @@ def _create_one(ctl: Ctl, raw: str, initial: str, emit: Emit) -> Unit | None:
         raise CommandError(bad)
     for key in Requirements.of(name, opts).unknown:
         emit.append(("err", f'Unit {name}: unrecognized requirement in [X-Fleet] section: "{key}"'))
-    unit = Unit(name, opts, desired_state=initial if existing is None else "")
+    # A replaced unit starts over as a new one, as in fleet: inactive (or `initial`), so the
+    # command waits for it to get there and then moves it on like a unit it created.
+    unit = Unit(name, opts, desired_state=initial)
     try:
         ctl.api.create_unit(unit)
     except FleetAPIError as e:
         raise CommandError(f"failed creating unit {name}: {e}") from e
-    return unit if existing is None else None
+    return unit
 
 
 def lazy_create_units(ctl: Ctl, args: list[str], initial: str = "") -> tuple[bool, dict[str, Unit]]:
@@ -137,6 +139,6 @@ def lazy_create_units(ctl: Ctl, args: list[str], initial: str = "") -> tuple[boo
     units = ctl.in_parallel(lambda raw, emit: _create_one(ctl, raw, initial, emit), args)
     created = {u.name: u for u in units if u is not None}
     if created and not initial:
-        ok = wait_for_states(ctl, list(created), "inactive", ctl.block_attempts(), "creation")
-        return ok, created
+        err = wait_for_states(ctl, list(created), "inactive", ctl.block_attempts(), "creation")
+        return err is None, created
     return True, created

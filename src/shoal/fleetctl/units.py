@@ -94,8 +94,10 @@ def _create_then(ctl: Ctl, state: str, verb: str) -> int:
         for n in waiting:
             ctl.stdout(f"Triggered unit {n} {verb}")
         return 0
-    if not wait_for_states(ctl, waiting, state, attempts):
-        ctl.stderr("Error waiting for unit states, exit status: 1")
+    err = wait_for_states(ctl, waiting, state, attempts)
+    if err is not None:
+        # fleetctl prints the error where the exit status would be ("exit status: %v").
+        ctl.stderr(f"Error waiting for unit states, exit status: {err}")
         return 1
     if state == "launched" and not wait_active(ctl, waiting, attempts):
         return 1
@@ -177,9 +179,11 @@ def _finish(ctl: Ctl, names: list[str], state: str, verb: str, done: str) -> int
     if attempts < 0:
         for n in names:
             ctl.stdout(f"Triggered unit {n} {verb}")
-    elif not wait_for_states(ctl, names, state, attempts):
-        ctl.stderr(f"Failed to {verb} units [{' '.join(names)}]. err: timed out")
-        return 1
+    else:
+        err = wait_for_states(ctl, names, state, attempts)
+        if err is not None:
+            ctl.stderr(f"Failed to {verb} units [{' '.join(names)}]. err: {err}")
+            return 1
     ctl.stderr(f"Successfully {done} units [{' '.join(names)}].")
     return 0
 
@@ -215,10 +219,24 @@ def restart(ctl: Ctl) -> int:
         if cur == "inactive":
             ctl.stderr(f"Unable to restart unit {u.name} in state inactive")
             continue
-        steps = ["launched"] if cur == "loaded" else ["loaded", "launched"]
+        if cur == "loaded":
+            ctl.log_info("restart.go:82", f"Unit({u.name}) already loaded, starting.")
+            steps = ["launched"]
+        else:
+            # shoal: fleetctl v1.0.0 waits for "launched" after asking for "loaded" too, so
+            # against a fleetd that stops the unit within its first look (250 ms) it waits
+            # forever; here each step waits for the state it asked for.
+            steps = ["loaded", "launched"]
         for state in steps:
-            ctl.api.set_target_state(u.name, state)
-            if not wait_for_states(ctl, [u.name], state, attempts):
-                ctl.stderr("Error waiting for unit states, exit status: 1")
+            try:
+                ctl.api.set_target_state(u.name, state)
+            except FleetAPIError as e:
+                ctl.stderr(f"Error setting target state for unit {u.name}: {e}")
                 return 1
+            err = wait_for_states(ctl, [u.name], state, attempts)
+            if err is not None:
+                ctl.stderr(f"Error waiting for unit states, exit status: {err}")
+                return 1
+        if cur != "loaded":
+            ctl.log_info("restart.go:100", f"Unit({u.name}) was restarted.")
     return 0

@@ -24,7 +24,8 @@ def _assert_state(ctl: Ctl, name: str, want: str) -> str | None:
     state = u.desired_state if u.is_global else u.current_state
     if (state or "inactive") != want:
         return None
-    msg = f"Unit {name} {u.current_state or 'inactive'}"
+    # A global unit has no current state: fleetctl prints the empty one ("Unit NAME ").
+    msg = f"Unit {name} {u.current_state}"
     if u.machine_id:
         m = ctl.machine(u.machine_id)
         if m is not None:
@@ -46,11 +47,12 @@ def _hint_unplaced(ctl: Ctl, name: str) -> None:
 
 def wait_for_states(
     ctl: Ctl, names: list[str], want: str, attempts: int, label: str = "units"
-) -> bool:
-    """fleetctl checkUnitState: print `Unit NAME STATE on MACHINE` as each unit gets there."""
+) -> str | None:
+    """fleetctl checkUnitState: print `Unit NAME STATE on MACHINE` as each unit gets there.
+    Returns None when all did, else the first unit's timeout, already printed as fleetctl's
+    tryWaitForUnitStates prints it (the caller adds its own line with the same text)."""
     if attempts < 0:
-        return True
-    ok = True
+        return None
     for name in names:
         start = time.monotonic()
         deadline = None if attempts == 0 else start + ATTEMPT * attempts
@@ -72,30 +74,34 @@ def wait_for_states(
                     if label == "creation"
                     else "Error waiting for units"
                 )
-                ctl.stderr(f"{what}: timed out waiting for unit {name} to report state {want}")
-                ok = False
-                break
+                err = f"timed out waiting for unit {name} to report state {want}"
+                ctl.stderr(f"{what}: {err}")
+                return err
             time.sleep(POLL)
-    return ok
+    return None
 
 
 def wait_active(ctl: Ctl, names: list[str], attempts: int) -> bool:
-    """fleetctl tryWaitForSystemdActiveState: the unit's process must really be active."""
+    """fleetctl tryWaitForSystemdActiveState: the unit's process must really be active (and
+    loaded). fleetctl reports the first attempt that failed, so it gives up after one attempt
+    of 2 s whatever --block-attempts says: a unit that fails at once or only starts slowly ends
+    the command with exit status 1 (the unit keeps its desired state)."""
     if attempts < 0:
         for n in names:
             ctl.stdout(f"Triggered unit {n} start")
         return True
     for name in names:
-        deadline = None if attempts == 0 else time.monotonic() + ATTEMPT * attempts
+        deadline = time.monotonic() + ATTEMPT
         while True:
+            # fleetctl's waitForState looks first after one tick.
+            time.sleep(POLL)
             st: UnitState | None = None
             with contextlib.suppress(FleetAPIError):
                 st = ctl.api.unit_state(name)
-            if st is not None and st.active_state == "active":
+            if st is not None and st.active_state == "active" and st.load_state == "loaded":
                 break
             if st is not None and st.load_state in LOAD_FAILED:
-                # The machine refused the unit (systemd's "Loaded: error"): it will never be
-                # active, so say why and stop waiting.
+                # shoal: the machine refused the unit (systemd's "Loaded: error"): say why.
                 m = ctl.machine_or_bare(st.machine_id)
                 reason = f" (Reason: {st.load_error})" if st.load_error else ""
                 ctl.stderr(
@@ -103,11 +109,12 @@ def wait_active(ctl: Ctl, names: list[str], attempts: int) -> bool:
                     f"Loaded: {st.load_state}{reason}"
                 )
                 return False
-            if deadline is not None and time.monotonic() > deadline:
-                ctl.stderr(
-                    f"Error waiting for systemd unit states, err: Failed to find an active unit "
-                    f"{name} within 2s"
+            if time.monotonic() > deadline:
+                err = (
+                    f"Failed to find an active unit {name} within {ATTEMPT:g}s, "
+                    f"err: Failed to fetch states within {ATTEMPT:g}s"
                 )
+                ctl.stderr(f"Error waiting for units: {err}")
+                ctl.stderr(f"Error waiting for systemd unit states, err: {err}")
                 return False
-            time.sleep(POLL)
     return True
