@@ -87,14 +87,12 @@ class Context:
         key = self.opts.get_str("key-file") or self.env.get("ETCDCTL_KEY_FILE", "")
         if not (ca or cert or key):
             return None
-        import ssl
+        from shoal.tls import TLSError, client_context
 
         try:
-            ctx = ssl.create_default_context(cafile=ca or None)
-            if cert:
-                ctx.load_cert_chain(cert, key or None)
-        except (OSError, ssl.SSLError) as exc:
-            self.err.write(f"{exc}\n")
+            ctx = client_context(ca, cert, key)
+        except TLSError as exc:
+            self.err.write(f"{exc.go}\n")  # Go's words, as etcdctl prints them
             raise Exit(EXIT_BAD_ARGS) from None
         return ctx
 

@@ -20,7 +20,13 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 
 class TLSError(Exception):
-    """A TLS file or setting that cannot be used; `str()` is the whole one-line message."""
+    """A TLS file or setting that cannot be used; `str()` is the whole one-line message,
+    `go` the words Go's crypto/tls would use (without the file, which Go does not name), for
+    tools that print exactly what their Go original prints (etcdctl)."""
+
+    def __init__(self, message: str, go: str | None = None) -> None:
+        super().__init__(message)
+        self.go = go if go is not None else message
 
 
 def read_file(path: str) -> bytes:
@@ -35,7 +41,10 @@ def read_file(path: str) -> bytes:
 
 def _pem_certs(path: str, data: bytes, what: str) -> list[x509.Certificate]:
     if b"-----BEGIN" not in data:
-        raise TLSError(f"{path}: tls: failed to find any PEM data in {what} input")
+        raise TLSError(
+            f"{path}: tls: failed to find any PEM data in {what} input",
+            f"tls: failed to find any PEM data in {what} input",
+        )
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError as e:
@@ -53,7 +62,10 @@ def load_ca(path: str) -> list[x509.Certificate]:
 def _load_key(path: str) -> PrivateKeyTypes:
     data = read_file(path)
     if b"-----BEGIN" not in data:
-        raise TLSError(f"{path}: tls: failed to find any PEM data in key input")
+        raise TLSError(
+            f"{path}: tls: failed to find any PEM data in key input",
+            "tls: failed to find any PEM data in key input",
+        )
     try:
         return serialization.load_pem_private_key(data, password=None)
     except TypeError:
@@ -87,7 +99,10 @@ def load_pair(cert_file: str, key_file: str, now: datetime.datetime | None = Non
     leaf = _pem_certs(cert_file, read_file(cert_file), "certificate")[0]
     key = _load_key(key_file)
     if _public_der(key.public_key()) != _public_der(leaf.public_key()):
-        raise TLSError(f"{cert_file}, {key_file}: tls: private key does not match public key")
+        raise TLSError(
+            f"{cert_file}, {key_file}: tls: private key does not match public key",
+            "tls: private key does not match public key",
+        )
     now = now or datetime.datetime.now(datetime.UTC)
     if leaf.not_valid_after_utc < now:
         when = leaf.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
