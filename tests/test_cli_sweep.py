@@ -27,7 +27,7 @@ from support.ports import free_port
 COMMANDS = [
     "sim", "etcd", "fleetd", "fleetctl", "cloudinit", "etcdctl", "node", "systemctl", "journal",
     "up", "status", "stop", "start", "kill", "partition", "heal", "down", "bench", "discovery",
-    "ssh", "torture",
+    "ssh", "torture", "dashboard",
 ]  # fmt: skip
 SERVERS = {"etcd", "fleetd", "up", "bench", "discovery", "torture"}
 NO_ETCD = "--etcd_servers http://127.0.0.1:1"  # fleetd: an etcd that is never there
@@ -50,6 +50,7 @@ ROWS: list[tuple[str, int, str]] = [
     ("heal", 1, "no cluster in $T/home"),
     ("down", 0, "no cluster in $T/home: nothing to do"),
     ("ssh", 2, "the following arguments are required: NODE"),
+    ("dashboard", 1, "no cluster in $T/home: start one with `shoal up"),
     # bad values, by kind of flag
     ("sim raft --seeds x", 2, "argument --seeds: invalid int value: 'x'"),
     ("sim raft --seeds 0", 2, "--seeds and --steps must be at least 1"),
@@ -85,6 +86,8 @@ ROWS: list[tuple[str, int, str]] = [
     ("torture --nodes 4", 2, "argument --nodes: invalid choice: 4"),
     ("torture --faults bogus", 2, "unknown fault kind(s) bogus"),
     ("torture --hold x", 2, "--hold wants two numbers: min,max"),
+    ("dashboard --listen bogus", 2, "--listen 'bogus': want HOST:PORT"),
+    ("dashboard --endpoints ftp://x", 2, "'ftp://x' is not an http(s)://host:port URL"),
     # a file that is not there (or is not what was asked for)
     ("cloudinit --from-file $NX --validate", 1, "cannot read $NX: No such file or directory"),
     ("cloudinit --from-file $F --validate", 1, 'must be "#cloud-config"'),
@@ -97,6 +100,9 @@ ROWS: list[tuple[str, int, str]] = [
     ("systemctl -M 9 status x", 1, "no machine '9' in $T/home"),
     ("stop --dir $NX 1", 1, "no cluster in $NX"),
     ("ssh --dir $NX 1", 1, "no cluster in $NX"),
+    ("dashboard --dir $NX", 1, "no cluster in $NX"),
+    ("dashboard --endpoints http://127.0.0.1:1 --ca-file $NX", 1,
+     "cannot use the TLS files ($NX): No such file or directory"),
     # a directory that cannot be made (under a regular file)
     ("up --dir $F/c --size 1", 1, "cannot make the cluster's directory $F/c: Not a directory"),
     ("etcd --data-dir $F/d", 1, "C | etcdmain: error listing data dir: $F/d"),
@@ -116,6 +122,8 @@ ROWS: list[tuple[str, int, str]] = [
      "listen tcp 127.0.0.1:$B: bind: address already in use"),
     ("discovery --listen http://127.0.0.1:$B --etcd-endpoints http://127.0.0.1:1", 1,
      "C | discovery: listen tcp 127.0.0.1:$B: bind: address already in use"),
+    ("dashboard --endpoints http://127.0.0.1:1 --listen 127.0.0.1:$B", 1,
+     "shoal dashboard: listen tcp 127.0.0.1:$B: bind: address already in use"),
 ]  # fmt: skip
 
 ROWS += [(f"{c} --help", 0, "") for c in COMMANDS]

@@ -125,8 +125,9 @@ async def _run(dash: Dashboard, host: str, port: int, url_file: str | None) -> i
     if task.done() and not task.cancelled() and task.exception() is not None:
         e = task.exception()
         waiter.cancel()
-        what = e.strerror if isinstance(e, OSError) and e.strerror else e
-        print(f"shoal dashboard: cannot listen on {host}:{port}: {what}", file=sys.stderr)
+        # Go's words, as etcd and fleetd say it (asyncio's own message repeats the address).
+        what = os.strerror(e.errno).lower() if isinstance(e, OSError) and e.errno else str(e)
+        print(f"shoal dashboard: listen tcp {host}:{port}: bind: {what}", file=sys.stderr)
         return 1
     if url_file and dash.url:
         tmp = Path(url_file + ".tmp")
