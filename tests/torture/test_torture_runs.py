@@ -149,3 +149,17 @@ def test_a_planted_clock_bug_is_caught_by_clock_jump(tmp_path: Path) -> None:
     last = report.rstrip().splitlines()[-1]
     assert last.startswith("verdict: FAIL") and "clock faults" in last, report
     assert re.search(r"a 3s TTL key expired after \d+\.\ds", report), report
+
+
+@pytest.mark.timeout(RUN_DEADLINE + 60)
+def test_a_tls_torture_run_ends_with_verdict_ok(tmp_path: Path) -> None:
+    """--tls: members on https (both ports, peers by certificate); a member replaced joins over
+    https and partitions reach the fault endpoints with the members' certificates."""
+    faults = "partition-leader,kill-leader,member-replace"
+    args = ["--tls", "--duration", "12", "--seed", "7", "--faults", faults, "--hold", "1.5,3"]
+    code, report = run_torture(args, tmp_path / "run")
+    assert report.rstrip().endswith("verdict: ok"), report
+    assert code == 0
+    assert kinds_run(report) >= set(faults.split(","))
+    assert re.search(r"^  members: n1=https://", report, re.M), report
+    assert "members serve https on both ports (--tls)" in report

@@ -53,6 +53,12 @@ def parse(argv: list[str]) -> Options:
         help="run each member with this command (shell words) instead of `shoal etcd`; "
         "the etcd flags follow it (e.g. a test's wrapper that plants a bug)",
     )
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="members serve https on both ports (a CA and a certificate each, made for the "
+        "run); peers authenticate each other by certificate, clients verify the members",
+    )
     a = p.parse_args(argv)
     if a.faults == "all":
         faults = list(KINDS)
@@ -89,6 +95,7 @@ def parse(argv: list[str]) -> Options:
         hold=(lo, hi),
         check_timeout=a.check_timeout,
         member_command=shlex.split(a.member_command),
+        tls=a.tls,
     )
 
 

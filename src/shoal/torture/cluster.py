@@ -15,6 +15,8 @@ from pathlib import Path
 import aiohttp
 
 from shoal.faultfs.mount import FaultMount
+from shoal.tls import TLSInfo, client_context
+from shoal.tls.certs import CertAuthority
 from shoal.torture.clocks import faketime_env
 from shoal.torture.procs import (
     MEMBER_COMMAND,
@@ -42,8 +44,13 @@ class Cluster:
         command: list[str] | None = None,
         fault_disks: bool = False,
         fake_clocks: bool = False,
+        tls: bool = False,
     ) -> None:
         self.workdir = workdir
+        # --tls: a CA for the run; every member gets a certificate for its address, peers
+        # authenticate each other with them, clients verify members against the CA.
+        self.ca = CertAuthority.create(str(workdir / "tls"), "shoal torture CA") if tls else None
+        self.client_ssl = client_context(self.ca.cert_file) if self.ca is not None else None
         self.fault_disks = fault_disks
         self.fake_clocks = fake_clocks
         self.command = list(command or MEMBER_COMMAND)
@@ -78,7 +85,12 @@ class Cluster:
         if self.fake_clocks:
             clock_file = self.workdir / "clocks" / name
             env.update(faketime_env(clock_file))
+        tls = None
+        if self.ca is not None:
+            cert, key = self.ca.issue(str(self.workdir / "tls"), name, name, [host])
+            tls = TLSInfo(cert, key, self.ca.cert_file)
         return MemberProc(
+            tls=tls,
             name=name,
             host=host,
             client_port=free_port(host),
@@ -97,7 +109,9 @@ class Cluster:
         return self.session
 
     async def open(self) -> None:
-        self.session = aiohttp.ClientSession()
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=self.client_ssl or True)
+        )
 
     def initial_cluster(self, members: list[MemberProc] | None = None) -> str:
         return ",".join(f"{m.name}={m.peer_url}" for m in (members or self.slots))

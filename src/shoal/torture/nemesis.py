@@ -183,7 +183,7 @@ class Nemesis:
         for m in self.cluster.slots:
             if m.running and not m.paused:
                 with contextlib.suppress(FaultControlError):
-                    await asyncio.to_thread(clear_faults, m.peer_url, 3.0)
+                    await asyncio.to_thread(clear_faults, m.peer_url, 3.0, m.peer_ssl())
 
     async def _block(self, a: list[MemberProc], b: list[MemberProc]) -> None:
         """Cut every link between groups `a` and `b` (set on both sides)."""
@@ -191,7 +191,9 @@ class Nemesis:
             ids = frozenset(m.member_id for m in other if m.member_id)
             for m in side:
                 if m.running and not m.paused:
-                    await asyncio.to_thread(set_faults, m.peer_url, Faults(blocked=ids), 3.0)
+                    await asyncio.to_thread(
+                        set_faults, m.peer_url, Faults(blocked=ids), 3.0, m.peer_ssl()
+                    )
 
     async def _leader(self, ev: FaultEvent) -> MemberProc | None:
         lead = await self.cluster.wait_leader(10.0)
@@ -283,7 +285,7 @@ class Nemesis:
         ev.what = f"every peer message: 30% dropped, +30 ms, for {hold}s"
         for m in self.cluster.slots:
             if m.running and not m.paused:
-                await asyncio.to_thread(set_faults, m.peer_url, faults, 3.0)
+                await asyncio.to_thread(set_faults, m.peer_url, faults, 3.0, m.peer_ssl())
         await asyncio.sleep(hold)
 
     async def _truncate_wal(self, ev: FaultEvent) -> None:

@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ import aiohttp
 
 from shoal.faultfs.mount import FaultMount
 from shoal.proc.spawn import die_with_parent
+from shoal.tls import TLSInfo
 
 MEMBER_COMMAND = (sys.executable, "-m", "shoal.cli", "etcd")
 """How a member is run unless `shoal torture --member-command` says otherwise."""
@@ -75,14 +77,34 @@ class MemberProc:
     """The fault file system its data dir is on (the disk faults need one), or None."""
     clock_file: Path | None = None
     """libfaketime's offset file of its wall clock (clock-jump needs one), or None."""
+    tls: TLSInfo | None = None
+    """`shoal torture --tls`: its certificate (both ports) and the run's CA (for peers)."""
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls is not None else "http"
 
     @property
     def client_url(self) -> str:
-        return f"http://{self.host}:{self.client_port}"
+        return f"{self.scheme}://{self.host}:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
-        return f"http://{self.host}:{self.peer_port}"
+        return f"{self.scheme}://{self.host}:{self.peer_port}"
+
+    def peer_ssl(self) -> ssl.SSLContext | None:
+        """What reaches its peer port (the fault endpoint): its own certificate and the CA."""
+        return self.tls.client_context() if self.tls is not None else None
+
+    def tls_flags(self) -> list[str]:
+        t = self.tls
+        if t is None:
+            return []
+        return [
+            "--cert-file", t.cert_file, "--key-file", t.key_file,
+            "--peer-cert-file", t.cert_file, "--peer-key-file", t.key_file,
+            "--peer-trusted-ca-file", t.trusted_ca_file, "--peer-client-cert-auth",
+        ]  # fmt: skip
 
     @property
     def running(self) -> bool:
@@ -111,6 +133,7 @@ class MemberProc:
             "--election-timeout", str(timing.election_ms),
             "--snapshot-count", str(timing.snapshot_count),
             "--enable-v2",
+            *self.tls_flags(),
         ]  # fmt: skip
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as logf:

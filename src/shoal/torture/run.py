@@ -56,6 +56,7 @@ class Options:
     check_timeout: float = 300.0
     converge_timeout: float = 60.0
     member_command: list[str] = field(default_factory=list)  # empty: `shoal etcd` (MEMBER_COMMAND)
+    tls: bool = False  # https on both ports, peers by certificate (a CA made for the run)
 
     def command(self) -> str:
         """The command line that replays this run's schedule."""
@@ -73,6 +74,8 @@ class Options:
             parts += ["--snapshot-count", str(t.snapshot_count)]
         if self.member_command:
             parts += ["--member-command", shlex.join(self.member_command)]
+        if self.tls:
+            parts.append("--tls")
         bug = os.environ.get(BUG_ENV)
         return (f"{BUG_ENV}={shlex.quote(bug)} " if bug else "") + shlex.join(parts)
 
@@ -124,6 +127,8 @@ async def torture(opts: Options, out: TextIO = sys.stdout) -> Outcome:
     disks = any(k in DISK_KINDS for k in opts.faults)
     if disks:
         report("  members run on fault file systems (FUSE), one per member")
+    if opts.tls:
+        report("  members serve https on both ports (--tls), peers authenticated by certificate")
     clocks = "clock-jump" in opts.faults
     if clocks:
         report("  members run with libfaketime: clock-jump moves their wall clocks")
@@ -134,6 +139,7 @@ async def torture(opts: Options, out: TextIO = sys.stdout) -> Outcome:
         command=opts.member_command or None,
         fault_disks=disks,
         fake_clocks=clocks,
+        tls=opts.tls,
     )
     workload = Workload(cluster, clock, opts.seed, opts.clients_per_member, opts.op_timeout)
     nemesis = Nemesis(cluster, clock, opts.seed, opts.faults, hold=opts.hold)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -149,7 +150,7 @@ class Workload:
     # ---------------------------------------------------------------- one client
     async def _client(self, cid: int) -> None:
         rng = random.Random(self.seed * 1000 + cid)
-        async with client_session() as session:
+        async with client_session(self.cluster.client_ssl) as session:
             await self._loop(session, cid, rng)
 
     async def _loop(self, session: aiohttp.ClientSession, cid: int, rng: random.Random) -> None:
@@ -237,7 +238,7 @@ class Workload:
         return rec
 
 
-def client_session() -> aiohttp.ClientSession:
+def client_session(ssl_context: ssl.SSLContext | None = None) -> aiohttp.ClientSession:
     """The session a client records through.
 
     aiohttp sends an idempotent request (PUT, GET) a second time on a new connection when the
@@ -246,7 +247,8 @@ def client_session() -> aiohttp.ClientSession:
     connection for a request never sent is a request that did nothing."""
     trace = aiohttp.TraceConfig()
     trace.on_request_headers_sent.append(_mark_sent)
-    return aiohttp.ClientSession(trace_configs=[trace])
+    connector = aiohttp.TCPConnector(ssl=ssl_context or True)  # --tls: the run's CA
+    return aiohttp.ClientSession(trace_configs=[trace], connector=connector)
 
 
 async def _mark_sent(
