@@ -4,7 +4,8 @@ directory that cannot be made, a port already taken. Each row is the command as 
 status, and a piece of the one line that says what is wrong; no row may show a traceback.
 
 Daemons are not run without arguments here (they would start serving on the default ports: etcd,
-fleetd, discovery, `shoal up`, bench, torture); they get input that fails before they serve.
+fleetd, discovery, `shoal up`, bench, the dashboard, torture); they get input that fails before
+they serve.
 Placeholders: $F a regular file, $B a port something listens on, $P a free port, $T the row's
 directory, $NX a path that does not exist.
 """
@@ -88,6 +89,8 @@ ROWS: list[tuple[str, int, str]] = [
     ("torture --hold x", 2, "--hold wants two numbers: min,max"),
     ("dashboard --listen bogus", 2, "--listen 'bogus': want HOST:PORT"),
     ("dashboard --endpoints ftp://x", 2, "'ftp://x' is not an http(s)://host:port URL"),
+    ("dashboard --endpoints http://127.0.0.1:1 --listen bogus", 2,
+     "--listen 'bogus': want HOST:PORT"),
     # a file that is not there (or is not what was asked for)
     ("cloudinit --from-file $NX --validate", 1, "cannot read $NX: No such file or directory"),
     ("cloudinit --from-file $F --validate", 1, 'must be "#cloud-config"'),
@@ -100,6 +103,7 @@ ROWS: list[tuple[str, int, str]] = [
     ("systemctl -M 9 status x", 1, "no machine '9' in $T/home"),
     ("stop --dir $NX 1", 1, "no cluster in $NX"),
     ("ssh --dir $NX 1", 1, "no cluster in $NX"),
+    ("dashboard --dir $NX", 1, "no cluster in $NX"),
     ("dashboard --dir $NX", 1, "no cluster in $NX"),
     ("dashboard --endpoints http://127.0.0.1:1 --ca-file $NX", 1,
      "cannot use the TLS files ($NX): No such file or directory"),
@@ -119,6 +123,8 @@ ROWS: list[tuple[str, int, str]] = [
      "http://127.0.0.1:$B --initial-cluster default=http://127.0.0.1:$B", 1,
      "C | etcdmain: listen tcp 127.0.0.1:$B: bind: address already in use"),
     (f"fleetd {NO_ETCD} --api_tcp 127.0.0.1:$B", 1,
+     "listen tcp 127.0.0.1:$B: bind: address already in use"),
+    ("dashboard --endpoints http://127.0.0.1:1 --listen 127.0.0.1:$B", 1,
      "listen tcp 127.0.0.1:$B: bind: address already in use"),
     ("discovery --listen http://127.0.0.1:$B --etcd-endpoints http://127.0.0.1:1", 1,
      "C | discovery: listen tcp 127.0.0.1:$B: bind: address already in use"),
