@@ -149,3 +149,33 @@ def test_answers_match_etcd_byte_for_byte(case: str, etcd_url: str, shoal_url: s
         raw, closed = exchange(base, data, timeout)
         got[name] = (normalize(raw).decode("latin-1"), closed)
     assert got["shoal"] == got["etcd"]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        # A body the handler does not read, cut short: the answer, then the connection ends.
+        b"PUT /v2/keys/f/h1 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nvalue=",
+        # A form body cut short: Go's 210 for the unexpected EOF, then the end.
+        b"PUT /v2/keys/f/h2 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n\r\nvalue=",
+    ],
+)
+def test_a_client_that_stops_mid_body_is_let_go(head: bytes, etcd_url: str, shoal_url: str) -> None:
+    got = {}
+    for name, base in (("etcd", etcd_url), ("shoal", shoal_url)):
+        u = urllib.parse.urlsplit(base)
+        assert u.hostname is not None and u.port is not None
+        with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+            s.sendall(head)
+            s.shutdown(socket.SHUT_WR)
+            out, closed = b"", False
+            try:
+                while chunk := s.recv(65536):
+                    out += chunk
+                closed = True
+            except TimeoutError:
+                pass
+        got[name] = (normalize(out).decode("latin-1"), closed)
+    assert got["shoal"] == got["etcd"]
+    assert got["shoal"][1]

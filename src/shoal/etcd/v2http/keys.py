@@ -71,7 +71,7 @@ class KeysHandler:
             try:
                 body, too_large = request.take_body(MAX_FORM_BYTES)
             except BodyError as e:
-                return self._form_error(str(e))
+                return self._form_error(request, str(e))
             return self._answer(request, path, raw_query, body, too_large, started)
         no_body = b"" if method in _FORM_BODY_METHODS else None
         return self._answer(request, path, raw_query, no_body, False, started)
@@ -82,18 +82,20 @@ class KeysHandler:
         try:
             body, too_large = await request.read_body(MAX_FORM_BYTES)
         except BodyError as e:
-            return self._form_error(str(e))
+            return self._form_error(request, str(e))
         answer = self._answer(request, path, raw_query, body, too_large, started)
         if isinstance(answer, Response | StreamResponse):
             return answer
         return await answer
 
-    def _form_error(self, text: str) -> Response:
-        """ParseForm failed reading the body (a broken chunk): etcd's 210 with Go's text; the
-        connection ends after it."""
+    def _form_error(self, request: Request, text: str) -> Response:
+        """ParseForm failed reading the body (a broken chunk, the client's end): etcd's 210
+        with Go's text; the connection ends after it (saying so, unless the client already
+        closed its side, as etcd does)."""
         headers = self._headers()
         resp = respond.etcd_error(EtcdError(codes.INVALID_FORM, text), headers)
-        resp.force_close()
+        if not request.lost:
+            resp.force_close()
         return resp
 
     def _headers(self) -> dict[str, str]:

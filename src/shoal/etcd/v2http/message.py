@@ -142,6 +142,7 @@ class Request:
         "method",
         "raw_path",
         "received",
+        "taken",
         "version",
     )
 
@@ -172,6 +173,7 @@ class Request:
         self.received = 0  # body bytes that arrived
         self.consumed = 0  # body bytes handed to the handler
         self.held = 0  # body bytes stored for the handler, not handed over yet
+        self.taken = False  # the handler read (or tried to read) the body
         self.body_done = length == 0
         self.body_error: str | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -247,6 +249,7 @@ class Request:
         (the rest stays unread, as with Go's MaxBytesReader). Raises BodyError for a body that
         broke off before its end."""
         self.write_continue()
+        self.taken = True
         data = b"".join(self._parts)
         self._parts = []
         self.held = 0

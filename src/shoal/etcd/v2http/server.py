@@ -139,6 +139,11 @@ class _Connection(asyncio.Protocol):
             last.fail("unexpected EOF")
         if self._active is not None:
             self._active.connection_lost()
+        if self._ending is not None:
+            self._close()  # the body it waited for will not come
+            return False
+        if self._held is not None:
+            self._send_held(close=True)  # the rest of its body will not come either
         self._queue.append(_Refusal(None, False))
         self._next()
         # Keep the write side open for the answers; TLS cannot half-close (asyncio warns when
@@ -271,8 +276,14 @@ class _Connection(asyncio.Protocol):
             return
         # A body the handler did not read to its end, judged by what the handler took (as Go
         # judges it), not by what has arrived.
-        close = req.body_error is not None  # a broken body: what follows cannot be read
-        unread = req.length != 0 and not (req.body_done and req.consumed == req.received)
+        # A broken body: what follows cannot be read, the connection ends. Go says so in the
+        # answer unless the handler itself met the client's end of the stream (then the
+        # client closed its side: eof_received queued the end).
+        broken = req.body_error is not None
+        close = broken and not (req.lost and req.taken)
+        unread = (
+            not broken and req.length != 0 and not (req.body_done and req.consumed == req.received)
+        )
         if not close and unread:
             if req.expects_continue and not req.continue_sent:
                 # The client may send its body yet (after its own timeout): Go answers with
